@@ -1,0 +1,252 @@
+"""The race engine: every racer's whole trajectory in one jitted `lax.scan`.
+
+One XLA program is compiled per (surface, racer structure, step bucket, batch size) and cached for
+the life of the process, so every session of the app shares it. Everything numeric is a traced
+argument: learning rates, betas, the start point, schedule values, clipping, noise, seed and the
+surface's shape parameters. Moving a slider therefore never recompiles.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import surfaces as _surfaces
+from surfaces import Surface
+
+from .racer import Racer
+from .spec import StepContext
+from .transforms import clip_norm, clip_value
+
+__all__ = ["program", "bucket", "racer_args", "MAX_STEPS", "ARG_ORDER"]
+
+MAX_STEPS = 100_000
+# Positional order of a program's traced arguments (vmap needs positions).
+ARG_ORDER = (
+    "start",
+    "hp",
+    "shp",
+    "base_lr",
+    "clip",
+    "noise",
+    "seed",
+    "steps",
+    "sparams",
+)
+_MIN_BUCKET = 64
+
+
+def bucket(steps: int) -> int:
+    """The scan length compiled for `steps`: the next power of two (at least 64).
+
+    A race of 300 steps and one of 500 share the 512-step program and read a prefix.
+    """
+    n = _MIN_BUCKET
+    while n < steps:
+        n *= 2
+    return n
+
+
+def _grad_fn(surface: Surface, batch_size: int | None):
+    """x, t, sparams, seed -> raw gradient of the objective at x for step t.
+
+    For data surfaces with a batch size, the gradient is that of a seeded mini-batch (true SGD).
+    """
+    if batch_size is None or surface.data is None:
+
+        def grad(x, t, sparams, seed):
+            return jax.grad(surface.fn)(x, **sparams)
+
+        return grad
+    data = surface.data
+    X = jnp.asarray(data.X)
+    y = jnp.asarray(data.y)
+
+    def grad(x, t, sparams, seed):
+        key = jax.random.fold_in(
+            jax.random.key(seed + 1), t
+        )  # seed + 1: independent of the noise
+        idx = jax.random.choice(key, data.n, (batch_size,), replace=False)
+        return jax.grad(lambda w: data.loss(w, X[idx], y[idx]))(x)
+
+    return grad
+
+
+def _rule(racer: Racer):
+    """(init, update) of the racer's optimizer, with the inner rule bound for wrappers."""
+    opt = racer.optimizer
+    if racer.inner is None:
+        return opt.init, opt.update
+    inner_init, inner_update = _rule(racer.inner)
+
+    def init(p, hp):
+        return opt.init(p, hp, inner=(inner_init, inner_update))
+
+    def update(p, g, state, hp, ctx):
+        return opt.update(p, g, state, hp, ctx, inner=(inner_init, inner_update))
+
+    return init, update
+
+
+def _hp_tree(racer: Racer) -> dict:
+    """The racer's traced numbers as a pytree of float64 arrays (inner racers nested)."""
+    tree = {k: np.asarray(v, dtype=np.float64) for k, v in racer.hp.items()}
+    if racer.inner is not None:
+        tree["inner"] = _hp_tree(racer.inner)
+    return tree
+
+
+def racer_args(
+    racer: Racer, surface: Surface, start, steps, noise, seed, surface_params
+) -> dict:
+    """The traced arguments of a racer's program, as numpy float64/int arrays."""
+    sp = {**surface.params, **(surface_params or {})}
+    return dict(
+        start=np.asarray(start, dtype=np.float64),
+        hp=_hp_tree(racer),
+        shp={k: np.asarray(v, dtype=np.float64) for k, v in racer.schedule_hp.items()},
+        base_lr=np.asarray(racer.base_lr, dtype=np.float64),
+        clip=np.asarray([racer.clip_norm, racer.clip_value], dtype=np.float64),
+        noise=np.asarray(noise, dtype=np.float64),
+        seed=np.asarray(seed, dtype=np.uint32),
+        steps=np.asarray(steps, dtype=np.float64),
+        sparams={k: np.asarray(v, dtype=np.float64) for k, v in sp.items()},
+    )
+
+
+def _make_run(
+    surface: Surface, racer: Racer, n: int, batch_size: int | None, record: bool
+):
+    """The un-jitted body: one racer, n steps. Returns trajectories (record) or final values."""
+    init, update = _rule(racer)
+    sched = racer.schedule
+    sched_static = dict(racer.schedule_static)
+    raw_grad = _grad_fn(surface, batch_size)
+    center = jnp.asarray(surface.center)
+    bound = surface.bound
+
+    def run(start, hp, shp, base_lr, clip, noise, seed, steps, sparams):
+        hp_all = {**hp, **racer.static}
+        shp_all = {**shp, **sched_static}
+
+        def f(x):
+            return surface.fn(x, **sparams)
+
+        def grad_at(x, t):
+            g = raw_grad(x, t, sparams, seed)
+            xi = jax.random.normal(
+                jax.random.fold_in(jax.random.key(seed), t), g.shape, g.dtype
+            )
+            g = g + noise * xi
+            return clip_value(clip_norm(g, clip[0]), clip[1])
+
+        def bad(x, loss):
+            far = jnp.any(jnp.abs(x - center) > bound)
+            return ~(jnp.all(jnp.isfinite(x)) & jnp.isfinite(loss)) | far
+
+        p0 = jnp.asarray(start)
+        loss0 = f(p0)
+        state0 = init(p0, hp_all)
+        sstate0 = sched.init(base_lr, shp_all, steps)
+        dead0 = bad(p0, loss0)
+        dead_at0 = jnp.where(dead0, 0, -1)
+
+        def body(carry, t):
+            p, loss, state, sstate, dead, dead_at = carry
+            g = grad_at(p, t)
+            lr = sched.lr(sstate, base_lr, shp_all)
+            ctx = StepContext(
+                lr=lr,
+                t=(t + 1).astype(jnp.float64),
+                loss=loss,
+                grad=lambda x: grad_at(x, t),
+                hess=lambda x: jax.hessian(f)(x),
+            )
+            p_new, state_new = update(p, g, state, hp_all, ctx)
+            loss_new = f(p_new)
+            now_bad = bad(p_new, loss_new) & ~dead
+            dead_at = jnp.where(now_bad, t + 1, dead_at)
+            dead = dead | now_bad
+            # A diverged racer freezes at its last good point: Distill's isFinite stop, scan-style.
+            keep = lambda new, old: jnp.where(dead, old, new)  # noqa: E731
+            p_new = keep(p_new, p)
+            loss_new = keep(loss_new, loss)
+            state_new = jax.tree.map(keep, state_new, state)
+            sstate_new = sched.step(sstate, base_lr, shp_all, loss)
+            carry = (p_new, loss_new, state_new, sstate_new, dead, dead_at)
+            out = (p_new, loss_new, lr, state_new) if record else None
+            return carry, out
+
+        carry0 = (p0, loss0, state0, sstate0, dead0, dead_at0)
+        carry, out = jax.lax.scan(body, carry0, jnp.arange(n))
+        p_end, loss_end, _, _, _, dead_at = carry
+        if not record:
+            return p_end, loss_end, dead_at
+        ps, losses, lrs, states = out
+        params = jnp.concatenate([p0[None], ps])
+        loss = jnp.concatenate([loss0[None], losses])
+        states = jax.tree.map(
+            lambda s0, s: jnp.concatenate([s0[None], s]), state0, states
+        )
+        return params, loss, lrs, states, dead_at
+
+    return run
+
+
+_CACHE: dict[tuple, Any] = {}
+_LOCK = threading.Lock()
+
+
+def program(
+    surface: Surface,
+    racer: Racer,
+    n: int,
+    batch_size: int | None,
+    *,
+    record: bool = True,
+    batched: bool = False,
+):
+    """The jitted program for this structure, compiled once per process.
+
+    batched=True vmaps over (start, hp) for sweeps and basin maps, and returns final values only.
+    """
+    key = (surface, racer.key, n, batch_size, record, batched)
+    with _LOCK:
+        fn = _CACHE.get(key)
+        if fn is None:
+            run = _make_run(surface, racer, n, batch_size, record)
+            if batched:
+                run = jax.vmap(
+                    run, in_axes=(0, 0, None, 0, None, None, None, None, None)
+                )
+            fn = _CACHE[key] = jax.jit(run)
+    return fn
+
+
+def resolve_surface(surface) -> Surface:
+    return _surfaces.get(surface)
+
+
+def check_surface_params(
+    surface: Surface, surface_params: Mapping[str, Any] | None
+) -> dict:
+    out = {}
+    for k, v in (surface_params or {}).items():
+        if k not in surface.params:
+            allowed = ", ".join(surface.params) or "none"
+            raise ValueError(
+                f"surface_params: {surface.name} has no parameter {k!r}; allowed: {allowed}"
+            )
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"surface_params: {k} = {v!r} is not a number") from None
+        if not np.isfinite(x):
+            raise ValueError(f"surface_params: {k} = {v!r} must be finite")
+        out[k] = x
+    return out

@@ -1,0 +1,324 @@
+"""`race`, `sweep` and `basins`: the engine's public calls (see DESIGN.md's engine contract)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import numpy as np
+
+from surfaces import Surface
+
+from .engine import (
+    ARG_ORDER,
+    MAX_STEPS,
+    bucket,
+    check_surface_params,
+    program,
+    racer_args,
+    resolve_surface,
+)
+from .racer import Racer, parse_racer
+
+__all__ = ["RaceResult", "race", "sweep", "basins"]
+
+
+@dataclass(frozen=True)
+class RaceResult:
+    """What a race returns; arrays are numpy float64.
+
+    params       (n_racers, steps + 1, dim); params[:, 0] is the start
+    loss         (n_racers, steps + 1): f at each params row
+    lr           (n_racers, steps): the scheduled learning rate each step used
+    diverged_at  (n_racers,): first step whose params or loss were non-finite or out of bounds
+                 (the racer is frozen at its last good point from there on); -1 if none
+    state        one dict per racer: state name -> (steps + 1, ...) array, row 0 the initial state
+    """
+
+    surface: Surface
+    racers: tuple[Racer, ...]
+    params: np.ndarray
+    loss: np.ndarray
+    lr: np.ndarray
+    diverged_at: np.ndarray
+    state: list[dict[str, np.ndarray]]
+
+    @property
+    def steps(self) -> int:
+        return self.lr.shape[1]
+
+    def first_within(self, tol: float = 1e-6) -> np.ndarray:
+        """Per racer: the first step whose loss is within tol of the global minimum's value; -1 if never."""
+        gap = self.loss - self.surface.min_value
+        hit = gap <= tol
+        first = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+        return first
+
+    def distance(self) -> np.ndarray:
+        """(n_racers, steps + 1): distance from each point to the nearest global minimum."""
+        return self.surface.nearest_minimum(self.params)[1]
+
+
+def _check_steps(steps) -> int:
+    if (
+        isinstance(steps, bool)
+        or not isinstance(steps, (int, np.integer))
+        or not 1 <= steps <= MAX_STEPS
+    ):
+        raise ValueError(
+            f"steps = {steps!r} is not allowed; use an integer from 1 to {MAX_STEPS}"
+        )
+    return int(steps)
+
+
+def _check_start(surface: Surface, start) -> np.ndarray:
+    if start is None:
+        return np.asarray(surface.start, dtype=np.float64)
+    try:
+        x = np.asarray(start, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"start = {start!r} is not a point; give {surface.dim} numbers"
+        ) from None
+    if x.shape != (surface.dim,):
+        raise ValueError(
+            f"start = {start!r}: {surface.name} needs {surface.dim} coordinate(s)"
+        )
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"start = {start!r} must be finite")
+    return x
+
+
+def _check_noise_seed(noise, seed) -> tuple[float, int]:
+    try:
+        sigma = float(noise)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"noise = {noise!r} is not a number; use a finite sigma >= 0"
+        ) from None
+    if not math.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"noise = {noise!r} is not allowed; use a finite sigma >= 0")
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, (int, np.integer))
+        or not 0 <= seed < 2**32
+    ):
+        raise ValueError(
+            f"seed = {seed!r} is not allowed; use an integer from 0 to 2**32 - 1"
+        )
+    return sigma, int(seed)
+
+
+def _check_batch(surface: Surface, batch_size) -> int | None:
+    if batch_size is None:
+        return None
+    if surface.data is None:
+        raise ValueError(
+            f"batch_size: {surface.name} is not a data surface; only data surfaces take one"
+        )
+    n = surface.data.n
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or not 1 <= batch_size <= n
+    ):
+        raise ValueError(
+            f"batch_size = {batch_size!r} is not allowed; use an integer from 1 to {n}"
+        )
+    return int(batch_size)
+
+
+def _flatten_state(tree: Mapping[str, Any], prefix: str = "") -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for k, v in tree.items():
+        if isinstance(v, Mapping):
+            out.update(_flatten_state(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = np.asarray(v)
+    return out
+
+
+def race(
+    surface: str | Surface,
+    racers: Sequence[Mapping[str, Any] | str | Racer],
+    start=None,
+    steps: int = 500,
+    noise: float = 0.0,
+    seed: int = 0,
+    batch_size: int | None = None,
+    surface_params: Mapping[str, float] | None = None,
+) -> RaceResult:
+    """Race every racer from the same start for the same number of steps.
+
+    Each racer runs its own cached, jitted program; all are dispatched before any is read, so
+    they overlap. See DESIGN.md for the racer dict format.
+    """
+    surf = resolve_surface(surface)
+    steps = _check_steps(steps)
+    x0 = _check_start(surf, start)
+    sigma, seed = _check_noise_seed(noise, seed)
+    batch = _check_batch(surf, batch_size)
+    sp = check_surface_params(surf, surface_params)
+    if isinstance(racers, (str, Mapping, Racer)) or not isinstance(racers, Sequence):
+        raise ValueError(
+            "racers: give a list of racers, e.g. [{'optimizer': 'adam', 'lr': 0.01}]"
+        )
+    if not racers:
+        raise ValueError("racers: give at least one racer")
+    parsed = tuple(Racer.from_spec(r) for r in racers)
+    n = bucket(steps)
+    pending = []
+    for r in parsed:
+        fn = program(surf, r, n, batch)
+        args = racer_args(r, surf, x0, steps, sigma, seed, sp)
+        pending.append(fn(*(args[k] for k in ARG_ORDER)))
+    params, loss, lr, div, state = [], [], [], [], []
+    for out in pending:
+        ps, ls, lrs, st, dead_at = jax.device_get(out)
+        params.append(ps[: steps + 1])
+        loss.append(ls[: steps + 1])
+        lr.append(lrs[:steps])
+        d = int(dead_at)
+        div.append(d if 0 <= d <= steps else -1)
+        state.append({k: v[: steps + 1] for k, v in _flatten_state(st).items()})
+    return RaceResult(
+        surface=surf,
+        racers=parsed,
+        params=np.stack(params),
+        loss=np.stack(loss),
+        lr=np.stack(lr),
+        diverged_at=np.asarray(div, dtype=np.int64),
+        state=state,
+    )
+
+
+def _batched_run(
+    surf,
+    racer: Racer,
+    starts: np.ndarray,
+    hp_over: Mapping[str, np.ndarray],
+    steps,
+    noise,
+    seed,
+    sp,
+    batch,
+):
+    """Run B copies of one racer at once (vmap): B starts and/or B values per swept name."""
+    B = starts.shape[0]
+    args = racer_args(racer, surf, starts[0], steps, noise, seed, sp)
+    args["start"] = starts
+    hp = {
+        k: np.broadcast_to(v, (B,)).copy() if k != "inner" else v
+        for k, v in args["hp"].items()
+    }
+    if "inner" in hp:
+        hp["inner"] = {
+            k: np.broadcast_to(v, (B,)).copy() for k, v in hp["inner"].items()
+        }
+    base_lr = np.broadcast_to(args["base_lr"], (B,)).copy()
+    owner_is_inner = racer.inner is not None
+    for name, values in hp_over.items():
+        target = hp["inner"] if owner_is_inner and name in hp["inner"] else hp
+        target[name] = values
+        if name == racer.lr_owner.optimizer.lr_name:
+            base_lr = values
+    args["hp"], args["base_lr"] = hp, base_lr
+    fn = program(surf, racer, bucket(steps), batch, record=False, batched=True)
+    p_end, loss_end, dead_at = jax.device_get(fn(*(args[k] for k in ARG_ORDER)))
+    dead = (dead_at >= 0) & (dead_at <= steps)
+    return p_end, loss_end, dead
+
+
+def sweep(
+    surface: str | Surface,
+    racer: Mapping[str, Any] | str,
+    over: Mapping[str, Sequence[float]],
+    steps: int = 500,
+    start=None,
+    noise: float = 0.0,
+    seed: int = 0,
+    batch_size: int | None = None,
+    surface_params: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """Final loss of `racer` for each value of one hyperparameter, in one vmapped call.
+
+    `over` maps one hyperparameter name to its values, e.g. {"lr": np.logspace(-4, 0, 64)}.
+    Returns a float64 array of the final losses; a run that diverged gives inf.
+    The racer's steps must fit its step bucket (a prefix is read as in `race`).
+    """
+    surf = resolve_surface(surface)
+    steps = _check_steps(steps)
+    x0 = _check_start(surf, start)
+    sigma, seed = _check_noise_seed(noise, seed)
+    batch = _check_batch(surf, batch_size)
+    sp = check_surface_params(surf, surface_params)
+    r = Racer.from_spec(racer)
+    if not isinstance(over, Mapping) or len(over) != 1:
+        raise ValueError(
+            "over: give exactly one hyperparameter and its values, e.g. {'lr': [0.001, 0.01]}"
+        )
+    ((name, values),) = over.items()
+    owner = r.inner if (r.inner is not None and name in r.inner.hp) else r
+    spec_names = [h.name for h in owner.optimizer.hparams if not h.static]
+    if name not in spec_names:
+        raise ValueError(
+            f"over: {owner.optimizer.name} has no numeric hyperparameter {name!r}; allowed: {', '.join(spec_names)}"
+        )
+    base = parse_racer(racer) if isinstance(racer, str) else dict(racer)
+    checked = []
+    for v in np.asarray(values, dtype=object).reshape(-1):
+        # Validate each value exactly as a racer would be, so a sweep accepts what race accepts.
+        if owner is r:
+            Racer.from_spec({**base, name: v})
+        else:
+            Racer.from_spec({**base, "inner": {**base["inner"], name: v}})
+        checked.append(float(v))
+    if not checked:
+        raise ValueError("over: give at least one value")
+    vals = np.asarray(checked, dtype=np.float64)
+    starts = np.broadcast_to(x0, (len(vals), surf.dim)).copy()
+    _, loss_end, dead = _batched_run(
+        surf, r, starts, {name: vals}, steps, sigma, seed, sp, batch
+    )
+    return np.where(dead, np.inf, loss_end)
+
+
+def basins(
+    surface: str | Surface,
+    racer: Mapping[str, Any] | str,
+    grid: int = 64,
+    steps: int = 300,
+    noise: float = 0.0,
+    seed: int = 0,
+    surface_params: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """Where each start of an n x n grid over the surface's domain ends, in one vmapped call.
+
+    Returns (grid, grid, dim) end points: row i is y = linspace(domain y)[i], column j is
+    x = linspace(domain x)[j], as an image. For one-variable surfaces, (grid, 1). Diverged: NaN.
+    """
+    surf = resolve_surface(surface)
+    steps = _check_steps(steps)
+    if (
+        isinstance(grid, bool)
+        or not isinstance(grid, (int, np.integer))
+        or not 2 <= grid <= 1024
+    ):
+        raise ValueError(
+            f"grid = {grid!r} is not allowed; use an integer from 2 to 1024"
+        )
+    sigma, seed = _check_noise_seed(noise, seed)
+    sp = check_surface_params(surf, surface_params)
+    r = Racer.from_spec(racer)
+    axes = [np.linspace(lo, hi, grid) for lo, hi in surf.domain]
+    if surf.dim == 1:
+        starts = axes[0][:, None]
+    else:
+        X, Y = np.meshgrid(axes[0], axes[1])
+        starts = np.stack([X.ravel(), Y.ravel()], axis=-1)
+    p_end, _, dead = _batched_run(surf, r, starts, {}, steps, sigma, seed, sp, None)
+    p_end = np.where(dead[:, None], np.nan, p_end)
+    return p_end.reshape((grid, grid, surf.dim) if surf.dim == 2 else (grid, 1))

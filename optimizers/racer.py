@@ -1,0 +1,237 @@
+"""A racer: one optimizer with its hyperparameters, schedule and clipping, validated.
+
+`Racer.from_spec` turns the contract's plain dict (or a racer string such as
+`"adam:lr=0.01,beta1=0.9"`) into a validated, normalised `Racer`. Unknown names and values that
+torch.optim would reject raise ValueError naming the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .spec import HParam, Optimizer, Schedule, check_value
+
+__all__ = ["Racer", "parse_racer", "RESERVED"]
+
+RESERVED = ("optimizer", "inner", "schedule", "clip_norm", "clip_value", "label")
+
+CLIP_NORM = HParam(
+    "clip_norm",
+    math.inf,
+    0.1,
+    100.0,
+    log=True,
+    doc="clip the gradient's norm to this (inf: off)",
+    min=0.0,
+    min_open=True,
+    allow_inf=True,
+)
+CLIP_VALUE = HParam(
+    "clip_value",
+    math.inf,
+    0.01,
+    100.0,
+    log=True,
+    doc="clip each gradient component to +-this (inf: off)",
+    min=0.0,
+    min_open=True,
+    allow_inf=True,
+)
+
+
+def _registry():
+    # Imported late: the registry imports every family module, which import this module's users.
+    from . import OPTIMIZERS, SCHEDULES
+
+    return OPTIMIZERS, SCHEDULES
+
+
+def _split(owner: str, specs: tuple[HParam, ...], given: Mapping[str, Any]):
+    """Validate `given` against `specs`; return (traced numeric values, static choices)."""
+    known = {h.name: h for h in specs}
+    for name in given:
+        if name not in known:
+            allowed = ", ".join(known) or "none"
+            raise ValueError(
+                f"{owner}: unknown hyperparameter {name!r}; allowed: {allowed}"
+            )
+    numeric: dict[str, float] = {}
+    static: dict[str, str] = {}
+    for h in specs:
+        value = check_value(owner, h, given.get(h.name, h.default))
+        if h.static:
+            static[h.name] = value
+        else:
+            numeric[h.name] = value
+    return numeric, static
+
+
+@dataclass(frozen=True)
+class Racer:
+    optimizer: Optimizer
+    hp: Mapping[str, float]
+    static: Mapping[str, str]
+    schedule: Schedule
+    schedule_hp: Mapping[str, float]
+    schedule_static: Mapping[str, str]
+    clip_norm: float
+    clip_value: float
+    label: str
+    inner: Racer | None = None
+
+    @property
+    def key(self) -> tuple:
+        """Everything that changes the compiled program; numeric values never do."""
+        return (
+            self.optimizer.name,
+            tuple(sorted(self.static.items())),
+            self.inner.key if self.inner is not None else None,
+            self.schedule.name,
+            tuple(sorted(self.schedule_static.items())),
+        )
+
+    @property
+    def lr_owner(self) -> Racer:
+        """The racer whose `lr` the schedule scales: the inner one for wrappers."""
+        return self.inner.lr_owner if self.inner is not None else self
+
+    @property
+    def base_lr(self) -> float:
+        owner = self.lr_owner
+        return owner.hp[owner.optimizer.lr_name] if owner.optimizer.lr_name else 0.0
+
+    @classmethod
+    def from_spec(
+        cls, spec: Mapping[str, Any] | str | Racer, *, _inner: bool = False
+    ) -> Racer:
+        if isinstance(spec, Racer):
+            return spec
+        if isinstance(spec, str):
+            spec = parse_racer(spec)
+        if not isinstance(spec, Mapping):
+            raise ValueError(
+                f"racer: expected a dict like {{'optimizer': 'adam', 'lr': 0.01}}, got {spec!r}"
+            )
+        optimizers, schedules = _registry()
+        name = spec.get("optimizer")
+        if name not in optimizers:
+            raise ValueError(
+                f"racer: unknown optimizer {name!r}; known: {', '.join(sorted(optimizers))}"
+            )
+        opt = optimizers[name]
+        owner = f"{name}"
+        hp_given = {k: v for k, v in spec.items() if k not in RESERVED}
+        hp, static = _split(owner, opt.hparams, hp_given)
+        inner = None
+        if opt.wrapper:
+            if "inner" not in spec:
+                raise ValueError(
+                    f"{owner}: needs an inner racer, e.g. 'inner': {{'optimizer': 'sgd', 'lr': 0.001}}"
+                )
+            inner = cls.from_spec(spec["inner"], _inner=True)
+            if inner.optimizer.wrapper:
+                raise ValueError(f"{owner}: the inner racer cannot itself be a wrapper")
+        elif "inner" in spec:
+            raise ValueError(f"{owner}: 'inner' is only for wrappers (lookahead)")
+        if _inner:
+            for k in ("schedule", "clip_norm", "clip_value"):
+                if k in spec:
+                    raise ValueError(
+                        f"{owner}: put {k!r} on the outer (wrapper) racer, not the inner one"
+                    )
+        opt.validate({**opt.defaults, **{k: v for k, v in hp.items()}, **static})
+        sched_spec = spec.get("schedule") or "constant"
+        if isinstance(sched_spec, str):
+            sched_spec = {"name": sched_spec}
+        if (
+            not isinstance(sched_spec, Mapping)
+            or sched_spec.get("name") not in schedules
+        ):
+            got = (
+                sched_spec.get("name")
+                if isinstance(sched_spec, Mapping)
+                else sched_spec
+            )
+            raise ValueError(
+                f"{owner}: schedule: unknown schedule {got!r}; known: {', '.join(sorted(schedules))}"
+            )
+        sched = schedules[sched_spec["name"]]
+        s_hp, s_static = _split(
+            f"{owner}: schedule {sched.name}",
+            sched.hparams,
+            {k: v for k, v in sched_spec.items() if k != "name"},
+        )
+        if sched.check is not None:
+            sched.check({**s_hp, **s_static})
+        clip_n = check_value(
+            owner,
+            CLIP_NORM,
+            spec.get("clip_norm", math.inf)
+            if spec.get("clip_norm") is not None
+            else math.inf,
+        )
+        clip_v = check_value(
+            owner,
+            CLIP_VALUE,
+            spec.get("clip_value", math.inf)
+            if spec.get("clip_value") is not None
+            else math.inf,
+        )
+        label = spec.get("label") or name
+        if not isinstance(label, str):
+            raise ValueError(f"{owner}: label must be text, got {label!r}")
+        return cls(opt, hp, static, sched, s_hp, s_static, clip_n, clip_v, label, inner)
+
+
+def _scalar(text: str) -> Any:
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return float(text)
+    except ValueError:
+        return text.strip()
+
+
+def parse_racer(text: str) -> dict[str, Any]:
+    """Parse the CLI's racer string: `name:key=value,key=value`.
+
+    Schedule keys are written `schedule=step,step_size=100` would be ambiguous, so schedule
+    parameters take a `schedule.` prefix: `sgd:lr=0.1,schedule=step,schedule.step_size=100`.
+    Inner racers of wrappers take an `inner.` prefix: `lookahead:k=5,inner=sgd,inner.lr=0.01`.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("racer: empty racer; write e.g. 'adam:lr=0.01,beta1=0.9'")
+    name, _, rest = text.strip().partition(":")
+    out: dict[str, Any] = {"optimizer": name.strip()}
+    sched: dict[str, Any] = {}
+    inner: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = part.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise ValueError(f"racer {text!r}: {part!r} is not key=value")
+        if key == "schedule":
+            sched["name"] = value.strip()
+        elif key.startswith("schedule."):
+            sched[key[len("schedule.") :]] = _scalar(value)
+        elif key == "inner":
+            inner["optimizer"] = value.strip()
+        elif key.startswith("inner."):
+            inner[key[len("inner.") :]] = _scalar(value)
+        elif key == "label":
+            out["label"] = value.strip()
+        else:
+            out[key] = _scalar(value)
+    if sched:
+        if "name" not in sched:
+            raise ValueError(
+                f"racer {text!r}: schedule parameters given without schedule=NAME"
+            )
+        out["schedule"] = sched
+    if inner:
+        out["inner"] = inner
+    return out

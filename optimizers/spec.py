@@ -1,0 +1,214 @@
+"""Declarations shared by every optimizer and schedule: hyperparameter specs and the registry types.
+
+One `HParam` is the single source of truth for one hyperparameter: its slider (display range, log
+scale), its validation (the range torch.optim accepts), its URL key and its documentation line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import jax.numpy as jnp
+
+Array = Any  # a jax array; kept loose so the specs stay importable without tracing
+
+__all__ = ["HParam", "Optimizer", "Schedule", "StepContext", "flag", "check_value"]
+
+
+@dataclass(frozen=True)
+class HParam:
+    """One hyperparameter.
+
+    `lo`/`hi` are the *display* range (slider); `min`/`max` are the *legal* range, i.e. what
+    torch.optim (or the paper) accepts. A value outside the display range is legal and races.
+    """
+
+    name: str
+    default: float | bool | str
+    lo: float = 0.0
+    hi: float = 1.0
+    log: bool = False
+    symbol: str = ""
+    doc: str = ""
+    kind: str = "float"  # "float" | "int" | "bool" | "choice"
+    choices: tuple[str, ...] = ()
+    min: float = -math.inf
+    max: float = math.inf
+    min_open: bool = False  # True: value must be > min (not >=)
+    max_open: bool = False  # True: value must be < max (not <=)
+    allow_inf: bool = False  # e.g. clip thresholds, where inf means "off"
+
+    @property
+    def static(self) -> bool:
+        """Choices change the program's structure; every other kind is traced."""
+        return self.kind == "choice"
+
+    def legal_text(self) -> str:
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        lo = (
+            ""
+            if self.min == -math.inf
+            else f"{self.min:g} {'<' if self.min_open else '<='} "
+        )
+        hi = (
+            ""
+            if self.max == math.inf
+            else f" {'<' if self.max_open else '<='} {self.max:g}"
+        )
+        kind = "an integer" if self.kind == "int" else "a number"
+        if not lo and not hi:
+            return f"{kind}"
+        return f"{kind} with {lo}{self.name}{hi}"
+
+
+def check_value(owner: str, spec: HParam, value: Any) -> float | str:
+    """Validate one value against its spec; return it normalised (float, or str for choices).
+
+    Raises ValueError naming the field and what is allowed.
+    """
+    where = f"{owner}: {spec.name}"
+    if spec.kind == "choice":
+        if not isinstance(value, str) or value not in spec.choices:
+            raise ValueError(
+                f"{where} = {value!r} is not allowed; use {spec.legal_text()}"
+            )
+        return value
+    if spec.kind == "bool":
+        if isinstance(value, str):
+            low = value.strip().lower()
+            if low in ("true", "1", "yes", "on"):
+                return 1.0
+            if low in ("false", "0", "no", "off"):
+                return 0.0
+            raise ValueError(f"{where} = {value!r} is not allowed; use true or false")
+        if isinstance(value, bool) or value in (0, 1):
+            return float(bool(value))
+        raise ValueError(f"{where} = {value!r} is not allowed; use true or false")
+    if isinstance(value, bool):
+        raise ValueError(f"{where} = {value!r} is not allowed; use {spec.legal_text()}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{where} = {value!r} is not a number; use {spec.legal_text()}"
+        ) from None
+    if math.isnan(x) or (math.isinf(x) and not spec.allow_inf):
+        raise ValueError(
+            f"{where} = {value!r} is not allowed; use {spec.legal_text()} (finite)"
+        )
+    if spec.kind == "int" and not (math.isinf(x) or x == int(x)):
+        raise ValueError(f"{where} = {value!r} is not allowed; use {spec.legal_text()}")
+    too_low = x < spec.min or (spec.min_open and x == spec.min)
+    too_high = x > spec.max or (spec.max_open and x == spec.max)
+    if too_low or too_high:
+        raise ValueError(f"{where} = {value!r} is not allowed; use {spec.legal_text()}")
+    return x
+
+
+def flag(value: Array) -> Array:
+    """A traced boolean hyperparameter (stored as 0.0/1.0) as a jnp bool, for `jnp.where`."""
+    return jnp.asarray(value) > 0.5
+
+
+class StepContext(NamedTuple):
+    """What the engine hands an update rule at step t (t counts from 1, as torch's `step`).
+
+    lr:      the scheduled learning rate for this step (already includes the schedule).
+    t:       step number as float64, 1-based.
+    loss:    f at the current params (before the update).
+    grad:    callable x -> gradient at x (with the race's noise and the racer's clipping applied);
+             used by rules that look elsewhere (NAG's look-ahead).
+    hess:    callable x -> exact Hessian at x (Newton).
+    """
+
+    lr: Array
+    t: Array
+    loss: Array
+    grad: Callable[[Array], Array]
+    hess: Callable[[Array], Array]
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """A pure init/update pair with its hyperparameter specs and documentation.
+
+    init(params, hp) -> state                       state: dict[str, array]
+    update(params, grad, state, hp, ctx) -> (new_params, new_state)
+
+    `hp` maps every spec name to a traced float64 scalar (bools as 0/1). The scheduled learning
+    rate arrives as `ctx.lr`; rules use it instead of `hp[lr_name]`.
+
+    Wrappers (`wrapper=True`, e.g. lookahead) take the inner racer: their init/update get an extra
+    keyword `inner`, an `InnerRule` bound to the inner optimizer.
+    """
+
+    name: str
+    title: str
+    hparams: tuple[HParam, ...]
+    init: Callable[..., dict]
+    update: Callable[..., tuple]
+    latex: str
+    source: str
+    convention: str = ""
+    lr_name: str | None = "lr"  # the spec the schedule scales and the lr curve shows
+    wrapper: bool = False
+    state_doc: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def doc(self) -> str:
+        return (self.update.__doc__ or "").strip()
+
+    def spec(self, name: str) -> HParam:
+        for h in self.hparams:
+            if h.name == name:
+                return h
+        raise KeyError(name)
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {h.name: h.default for h in self.hparams}
+
+    def validate(self, hp: Mapping[str, Any]) -> None:
+        """Cross-field checks torch.optim makes (e.g. nesterov needs momentum > 0)."""
+        if self.check is not None:
+            self.check(hp)
+
+    check: Callable[[Mapping[str, Any]], None] | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A learning-rate schedule with torch.optim.lr_scheduler's semantics, stepped once per step.
+
+    init(base_lr, hp, steps) -> sstate               sstate: dict[str, array]
+    lr(sstate, base_lr, hp) -> lr used by the current step
+    step(sstate, base_lr, hp, loss) -> next sstate   (`loss` feeds ReduceLROnPlateau)
+
+    `steps` is the race's step budget (traced), for schedules whose horizon defaults to it.
+    """
+
+    name: str
+    title: str
+    hparams: tuple[HParam, ...]
+    init: Callable[..., dict]
+    lr: Callable[..., Array]
+    step: Callable[..., dict]
+    torch_name: str
+    latex: str = ""
+    check: Callable[[Mapping[str, Any]], None] | None = None
+
+    def spec(self, name: str) -> HParam:
+        for h in self.hparams:
+            if h.name == name:
+                return h
+        raise KeyError(name)
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {h.name: h.default for h in self.hparams}
