@@ -1,6 +1,5 @@
 """Textbook test functions for optimization."""
 
-import jax.numpy as jnp
 
 from .base import Surface
 
