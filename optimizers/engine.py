@@ -68,9 +68,7 @@ def _grad_fn(surface: Surface, batch_size: int | None):
     y = jnp.asarray(data.y)
 
     def grad(x, t, sparams, seed):
-        key = jax.random.fold_in(
-            jax.random.key(seed + 1), t
-        )  # seed + 1: independent of the noise
+        key = jax.random.fold_in(jax.random.key(seed + 1), t)  # seed + 1: independent of the noise
         idx = jax.random.choice(key, data.n, (batch_size,), replace=False)
         return jax.grad(lambda w: data.loss(w, X[idx], y[idx]))(x)
 
@@ -101,9 +99,7 @@ def _hp_tree(racer: Racer) -> dict:
     return tree
 
 
-def racer_args(
-    racer: Racer, surface: Surface, start, steps, noise, seed, surface_params
-) -> dict:
+def racer_args(racer: Racer, surface: Surface, start, steps, noise, seed, surface_params) -> dict:
     """The traced arguments of a racer's program, as numpy float64/int arrays."""
     sp = {**surface.params, **(surface_params or {})}
     return dict(
@@ -119,9 +115,7 @@ def racer_args(
     )
 
 
-def _make_run(
-    surface: Surface, racer: Racer, n: int, batch_size: int | None, record: bool
-):
+def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, record: bool):
     """The un-jitted body: one racer, n steps. Returns trajectories (record) or final values."""
     init, update = _rule(racer)
     sched = racer.schedule
@@ -139,9 +133,7 @@ def _make_run(
 
         def grad_at(x, t):
             g = raw_grad(x, t, sparams, seed)
-            xi = jax.random.normal(
-                jax.random.fold_in(jax.random.key(seed), t), g.shape, g.dtype
-            )
+            xi = jax.random.normal(jax.random.fold_in(jax.random.key(seed), t), g.shape, g.dtype)
             g = g + noise * xi
             return clip_value(clip_norm(g, clip[0]), clip[1])
 
@@ -190,9 +182,7 @@ def _make_run(
         ps, losses, lrs, states = out
         params = jnp.concatenate([p0[None], ps])
         loss = jnp.concatenate([loss0[None], losses])
-        states = jax.tree.map(
-            lambda s0, s: jnp.concatenate([s0[None], s]), state0, states
-        )
+        states = jax.tree.map(lambda s0, s: jnp.concatenate([s0[None], s]), state0, states)
         return params, loss, lrs, states, dead_at
 
     return run
@@ -221,9 +211,7 @@ def program(
         if fn is None:
             run = _make_run(surface, racer, n, batch_size, record)
             if batched:
-                run = jax.vmap(
-                    run, in_axes=(0, 0, None, 0, None, None, None, None, None)
-                )
+                run = jax.vmap(run, in_axes=(0, 0, None, 0, None, None, None, None, None))
             fn = _CACHE[key] = jax.jit(run)
     return fn
 
@@ -232,16 +220,12 @@ def resolve_surface(surface) -> Surface:
     return _surfaces.get(surface)
 
 
-def check_surface_params(
-    surface: Surface, surface_params: Mapping[str, Any] | None
-) -> dict:
+def check_surface_params(surface: Surface, surface_params: Mapping[str, Any] | None) -> dict:
     out = {}
     for k, v in (surface_params or {}).items():
         if k not in surface.params:
             allowed = ", ".join(surface.params) or "none"
-            raise ValueError(
-                f"surface_params: {surface.name} has no parameter {k!r}; allowed: {allowed}"
-            )
+            raise ValueError(f"surface_params: {surface.name} has no parameter {k!r}; allowed: {allowed}")
         try:
             x = float(v)
         except (TypeError, ValueError):

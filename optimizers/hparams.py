@@ -8,27 +8,19 @@ from .spec import HParam
 
 
 def lr(default: float, lo: float = 1e-5, hi: float = 1.0) -> HParam:
-    return HParam(
-        "lr", default, lo, hi, log=True, symbol=r"\eta", doc="learning rate", min=0.0
-    )
+    return HParam("lr", default, lo, hi, log=True, symbol=r"\eta", doc="learning rate", min=0.0)
 
 
 def momentum(default: float = 0.0, doc: str = "momentum factor") -> HParam:
     return HParam("momentum", default, 0.0, 0.999, symbol=r"\mu", doc=doc, min=0.0)
 
 
-def weight_decay(
-    default: float = 0.0, doc: str = "L2 penalty added to the gradient"
-) -> HParam:
-    return HParam(
-        "weight_decay", default, 0.0, 0.1, symbol=r"\lambda", doc=doc, min=0.0
-    )
+def weight_decay(default: float = 0.0, doc: str = "L2 penalty added to the gradient") -> HParam:
+    return HParam("weight_decay", default, 0.0, 0.1, symbol=r"\lambda", doc=doc, min=0.0)
 
 
 def eps(default: float, doc: str = "term added for numerical stability") -> HParam:
-    return HParam(
-        "eps", default, 1e-12, 1e-1, log=True, symbol=r"\epsilon", doc=doc, min=0.0
-    )
+    return HParam("eps", default, 1e-12, 1e-1, log=True, symbol=r"\epsilon", doc=doc, min=0.0)
 
 
 def beta1(
@@ -70,9 +62,7 @@ def boolean(name: str, default: bool, doc: str, symbol: str = "") -> HParam:
 
 
 def maximize() -> HParam:
-    return boolean(
-        "maximize", False, "ascend instead of descend (negates the gradient)"
-    )
+    return boolean("maximize", False, "ascend instead of descend (negates the gradient)")
 
 
 def decoupled_weight_decay(default: bool = False) -> HParam:

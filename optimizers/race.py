@@ -63,14 +63,8 @@ class RaceResult:
 
 
 def _check_steps(steps) -> int:
-    if (
-        isinstance(steps, bool)
-        or not isinstance(steps, (int, np.integer))
-        or not 1 <= steps <= MAX_STEPS
-    ):
-        raise ValueError(
-            f"steps = {steps!r} is not allowed; use an integer from 1 to {MAX_STEPS}"
-        )
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps = {steps!r} is not allowed; use an integer from 1 to {MAX_STEPS}")
     return int(steps)
 
 
@@ -80,13 +74,9 @@ def _check_start(surface: Surface, start) -> np.ndarray:
     try:
         x = np.asarray(start, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"start = {start!r} is not a point; give {surface.dim} numbers"
-        ) from None
+        raise ValueError(f"start = {start!r} is not a point; give {surface.dim} numbers") from None
     if x.shape != (surface.dim,):
-        raise ValueError(
-            f"start = {start!r}: {surface.name} needs {surface.dim} coordinate(s)"
-        )
+        raise ValueError(f"start = {start!r}: {surface.name} needs {surface.dim} coordinate(s)")
     if not np.all(np.isfinite(x)):
         raise ValueError(f"start = {start!r} must be finite")
     return x
@@ -96,19 +86,11 @@ def _check_noise_seed(noise, seed) -> tuple[float, int]:
     try:
         sigma = float(noise)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"noise = {noise!r} is not a number; use a finite sigma >= 0"
-        ) from None
+        raise ValueError(f"noise = {noise!r} is not a number; use a finite sigma >= 0") from None
     if not math.isfinite(sigma) or sigma < 0:
         raise ValueError(f"noise = {noise!r} is not allowed; use a finite sigma >= 0")
-    if (
-        isinstance(seed, bool)
-        or not isinstance(seed, (int, np.integer))
-        or not 0 <= seed < 2**32
-    ):
-        raise ValueError(
-            f"seed = {seed!r} is not allowed; use an integer from 0 to 2**32 - 1"
-        )
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed = {seed!r} is not allowed; use an integer from 0 to 2**32 - 1")
     return sigma, int(seed)
 
 
@@ -116,18 +98,14 @@ def _check_batch(surface: Surface, batch_size) -> int | None:
     if batch_size is None:
         return None
     if surface.data is None:
-        raise ValueError(
-            f"batch_size: {surface.name} is not a data surface; only data surfaces take one"
-        )
+        raise ValueError(f"batch_size: {surface.name} is not a data surface; only data surfaces take one")
     n = surface.data.n
     if (
         isinstance(batch_size, bool)
         or not isinstance(batch_size, (int, np.integer))
         or not 1 <= batch_size <= n
     ):
-        raise ValueError(
-            f"batch_size = {batch_size!r} is not allowed; use an integer from 1 to {n}"
-        )
+        raise ValueError(f"batch_size = {batch_size!r} is not allowed; use an integer from 1 to {n}")
     return int(batch_size)
 
 
@@ -163,9 +141,7 @@ def race(
     batch = _check_batch(surf, batch_size)
     sp = check_surface_params(surf, surface_params)
     if isinstance(racers, (str, Mapping, Racer)) or not isinstance(racers, Sequence):
-        raise ValueError(
-            "racers: give a list of racers, e.g. [{'optimizer': 'adam', 'lr': 0.01}]"
-        )
+        raise ValueError("racers: give a list of racers, e.g. [{'optimizer': 'adam', 'lr': 0.01}]")
     if not racers:
         raise ValueError("racers: give at least one racer")
     parsed = tuple(Racer.from_spec(r) for r in racers)
@@ -210,14 +186,9 @@ def _batched_run(
     B = starts.shape[0]
     args = racer_args(racer, surf, starts[0], steps, noise, seed, sp)
     args["start"] = starts
-    hp = {
-        k: np.broadcast_to(v, (B,)).copy() if k != "inner" else v
-        for k, v in args["hp"].items()
-    }
+    hp = {k: np.broadcast_to(v, (B,)).copy() if k != "inner" else v for k, v in args["hp"].items()}
     if "inner" in hp:
-        hp["inner"] = {
-            k: np.broadcast_to(v, (B,)).copy() for k, v in hp["inner"].items()
-        }
+        hp["inner"] = {k: np.broadcast_to(v, (B,)).copy() for k, v in hp["inner"].items()}
     base_lr = np.broadcast_to(args["base_lr"], (B,)).copy()
     owner_is_inner = racer.inner is not None
     for name, values in hp_over.items():
@@ -257,9 +228,7 @@ def sweep(
     sp = check_surface_params(surf, surface_params)
     r = Racer.from_spec(racer)
     if not isinstance(over, Mapping) or len(over) != 1:
-        raise ValueError(
-            "over: give exactly one hyperparameter and its values, e.g. {'lr': [0.001, 0.01]}"
-        )
+        raise ValueError("over: give exactly one hyperparameter and its values, e.g. {'lr': [0.001, 0.01]}")
     ((name, values),) = over.items()
     owner = r.inner if (r.inner is not None and name in r.inner.hp) else r
     spec_names = [h.name for h in owner.optimizer.hparams if not h.static]
@@ -280,9 +249,7 @@ def sweep(
         raise ValueError("over: give at least one value")
     vals = np.asarray(checked, dtype=np.float64)
     starts = np.broadcast_to(x0, (len(vals), surf.dim)).copy()
-    _, loss_end, dead = _batched_run(
-        surf, r, starts, {name: vals}, steps, sigma, seed, sp, batch
-    )
+    _, loss_end, dead = _batched_run(surf, r, starts, {name: vals}, steps, sigma, seed, sp, batch)
     return np.where(dead, np.inf, loss_end)
 
 
@@ -302,14 +269,8 @@ def basins(
     """
     surf = resolve_surface(surface)
     steps = _check_steps(steps)
-    if (
-        isinstance(grid, bool)
-        or not isinstance(grid, (int, np.integer))
-        or not 2 <= grid <= 1024
-    ):
-        raise ValueError(
-            f"grid = {grid!r} is not allowed; use an integer from 2 to 1024"
-        )
+    if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or not 2 <= grid <= 1024:
+        raise ValueError(f"grid = {grid!r} is not allowed; use an integer from 2 to 1024")
     sigma, seed = _check_noise_seed(noise, seed)
     sp = check_surface_params(surf, surface_params)
     r = Racer.from_spec(racer)

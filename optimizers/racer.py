@@ -55,9 +55,7 @@ def _split(owner: str, specs: tuple[HParam, ...], given: Mapping[str, Any]):
     for name in given:
         if name not in known:
             allowed = ", ".join(known) or "none"
-            raise ValueError(
-                f"{owner}: unknown hyperparameter {name!r}; allowed: {allowed}"
-            )
+            raise ValueError(f"{owner}: unknown hyperparameter {name!r}; allowed: {allowed}")
     numeric: dict[str, float] = {}
     static: dict[str, str] = {}
     for h in specs:
@@ -104,23 +102,17 @@ class Racer:
         return owner.hp[owner.optimizer.lr_name] if owner.optimizer.lr_name else 0.0
 
     @classmethod
-    def from_spec(
-        cls, spec: Mapping[str, Any] | str | Racer, *, _inner: bool = False
-    ) -> Racer:
+    def from_spec(cls, spec: Mapping[str, Any] | str | Racer, *, _inner: bool = False) -> Racer:
         if isinstance(spec, Racer):
             return spec
         if isinstance(spec, str):
             spec = parse_racer(spec)
         if not isinstance(spec, Mapping):
-            raise ValueError(
-                f"racer: expected a dict like {{'optimizer': 'adam', 'lr': 0.01}}, got {spec!r}"
-            )
+            raise ValueError(f"racer: expected a dict like {{'optimizer': 'adam', 'lr': 0.01}}, got {spec!r}")
         optimizers, schedules = _registry()
         name = spec.get("optimizer")
         if name not in optimizers:
-            raise ValueError(
-                f"racer: unknown optimizer {name!r}; known: {', '.join(sorted(optimizers))}"
-            )
+            raise ValueError(f"racer: unknown optimizer {name!r}; known: {', '.join(sorted(optimizers))}")
         opt = optimizers[name]
         owner = f"{name}"
         hp_given = {k: v for k, v in spec.items() if k not in RESERVED}
@@ -139,22 +131,13 @@ class Racer:
         if _inner:
             for k in ("schedule", "clip_norm", "clip_value"):
                 if k in spec:
-                    raise ValueError(
-                        f"{owner}: put {k!r} on the outer (wrapper) racer, not the inner one"
-                    )
+                    raise ValueError(f"{owner}: put {k!r} on the outer (wrapper) racer, not the inner one")
         opt.validate({**opt.defaults, **{k: v for k, v in hp.items()}, **static})
         sched_spec = spec.get("schedule") or "constant"
         if isinstance(sched_spec, str):
             sched_spec = {"name": sched_spec}
-        if (
-            not isinstance(sched_spec, Mapping)
-            or sched_spec.get("name") not in schedules
-        ):
-            got = (
-                sched_spec.get("name")
-                if isinstance(sched_spec, Mapping)
-                else sched_spec
-            )
+        if not isinstance(sched_spec, Mapping) or sched_spec.get("name") not in schedules:
+            got = sched_spec.get("name") if isinstance(sched_spec, Mapping) else sched_spec
             raise ValueError(
                 f"{owner}: schedule: unknown schedule {got!r}; known: {', '.join(sorted(schedules))}"
             )
@@ -169,16 +152,12 @@ class Racer:
         clip_n = check_value(
             owner,
             CLIP_NORM,
-            spec.get("clip_norm", math.inf)
-            if spec.get("clip_norm") is not None
-            else math.inf,
+            spec.get("clip_norm", math.inf) if spec.get("clip_norm") is not None else math.inf,
         )
         clip_v = check_value(
             owner,
             CLIP_VALUE,
-            spec.get("clip_value", math.inf)
-            if spec.get("clip_value") is not None
-            else math.inf,
+            spec.get("clip_value", math.inf) if spec.get("clip_value") is not None else math.inf,
         )
         label = spec.get("label") or name
         if not isinstance(label, str):
@@ -228,9 +207,7 @@ def parse_racer(text: str) -> dict[str, Any]:
             out[key] = _scalar(value)
     if sched:
         if "name" not in sched:
-            raise ValueError(
-                f"racer {text!r}: schedule parameters given without schedule=NAME"
-            )
+            raise ValueError(f"racer {text!r}: schedule parameters given without schedule=NAME")
         out["schedule"] = sched
     if inner:
         out["inner"] = inner

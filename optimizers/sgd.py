@@ -65,9 +65,7 @@ SGD = Optimizer(
     hparams=(
         H.lr(0.001),
         H.momentum(0.0),
-        HParam(
-            "dampening", 0.0, 0.0, 0.99, symbol=r"\tau", doc="dampening for momentum"
-        ),
+        HParam("dampening", 0.0, 0.0, 0.99, symbol=r"\tau", doc="dampening for momentum"),
         H.weight_decay(),
         H.boolean("nesterov", False, "Nesterov momentum (torch's reparametrised form)"),
         H.maximize(),

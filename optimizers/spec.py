@@ -51,16 +51,8 @@ class HParam:
             return "true or false"
         if self.kind == "choice":
             return "one of " + ", ".join(repr(c) for c in self.choices)
-        lo = (
-            ""
-            if self.min == -math.inf
-            else f"{self.min:g} {'<' if self.min_open else '<='} "
-        )
-        hi = (
-            ""
-            if self.max == math.inf
-            else f" {'<' if self.max_open else '<='} {self.max:g}"
-        )
+        lo = "" if self.min == -math.inf else f"{self.min:g} {'<' if self.min_open else '<='} "
+        hi = "" if self.max == math.inf else f" {'<' if self.max_open else '<='} {self.max:g}"
         kind = "an integer" if self.kind == "int" else "a number"
         if not lo and not hi:
             return f"{kind}"
@@ -75,9 +67,7 @@ def check_value(owner: str, spec: HParam, value: Any) -> float | str:
     where = f"{owner}: {spec.name}"
     if spec.kind == "choice":
         if not isinstance(value, str) or value not in spec.choices:
-            raise ValueError(
-                f"{where} = {value!r} is not allowed; use {spec.legal_text()}"
-            )
+            raise ValueError(f"{where} = {value!r} is not allowed; use {spec.legal_text()}")
         return value
     if spec.kind == "bool":
         if isinstance(value, str):
@@ -95,13 +85,9 @@ def check_value(owner: str, spec: HParam, value: Any) -> float | str:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"{where} = {value!r} is not a number; use {spec.legal_text()}"
-        ) from None
+        raise ValueError(f"{where} = {value!r} is not a number; use {spec.legal_text()}") from None
     if math.isnan(x) or (math.isinf(x) and not spec.allow_inf):
-        raise ValueError(
-            f"{where} = {value!r} is not allowed; use {spec.legal_text()} (finite)"
-        )
+        raise ValueError(f"{where} = {value!r} is not allowed; use {spec.legal_text()} (finite)")
     if spec.kind == "int" and not (math.isinf(x) or x == int(x)):
         raise ValueError(f"{where} = {value!r} is not allowed; use {spec.legal_text()}")
     too_low = x < spec.min or (spec.min_open and x == spec.min)

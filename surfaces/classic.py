@@ -1,6 +1,5 @@
 """Textbook test functions for optimization."""
 
-
 from .base import Surface
 
 
