@@ -47,6 +47,29 @@ ROSENBROCK = Surface(
 )
 
 
+def _beale(x):
+    u, v = x[0], x[1]
+    return (1.5 - u + u * v) ** 2 + (2.25 - u + u * v**2) ** 2 + (2.625 - u + u * v**3) ** 2
+
+
+BEALE = Surface(
+    name="beale",
+    title="Beale",
+    fn=_beale,
+    dim=2,
+    domain=((-4.5, 4.5), (-4.5, 4.5)),
+    minima=((3.0, 0.5),),
+    start=(-1.0, 1.5),
+    formula=(r"f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2"),
+    description=(
+        "Flat plateaus beside walls that climb as y^6: gradients span many orders of magnitude, "
+        "so a fixed learning rate is either too timid on the plateau or explodes on the walls. "
+        "Adaptive methods rescale each coordinate and cope."
+    ),
+    log_scale=True,
+)
+
+
 def _parabola(x):
     return x[0] ** 2 - 4.0 * x[0] + 3.0
 
