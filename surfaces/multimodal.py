@@ -75,7 +75,7 @@ RASTRIGIN = Surface(
     start=(-3.6, 2.9),
     formula=r"f(\mathbf{x}) = 10\,n + \sum_{i=1}^{n} \left(x_i^2 - 10\cos(2\pi x_i)\right),\quad n = 2",
     description=(
-        "A bowl covered in an egg-box of about a hundred local minima. Plain gradient descent stops "
+        "A bowl covered in an egg-box of over a hundred local minima. Plain gradient descent stops "
         "in the nearest dimple; momentum, noise and large steps can hop across several before "
         "settling. Reaching the global minimum at the origin is luck more than skill."
     ),
