@@ -155,17 +155,23 @@ def _grad(surface_name: str):
     return jax.jit(jax.grad(lambda x: surface.f(x)))
 
 
-def torch_run(surface_name: str, name: str, kw: dict, start, steps: int = STEPS):
-    """torch's trajectory, fed the JAX gradient at its own point each step, and its final state."""
+def torch_run(surface_name: str, name: str, kw: dict, start, steps: int = STEPS, scheduler=None):
+    """torch's trajectory, fed the JAX gradient at its own point each step, and its final state.
+
+    `scheduler(opt)` builds an lr_scheduler, stepped after every optimizer step.
+    """
     grad = _grad(surface_name)
     cls, _ = TORCH[name]
     with float64_default():
         p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
         opt = cls([p], **torch_kwargs(name, kw))
+        sched = scheduler(opt) if scheduler is not None else None
         rows = [p.detach().numpy().copy()]
         for _ in range(steps):
             p.grad = torch.from_numpy(np.array(grad(p.detach().numpy())))
             opt.step()
+            if sched is not None:
+                sched.step()
             rows.append(p.detach().numpy().copy())
     state = {k: v.detach().numpy().copy() for k, v in opt.state[p].items() if torch.is_tensor(v)}
     return np.stack(rows), state
@@ -220,6 +226,43 @@ def test_nag_is_torch_nesterov_at_the_look_ahead_point(surface_name):
     )
     assert np.linalg.norm(theirs[-1] - theirs[0]) > 1e-4
     np.testing.assert_allclose(ahead, theirs, rtol=RTOL, atol=ATOL)
+
+
+# Rules that read the scheduled lr in their own way: once (rprop), through a pipeline (asgd's eta is
+# set from the lr of the step before), divided by a decay (adagrad), or times the decay (adamw).
+SCHEDULED = [
+    ("asgd", {"lr": 1e-3, "t0": 20.0, "lambd": 0.1}),
+    ("rprop", {"lr": 0.1}),
+    ("adagrad", {"lr": 0.1, "lr_decay": 0.01}),
+    ("adamw", {"lr": 0.01, "weight_decay": 0.5}),
+    ("nadam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+]
+
+
+@pytest.mark.parametrize("case", SCHEDULED, ids=_case_id)
+def test_scheduled_lr_reaches_the_rule_as_in_torch(case):
+    """A warm-up whose first lr is not the base lr, against torch's LinearLR stepped after each step."""
+    name, kw = case
+    schedule = {"name": "linear", "start_factor": 0.25, "end_factor": 1.0, "total_iters": 50}
+    surface_name = "rosenbrock"
+    res = optimizers.race(
+        surface_name,
+        [{"optimizer": name, **kw, "schedule": schedule}],
+        start=STARTS[surface_name],
+        steps=STEPS,
+    )
+    assert res.diverged_at[0] == -1
+    assert res.lr[0, 0] == 0.25 * kw["lr"] and res.lr[0, -1] == kw["lr"]
+    theirs, _ = torch_run(
+        surface_name,
+        name,
+        kw,
+        STARTS[surface_name],
+        scheduler=lambda opt: torch.optim.lr_scheduler.LinearLR(
+            opt, start_factor=0.25, end_factor=1.0, total_iters=50
+        ),
+    )
+    np.testing.assert_allclose(res.params[0], theirs, rtol=RTOL, atol=ATOL)
 
 
 def test_cases_cover_every_option():
