@@ -54,8 +54,9 @@ ASGD = Optimizer(
         HParam(
             "lambd",
             1e-4,
-            0.0,
-            0.1,
+            1e-6,
+            1.0,
+            log=True,
             symbol=r"\lambda",
             doc="decay term: shrinks theta by 1 - lambd * eta and slows the step schedule",
         ),
@@ -63,8 +64,9 @@ ASGD = Optimizer(
         HParam(
             "t0",
             1e6,
-            0.0,
-            1000.0,
+            1.0,
+            1e6,
+            log=True,
             symbol="t_0",
             doc="step after which averaging starts (torch's default 1e6: never, within a race)",
         ),
