@@ -8,6 +8,7 @@ surface's shape parameters. Moving a slider therefore never recompiles.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Mapping
@@ -51,7 +52,7 @@ from .racer import Racer  # noqa: E402
 from .spec import StepContext  # noqa: E402
 from .transforms import clip_norm, clip_value  # noqa: E402
 
-__all__ = ["program", "bucket", "racer_args", "unpack", "MAX_STEPS", "ARG_ORDER"]
+__all__ = ["program", "bucket", "racer_args", "draws", "unpack", "MAX_STEPS", "ARG_ORDER"]
 
 MAX_STEPS = 100_000
 # Positional order of a program's traced arguments (vmap needs positions).
@@ -62,9 +63,9 @@ ARG_ORDER = (
     "base_lr",
     "clip",
     "noise",
-    "seed",
     "steps",
     "sparams",
+    "draws",
 )
 _MIN_BUCKET = 64
 
@@ -81,13 +82,14 @@ def bucket(steps: int) -> int:
 
 
 def _grad_fn(surface: Surface, batch_size: int | None):
-    """x, t, sparams, seed -> raw gradient of the objective at x for step t.
+    """x, sparams, rows -> raw gradient of the objective at x.
 
-    For data surfaces with a batch size, the gradient is that of a seeded mini-batch (true SGD).
+    For data surfaces with a batch size, the gradient is that of the step's mini-batch `rows`
+    (true SGD); otherwise `rows` is empty and ignored.
     """
     if batch_size is None or surface.data is None:
 
-        def grad(x, t, sparams, seed):
+        def grad(x, sparams, rows):
             return jax.grad(surface.fn)(x, **sparams)
 
         return grad
@@ -95,12 +97,54 @@ def _grad_fn(surface: Surface, batch_size: int | None):
     X = jnp.asarray(data.X)
     y = jnp.asarray(data.y)
 
-    def grad(x, t, sparams, seed):
-        key = jax.random.fold_in(jax.random.key(seed + 1), t)  # seed + 1: independent of the noise
-        idx = jax.random.choice(key, data.n, (batch_size,), replace=False)
-        return jax.grad(lambda w: data.loss(w, X[idx], y[idx]))(x)
+    def grad(x, sparams, rows):
+        return jax.grad(lambda w: data.loss(w, X[rows], y[rows]))(x)
 
     return grad
+
+
+@functools.cache
+def _normal_draws(n: int, dim: int):
+    # Step t's draw is normal(fold_in(key(seed), t)); vmapped, so threefry runs vectorised.
+    def draw(seed):
+        key = jax.random.key(seed)
+        return jax.vmap(lambda t: jax.random.normal(jax.random.fold_in(key, t), (dim,), jnp.float64))(
+            jnp.arange(n)
+        )
+
+    return jax.jit(draw)
+
+
+@functools.cache
+def _batch_draws(n: int, rows: int, batch_size: int):
+    # seed + 1 keeps the mini-batches independent of the gradient noise.
+    def draw(seed):
+        key = jax.random.key(seed + 1)
+        return jax.vmap(
+            lambda t: jax.random.choice(jax.random.fold_in(key, t), rows, (batch_size,), replace=False)
+        )(jnp.arange(n))
+
+    return jax.jit(draw)
+
+
+def draws(surface: Surface, n: int, noise: float, seed: int, batch_size: int | None) -> dict:
+    """The random draws of a race's n steps, shared by all its racers (a fair race).
+
+    xi: (n, dim) standard normals, scaled by the noise sigma in the program (zeros if sigma is 0);
+    rows: (n, batch_size) mini-batch row indices for data surfaces (else (n, 0)). They are drawn
+    here, by small programs of their own, rather than inside every racer's scan: there the RNG
+    took most of each racer's compile time and, for mini-batches (a sort), kept XLA from
+    compiling the loop as one kernel.
+    """
+    if noise > 0:
+        xi = np.asarray(_normal_draws(n, surface.dim)(np.uint32(seed)))
+    else:
+        xi = np.zeros((n, surface.dim))
+    if batch_size is not None and surface.data is not None:
+        rows = np.asarray(_batch_draws(n, surface.data.n, batch_size)(np.uint32(seed)))
+    else:
+        rows = np.zeros((n, 0), dtype=np.int64)
+    return {"xi": xi, "rows": rows}
 
 
 def _rule(racer: Racer):
@@ -127,9 +171,16 @@ def _hp_tree(racer: Racer) -> dict:
     return tree
 
 
-def racer_args(racer: Racer, surface: Surface, start, steps, noise, seed, surface_params) -> dict:
-    """The traced arguments of a racer's program, as numpy float64/int arrays."""
+def racer_args(
+    racer: Racer, surface: Surface, start, steps, noise, seed, surface_params, shared_draws=None
+) -> dict:
+    """The traced arguments of a racer's program, as numpy float64/int arrays.
+
+    `shared_draws` are the race's `draws` (computed here, without mini-batches, if not given).
+    """
     sp = {**surface.params, **(surface_params or {})}
+    if shared_draws is None:
+        shared_draws = draws(surface, bucket(steps), noise, seed, None)
     return dict(
         start=np.asarray(start, dtype=np.float64),
         hp=_hp_tree(racer),
@@ -137,24 +188,10 @@ def racer_args(racer: Racer, surface: Surface, start, steps, noise, seed, surfac
         base_lr=np.asarray(racer.base_lr, dtype=np.float64),
         clip=np.asarray([racer.clip_norm, racer.clip_value], dtype=np.float64),
         noise=np.asarray(noise, dtype=np.float64),
-        seed=np.asarray(seed, dtype=np.uint32),
         steps=np.asarray(steps, dtype=np.float64),
         sparams={k: np.asarray(v, dtype=np.float64) for k, v in sp.items()},
+        draws=shared_draws,
     )
-
-
-def _noise(seed, sigma, ts, p0):
-    """Standard normal draws for every step, (n, dim): step t's is normal(fold_in(key(seed), t)).
-
-    Drawn for all steps at once, before the scan: threefry is vectorised there, while inside the
-    scan body it cost more than the update rules themselves. Skipped (zeros) when sigma is 0.
-    """
-    key = jax.random.key(seed)
-
-    def draw():
-        return jax.vmap(lambda t: jax.random.normal(jax.random.fold_in(key, t), p0.shape, p0.dtype))(ts)
-
-    return jax.lax.cond(sigma > 0, draw, lambda: jnp.zeros(ts.shape + p0.shape, p0.dtype))
 
 
 def _pack(tree) -> jax.Array:
@@ -194,15 +231,15 @@ def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, re
     center = jnp.asarray(surface.center)
     bound = surface.bound
 
-    def run(start, hp, shp, base_lr, clip, noise, seed, steps, sparams):
+    def run(start, hp, shp, base_lr, clip, noise, steps, sparams, draws):
         hp_all = {**hp, **racer.static}
         shp_all = {**shp, **sched_static}
 
         def f(x):
             return surface.fn(x, **sparams)
 
-        def grad_at(x, t, xi):
-            g = raw_grad(x, t, sparams, seed) + noise * xi
+        def grad_at(x, xi, rows):
+            g = raw_grad(x, sparams, rows) + noise * xi
             return clip_value(clip_norm(g, clip[0]), clip[1])
 
         def bad(x, loss):
@@ -217,15 +254,15 @@ def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, re
         dead_at0 = jnp.where(dead0, 0, -1)
 
         def body(carry, xs):
-            t, xi = xs
+            t, xi, rows = xs
             p, loss, state, sstate, dead, dead_at = carry
-            g = grad_at(p, t, xi)
+            g = grad_at(p, xi, rows)
             lr = sched.lr(sstate, base_lr, shp_all)
             ctx = StepContext(
                 lr=lr,
                 t=(t + 1).astype(jnp.float64),
                 loss=loss,
-                grad=lambda x: grad_at(x, t, xi),
+                grad=lambda x: grad_at(x, xi, rows),
                 hess=lambda x: jax.hessian(f)(x),
             )
             p_new, state_new = update(p, g, state, hp_all, ctx)
@@ -239,13 +276,15 @@ def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, re
             loss_new = keep(loss_new, loss)
             state_new = jax.tree.map(keep, state_new, state)
             sstate_new = sched.step(sstate, base_lr, shp_all, loss)
-            carry = (p_new, loss_new, state_new, sstate_new, dead, dead_at)
-            out = _pack((p_new, loss_new, lr, state_new)) if record else None
-            return carry, out
+            new_carry = (p_new, loss_new, state_new, sstate_new, dead, dead_at)
+            if record:
+                return new_carry, _pack((p_new, loss_new, lr, state_new))
+            # Sweeps and basin maps return the last carry: stop it at `steps`, not at the bucket's end.
+            live = t < steps
+            return jax.tree.map(lambda new, old: jnp.where(live, new, old), new_carry, carry), None
 
         carry0 = (p0, loss0, state0, sstate0, dead0, dead_at0)
-        ts = jnp.arange(n)
-        carry, out = jax.lax.scan(body, carry0, (ts, _noise(seed, noise, ts, p0)))
+        carry, out = jax.lax.scan(body, carry0, (jnp.arange(n), draws["xi"], draws["rows"]))
         p_end, loss_end, _, _, _, dead_at = carry
         if not record:
             return p_end, loss_end, dead_at

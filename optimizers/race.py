@@ -18,6 +18,7 @@ from .engine import (
     MAX_STEPS,
     bucket,
     check_surface_params,
+    draws,
     program,
     racer_args,
     resolve_surface,
@@ -148,10 +149,11 @@ def race(
         raise ValueError("racers: give at least one racer")
     parsed = tuple(Racer.from_spec(r) for r in racers)
     n = bucket(steps)
+    shared = draws(surf, n, sigma, seed, batch)
     pending = []
     for r in parsed:
         fn = program(surf, r, n, batch)
-        args = racer_args(r, surf, x0, steps, sigma, seed, sp)
+        args = racer_args(r, surf, x0, steps, sigma, seed, sp, shared)
         pending.append(fn(*(args[k] for k in ARG_ORDER)))
     params, loss, lr, div, state = [], [], [], [], []
     for out in pending:
@@ -187,7 +189,9 @@ def _batched_run(
 ):
     """Run B copies of one racer at once (vmap): B starts and/or B values per swept name."""
     B = starts.shape[0]
-    args = racer_args(racer, surf, starts[0], steps, noise, seed, sp)
+    args = racer_args(
+        racer, surf, starts[0], steps, noise, seed, sp, draws(surf, bucket(steps), noise, seed, batch)
+    )
     args["start"] = starts
     hp = {k: np.broadcast_to(v, (B,)).copy() if k != "inner" else v for k, v in args["hp"].items()}
     if "inner" in hp:
