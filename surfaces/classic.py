@@ -1,4 +1,4 @@
-"""Textbook test functions for optimization."""
+"""Textbook test functions with a single basin of interest: bowls, valleys and plateaus."""
 
 from .base import Surface
 
@@ -59,8 +59,10 @@ BEALE = Surface(
     dim=2,
     domain=((-4.5, 4.5), (-4.5, 4.5)),
     minima=((3.0, 0.5),),
-    start=(-1.0, 1.5),
-    formula=(r"f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2"),
+    # On the line x = 0 the function is constant, so (0, 1) is a saddle with a flat ridge through it.
+    saddles=((0.0, 1.0), (0.10053793732415835, -2.644513585023125)),
+    start=(1.0, 1.5),
+    formula=r"f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2",
     description=(
         "Flat plateaus beside walls that climb as y^6: gradients span many orders of magnitude, "
         "so a fixed learning rate is either too timid on the plateau or explodes on the walls. "
@@ -70,21 +72,55 @@ BEALE = Surface(
 )
 
 
-def _parabola(x):
-    return x[0] ** 2 - 4.0 * x[0] + 3.0
+def _booth(x):
+    return (x[0] + 2.0 * x[1] - 7.0) ** 2 + (2.0 * x[0] + x[1] - 5.0) ** 2
 
 
-PARABOLA = Surface(
-    name="parabola",
-    title="Parabola x² − 4x + 3",
-    fn=_parabola,
-    dim=1,
-    domain=((-1.0, 5.0),),
-    minima=((2.0,),),
-    start=(0.0,),
-    formula=r"f(x) = x^2 - 4x + 3",
+BOOTH = Surface(
+    name="booth",
+    title="Booth",
+    fn=_booth,
+    dim=2,
+    domain=((-10.0, 10.0), (-10.0, 10.0)),
+    minima=((1.0, 3.0),),
+    start=(-8.0, -6.0),
+    formula=r"f(x, y) = (x + 2y - 7)^2 + (2x + y - 5)^2",
     description=(
-        "Gradient descent by hand: from x = 0 with lr 0.3 the iterates are 0, 1.2, 1.68, ... "
-        "Each step is smaller than the last because the slope f'(x) = 2x - 4 shrinks near x = 2."
+        "A tilted convex bowl (curvatures 2 and 18, condition number 9): every method converges, so "
+        "it shows pure speed and the cost of a learning rate tuned for the steep direction."
     ),
+    log_scale=True,
+)
+
+
+def _goldstein_price(x):
+    u, v = x[0], x[1]
+    a = 1.0 + (u + v + 1.0) ** 2 * (19.0 - 14.0 * u + 3.0 * u**2 - 14.0 * v + 6.0 * u * v + 3.0 * v**2)
+    b = 30.0 + (2.0 * u - 3.0 * v) ** 2 * (
+        18.0 - 32.0 * u + 12.0 * u**2 + 48.0 * v - 36.0 * u * v + 27.0 * v**2
+    )
+    return a * b
+
+
+GOLDSTEIN_PRICE = Surface(
+    name="goldstein_price",
+    title="Goldstein–Price",
+    fn=_goldstein_price,
+    dim=2,
+    domain=((-2.0, 2.0), (-2.0, 2.0)),
+    minima=((0.0, -1.0),),
+    # Values 30, 84 and 840: all stationary points lie on decimal grid points.
+    local_minima=((-0.6, -0.4), (1.8, 0.2), (1.2, 0.8)),
+    saddles=((-0.4, -0.6), (1.2, -0.2), (1.4, 0.6), (0.6, 0.4)),
+    start=(-1.5, 1.5),
+    formula=(
+        r"f(x, y) = \big[1 + (x + y + 1)^2 (19 - 14x + 3x^2 - 14y + 6xy + 3y^2)\big]"
+        r"\big[30 + (2x - 3y)^2 (18 - 32x + 12x^2 + 48y - 36xy + 27y^2)\big]"
+    ),
+    description=(
+        "Values from 3 to about a million, with a narrow valley and three local minima (30, 84, 840) "
+        "beside the global one (3 at (0, -1)): which basin a racer ends in depends on its start and "
+        "its step size, and unnormalised methods need a tiny learning rate to survive the walls."
+    ),
+    log_scale=True,
 )
