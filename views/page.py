@@ -199,18 +199,21 @@ def build() -> pn.viewable.Viewable:
         pn.state.on_session_destroyed(lambda ctx: playback.callback and playback.callback.stop())
     _sync_url(state)
     curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both", min_width=300)
-    plots = pn.Row(view.main, curves, sizing_mode="stretch_both", min_height=420)
+    # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
+    plots = pn.Row(view.main, curves, sizing_mode="stretch_width", min_height=420,
+                   styles={"height": "calc(100vh - 150px)"})  # fmt: skip
     if state.embed:
         return pn.Column(notice, error, playback, plots, keys, sizing_mode="stretch_both",
                          css_classes=["embed", "present" if state.present else "normal"])  # fmt: skip
     present = pn.widgets.Switch(name="presentation mode", value=state.present)
     present.param.watch(lambda e: setattr(state, "present", e.new), "value")
-    template = pn.template.FastListTemplate(
-        title="OptiRace — optimizers racing across loss surfaces",
+    # Bootstrap, not Fast: the Fast design imports a web font, and classrooms are often offline.
+    template = pn.template.BootstrapTemplate(
+        title="OptiRace",
         theme="dark" if state.theme == "dark" else "default",
         sidebar_width=340,
         favicon="assets/favicon.svg",
-        main_layout=None,
+        header_background="#0b4f7c",
     )
     template.sidebar.extend([
         pn.pane.Markdown("### Surface"), _settings(state),

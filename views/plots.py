@@ -126,7 +126,7 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
         r = fig.line("step", f"{column}{i}", source=traj.source, color=color, line_width=look.line_width)
         items.append(LegendItem(label=labels[i], renderers=[r]))
     if kind == "loss":
-        legend = Legend(items=items, location="top_right", click_policy="hide",
+        legend = Legend(items=items, location="bottom_left", click_policy="hide",
                         label_text_font_size=look.tick_font, background_fill_alpha=0.7)  # fmt: skip
         fig.add_layout(legend)
     marker = Span(location=0, dimension="height", line_color=look.text, line_dash="dashed", line_width=1.5)

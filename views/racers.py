@@ -31,7 +31,7 @@ class RacerEditor:
         self.new_optimizer = pn.widgets.Select(
             name="optimizer", options=names, value="adam" if "adam" in names else names[0]
         )
-        self.add = pn.widgets.Button(name="Add racer", button_type="primary", icon="plus")
+        self.add = pn.widgets.Button(name="Add racer", button_type="primary")
         self.add.on_click(lambda e: state.add_racer(self.new_optimizer.value))
         self._editing = False
         state.param.watch(self._on_racers, ["racers"])
@@ -76,7 +76,7 @@ class RacerEditor:
         color = PALETTE[index % len(PALETTE)]
         select = pn.widgets.Select(name="optimizer", options=sorted(OPTIMIZERS), value=opt.name)
         select.param.watch(lambda e: self._set(index, "optimizer", e.new), "value")
-        remove = pn.widgets.Button(name="Remove", button_type="light", icon="trash", width=90,
+        remove = pn.widgets.Button(name="Remove", button_type="light", width=90,
                                    disabled=len(self.state.racers) <= 1)  # fmt: skip
         remove.on_click(lambda e: self.state.remove_racer(index))
         widgets = [select]
