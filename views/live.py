@@ -7,6 +7,7 @@ changes shape: another surface, another number of racers, another look.
 
 from __future__ import annotations
 
+import functools
 import html
 
 import numpy as np
@@ -21,6 +22,20 @@ from .theme import look
 from .trajectories import Trajectories
 
 FPS = 30
+
+
+def _edits_bokeh(method):
+    """Run a handler that changes Bokeh models directly inside `pn.io.unlocked()`.
+
+    Widget events reach Python without the session's document lock; unlocked() collects the
+    model changes and sends them as one message (it also batches them, like hold())."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with pn.io.unlocked():
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 class RaceView:
@@ -74,10 +89,12 @@ class RaceView:
         self.loss_pane.objects = [pn.pane.Bokeh(parts["loss"]["fig"], sizing_mode="stretch_both")]
         self.lr_pane.objects = [pn.pane.Bokeh(parts["lr"]["fig"], sizing_mode="stretch_both")]
 
+    @_edits_bokeh
     def _on_look(self, *_):
         self._key = None
         self._on_result()
 
+    @_edits_bokeh
     def _on_result(self, *_) -> None:
         s = self.state
         if s.result is None:
@@ -89,6 +106,8 @@ class RaceView:
             self._key = key
         for name in ("loss", "lr"):
             self._parts[name]["fig"].x_range.end = max(s.steps, 1)
+        for item, i in zip(self._parts["loss"]["legend"], range(len(s.racers)), strict=False):
+            item.label = s.label(i)  # labels follow the settings without rebuilding the figure
         if s.result.surface.dim == 1:
             self._grads = gradients(s.result.surface, s.result.params)[..., 0]
         x0 = s.result.params[:, 0]
@@ -96,19 +115,18 @@ class RaceView:
             "x": [x0[0, 0]],
             "y": [x0[0, 1] if x0.shape[1] > 1 else s.result.loss[0, 0]],
         }
-        with pn.io.hold():
-            self.traj.show(s.step)
-            self._markers(s.step)
+        self.traj.show(s.step)
+        self._markers(s.step)
         self._tables(s.step)
 
     # ----- per frame -------------------------------------------------------------------------------
+    @_edits_bokeh
     def _on_step(self, event) -> None:
         if self.state.result is None:
             return
-        k = event.new
-        with pn.io.hold():
-            self.traj.advance(k)
-            self._markers(k)
+        k = self.state.step  # the latest step, even if this event was queued behind others
+        self.traj.advance(k)
+        self._markers(k)
         self._frame += 1
         # Tables are text: refresh them a few times a second while playing, and on every pause.
         if not self.state.playing or self._frame % 6 == 0:

@@ -198,12 +198,16 @@ def build() -> pn.viewable.Viewable:
     if pn.state.curdoc is not None:
         pn.state.on_session_destroyed(lambda ctx: playback.callback and playback.callback.stop())
     _sync_url(state)
+    # Marks the page live: onload runs once the browser's websocket is connected, so a visitor (or a
+    # test) that sees this marker knows clicks now reach the server.
+    ready = html_pane("", css_classes=["ready-marker"], width=0, height=0, margin=0)
+    pn.state.onload(lambda: setattr(ready, "object", "<span data-ready='1'></span>"))
     curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both", min_width=300)
     # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
     plots = pn.Row(view.main, curves, sizing_mode="stretch_width", min_height=420,
                    styles={"height": "calc(100vh - 150px)"})  # fmt: skip
     if state.embed:
-        return pn.Column(notice, error, playback, plots, keys, sizing_mode="stretch_both",
+        return pn.Column(notice, error, playback, plots, keys, ready, sizing_mode="stretch_both",
                          css_classes=["embed", "present" if state.present else "normal"])  # fmt: skip
     present = pn.widgets.Switch(name="presentation mode", value=state.present)
     present.param.watch(lambda e: setattr(state, "present", e.new), "value")
@@ -225,6 +229,6 @@ def build() -> pn.viewable.Viewable:
         pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
         pn.Card(Explain(state), title="Explain: each racer's update rule", collapsed=False,
                 sizing_mode="stretch_width"),
-        keys,
+        keys, ready,
     ])  # fmt: skip
     return template

@@ -131,7 +131,7 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
         fig.add_layout(legend)
     marker = Span(location=0, dimension="height", line_color=look.text, line_dash="dashed", line_width=1.5)
     fig.add_layout(marker)
-    return {"fig": fig, "marker": marker}
+    return {"fig": fig, "marker": marker, "legend": items}
 
 
 def line_figure(surface, look: Look, colors, labels, traj) -> dict:

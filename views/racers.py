@@ -38,7 +38,7 @@ class RacerEditor:
         self._rebuild()
 
     def __panel__(self):
-        return pn.Column(self.cards, pn.Row(self.new_optimizer, self.add, sizing_mode="stretch_width"),
+        return pn.Column(self.cards, pn.Row(self.new_optimizer, self.add, sizing_mode="stretch_width", css_classes=["add-racer"]),
                          sizing_mode="stretch_width")  # fmt: skip
 
     def _on_racers(self, *_):
