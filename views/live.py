@@ -12,6 +12,7 @@ import html
 
 import numpy as np
 import panel as pn
+from bokeh.core.properties import value
 from bokeh.events import Tap
 
 from surfaces.grid import gradients
@@ -107,7 +108,7 @@ class RaceView:
         for name in ("loss", "lr"):
             self._parts[name]["fig"].x_range.end = max(s.steps, 1)
         for item, i in zip(self._parts["loss"]["legend"], range(len(s.racers)), strict=False):
-            item.label = s.label(i)  # labels follow the settings without rebuilding the figure
+            item.label = value(s.label(i))  # labels follow the settings without rebuilding the figure
         if s.result.surface.dim == 1:
             self._grads = gradients(s.result.surface, s.result.params)[..., 0]
         x0 = s.result.params[:, 0]

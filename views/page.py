@@ -204,7 +204,7 @@ def build() -> pn.viewable.Viewable:
     pn.state.onload(lambda: setattr(ready, "object", "<span data-ready='1'></span>"))
     curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both", min_width=300)
     # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
-    plots = pn.Row(view.main, curves, sizing_mode="stretch_width", min_height=420,
+    plots = pn.Row(view.main, curves, sizing_mode="stretch_both", min_height=420,
                    styles={"height": "calc(100vh - 150px)"})  # fmt: skip
     if state.embed:
         return pn.Column(notice, error, playback, plots, keys, ready, sizing_mode="stretch_both",

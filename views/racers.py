@@ -49,7 +49,9 @@ class RacerEditor:
     def _rebuild(self):
         self.cards.objects = [self._card(i, spec) for i, spec in enumerate(self.state.racers)]
 
-    def _set(self, index: int, key: str, value, widget=None, old=None):
+    def _set(self, index: int, key: str, value, widget=None):
+        if self._current(index, key) == value:
+            return
         self._editing = True
         try:
             ok = self.state.update_racer(index, **{key: value})
@@ -57,6 +59,14 @@ class RacerEditor:
             self._editing = False
         if key in ("optimizer", "schedule", "inner.optimizer") or (not ok and widget is not None):
             self._rebuild()  # the set of controls changed (or a refused value must show the old one)
+
+    def _current(self, index: int, key: str):
+        spec = self.state.racers[index]
+        if key.startswith("schedule."):
+            return _schedule_of(spec).get(key[len("schedule.") :])
+        if key.startswith("inner."):
+            return spec.get("inner", {}).get(key[len("inner.") :])
+        return spec.get(key)
 
     def _controls(self, index: int, specs, values: dict, prefix: str = ""):
         out = []
@@ -67,7 +77,11 @@ class RacerEditor:
             def changed(event, key=key, convert=convert, widget=widget):
                 self._set(index, key, convert(event.new), widget)
 
-            widget.param.watch(changed, "value")
+            # Sliders report drags as `value` and keyboard moves only as `value_throttled`;
+            # listen to both (a repeated value is ignored in _set).
+            widget.param.watch(
+                changed, ["value", "value_throttled"] if "value_throttled" in widget.param else "value"
+            )
             out.append(widget)
         return out
 

@@ -94,6 +94,17 @@ class AppPage:
         self.page.locator("[data-ready]").wait_for(state="attached", timeout=60_000)
         return self
 
+    def choose(self, select, label: str) -> None:
+        """Pick an option the way a keyboard user does (Bokeh's select ignores scripted changes)."""
+        labels = select.evaluate("e => [...e.options].map(o => o.text)")
+        current = select.evaluate("e => e.selectedIndex")
+        target = labels.index(label)
+        select.focus()
+        key = "ArrowDown" if target > current else "ArrowUp"
+        for _ in range(abs(target - current)):
+            select.press(key)
+        self.page.wait_for_timeout(300)
+
     def trajectory(self) -> dict:
         """The race columns the browser holds (what the paths and curves draw)."""
         return self.page.evaluate(

@@ -96,8 +96,7 @@ def test_pick_a_surface(app):
     ui, url = app
     ui.open(f"{url}/app")
     before = ui.trajectory()["x0"][0]
-    ui.page.locator("select").first.select_option(label="Himmelblau")
-    ui.page.wait_for_function("() => document.body.innerText !== undefined", timeout=5000)
+    ui.choose(ui.page.locator("select").first, "Himmelblau")
     ui.page.wait_for_timeout(2500)
     assert "Himmelblau" in ui.text()
     assert ui.trajectory()["x0"][0] != before  # Himmelblau's own start
@@ -109,8 +108,7 @@ def test_add_a_racer(app):
     ui, url = app
     ui.open(f"{url}/app")
     assert "x3" not in ui.trajectory()
-    add_select = ui.page.locator("select").filter(has=ui.page.locator("option[value='lion']")).last
-    add_select.select_option("rmsprop")
+    ui.choose(ui.page.locator(".add-racer select").first, "rmsprop")
     ui.page.get_by_role("button", name="Add racer").click()
     ui.page.wait_for_timeout(2500)
     data = ui.trajectory()
