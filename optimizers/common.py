@@ -25,3 +25,21 @@ def adam_grad(g, p, hp, lr):
     g = jnp.where(decoupled, g, g + hp["weight_decay"] * p)
     p = jnp.where(decoupled, p * (1.0 - lr * hp["weight_decay"]), p)
     return g, p
+
+
+def lerp(a, b, w):
+    """a + w (b - a), evaluated as torch's `lerp` does so moving averages round the same way.
+
+    torch switches to b - (b - a)(1 - w) when |w| >= 0.5, which is exact at w = 1.
+    """
+    return jnp.where(jnp.abs(w) < 0.5, a + w * (b - a), b - (b - a) * (1.0 - w))
+
+
+def ema_sq(v, g, beta2):
+    """The second-moment average v <- beta2 v + (1 - beta2) g^2 of Adam, RMSprop and Adadelta."""
+    return v * beta2 + (1.0 - beta2) * g * g
+
+
+def bias_correction(beta, t):
+    """1 - beta^t: the Adam-family debiasing factor for step t (counted from 1)."""
+    return 1.0 - beta**t

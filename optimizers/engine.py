@@ -8,22 +8,50 @@ surface's shape parameters. Moving a slider therefore never recompiles.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any
 
-import jax
-import jax.numpy as jnp
-import numpy as np
+SMALL_LOOP_FLAG = "xla_cpu_small_while_loop_byte_threshold"
 
-import surfaces as _surfaces
-from surfaces import Surface
 
-from .racer import Racer
-from .spec import StepContext
-from .transforms import clip_norm, clip_value
+def compile_loops_as_one_kernel(env=os.environ) -> None:
+    """Let XLA's CPU backend compile a whole race loop into one kernel, unless the user chose.
 
-__all__ = ["program", "bucket", "racer_args", "MAX_STEPS", "ARG_ORDER"]
+    By default XLA runs a while loop op by op unless its body touches under 1 kB; a race body is a
+    little larger, and then each step pays a dispatch per operation: 3-8x slower races and 2-3x
+    slower compiles (see benchmarks/engine.py). XLA reads the flag when its backend starts, so this
+    runs before the first computation (here, and before `surfaces` is imported).
+    """
+    flags = env.get("XLA_FLAGS", "")
+    if SMALL_LOOP_FLAG in flags:
+        return
+    option = f"{SMALL_LOOP_FLAG}={1 << 30}"
+    parts = flags.split()
+    for i, part in enumerate(parts):
+        if part.startswith("--xla_backend_extra_options="):
+            parts[i] = f"{part},{option}"
+            break
+    else:
+        parts.append(f"--xla_backend_extra_options={option}")
+    env["XLA_FLAGS"] = " ".join(parts)
+
+
+compile_loops_as_one_kernel()
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import surfaces as _surfaces  # noqa: E402
+from surfaces import Surface  # noqa: E402
+
+from .racer import Racer  # noqa: E402
+from .spec import StepContext  # noqa: E402
+from .transforms import clip_norm, clip_value  # noqa: E402
+
+__all__ = ["program", "bucket", "racer_args", "unpack", "MAX_STEPS", "ARG_ORDER"]
 
 MAX_STEPS = 100_000
 # Positional order of a program's traced arguments (vmap needs positions).
@@ -115,6 +143,48 @@ def racer_args(racer: Racer, surface: Surface, start, steps, noise, seed, surfac
     )
 
 
+def _noise(seed, sigma, ts, p0):
+    """Standard normal draws for every step, (n, dim): step t's is normal(fold_in(key(seed), t)).
+
+    Drawn for all steps at once, before the scan: threefry is vectorised there, while inside the
+    scan body it cost more than the update rules themselves. Skipped (zeros) when sigma is 0.
+    """
+    key = jax.random.key(seed)
+
+    def draw():
+        return jax.vmap(lambda t: jax.random.normal(jax.random.fold_in(key, t), p0.shape, p0.dtype))(ts)
+
+    return jax.lax.cond(sigma > 0, draw, lambda: jnp.zeros(ts.shape + p0.shape, p0.dtype))
+
+
+def _pack(tree) -> jax.Array:
+    """A step's recorded values as one float64 vector, so the scan writes one output per step.
+
+    Recording the state leaves as separate scan outputs made XLA's CPU loop several times slower.
+    """
+    return jnp.concatenate([jnp.ravel(x).astype(jnp.float64) for x in jax.tree.leaves(tree)])
+
+
+def unpack(first, rows: np.ndarray):
+    """Host side of a recording program's output, in numpy.
+
+    first: (p0, loss0, state0), the values before step 1; rows: (steps, size), the packed values
+    after each step. Returns params (steps + 1, dim), loss (steps + 1,), lr (steps,) and the state
+    tree with (steps + 1, ...) leaves. Row 0 is joined here, not in the program: a concatenate
+    onto the scan's output made XLA's CPU loop several times slower.
+    """
+    p0, loss0, state0 = first
+    leaves, treedef = jax.tree.flatten((p0, loss0, np.float64(0.0), state0))
+    cols, i = [], 0
+    for x in leaves:
+        x = np.asarray(x)
+        cols.append(rows[:, i : i + x.size].reshape((rows.shape[0],) + x.shape).astype(x.dtype))
+        i += x.size
+    ps, losses, lrs, states = jax.tree.unflatten(treedef, cols)
+    join = lambda x0, xs: np.concatenate([np.asarray(x0)[None], xs])  # noqa: E731
+    return join(p0, ps), join(loss0, losses), lrs, jax.tree.map(join, state0, states)
+
+
 def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, record: bool):
     """The un-jitted body: one racer, n steps. Returns trajectories (record) or final values."""
     init, update = _rule(racer)
@@ -131,10 +201,8 @@ def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, re
         def f(x):
             return surface.fn(x, **sparams)
 
-        def grad_at(x, t):
-            g = raw_grad(x, t, sparams, seed)
-            xi = jax.random.normal(jax.random.fold_in(jax.random.key(seed), t), g.shape, g.dtype)
-            g = g + noise * xi
+        def grad_at(x, t, xi):
+            g = raw_grad(x, t, sparams, seed) + noise * xi
             return clip_value(clip_norm(g, clip[0]), clip[1])
 
         def bad(x, loss):
@@ -148,15 +216,16 @@ def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, re
         dead0 = bad(p0, loss0)
         dead_at0 = jnp.where(dead0, 0, -1)
 
-        def body(carry, t):
+        def body(carry, xs):
+            t, xi = xs
             p, loss, state, sstate, dead, dead_at = carry
-            g = grad_at(p, t)
+            g = grad_at(p, t, xi)
             lr = sched.lr(sstate, base_lr, shp_all)
             ctx = StepContext(
                 lr=lr,
                 t=(t + 1).astype(jnp.float64),
                 loss=loss,
-                grad=lambda x: grad_at(x, t),
+                grad=lambda x: grad_at(x, t, xi),
                 hess=lambda x: jax.hessian(f)(x),
             )
             p_new, state_new = update(p, g, state, hp_all, ctx)
@@ -171,19 +240,16 @@ def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, re
             state_new = jax.tree.map(keep, state_new, state)
             sstate_new = sched.step(sstate, base_lr, shp_all, loss)
             carry = (p_new, loss_new, state_new, sstate_new, dead, dead_at)
-            out = (p_new, loss_new, lr, state_new) if record else None
+            out = _pack((p_new, loss_new, lr, state_new)) if record else None
             return carry, out
 
         carry0 = (p0, loss0, state0, sstate0, dead0, dead_at0)
-        carry, out = jax.lax.scan(body, carry0, jnp.arange(n))
+        ts = jnp.arange(n)
+        carry, out = jax.lax.scan(body, carry0, (ts, _noise(seed, noise, ts, p0)))
         p_end, loss_end, _, _, _, dead_at = carry
         if not record:
             return p_end, loss_end, dead_at
-        ps, losses, lrs, states = out
-        params = jnp.concatenate([p0[None], ps])
-        loss = jnp.concatenate([loss0[None], losses])
-        states = jax.tree.map(lambda s0, s: jnp.concatenate([s0[None], s]), state0, states)
-        return params, loss, lrs, states, dead_at
+        return (p0, loss0, state0), out, dead_at
 
     return run
 
@@ -203,7 +269,9 @@ def program(
 ):
     """The jitted program for this structure, compiled once per process.
 
-    batched=True vmaps over (start, hp) for sweeps and basin maps, and returns final values only.
+    record=True returns ((p0, loss0, state0), rows, dead_at), rows packed one per step; `unpack`
+    turns them into trajectories. batched=True vmaps over (start, hp) for sweeps and basin maps,
+    and returns final values only.
     """
     key = (surface, racer.key, n, batch_size, record, batched)
     with _LOCK:

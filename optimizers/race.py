@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
 
-from surfaces import Surface
+if TYPE_CHECKING:  # the engine must load before `surfaces` (see engine.compile_loops_as_one_kernel)
+    from surfaces import Surface
 
 from .engine import (
     ARG_ORDER,
@@ -20,6 +21,7 @@ from .engine import (
     program,
     racer_args,
     resolve_surface,
+    unpack,
 )
 from .racer import Racer, parse_racer
 
@@ -153,7 +155,8 @@ def race(
         pending.append(fn(*(args[k] for k in ARG_ORDER)))
     params, loss, lr, div, state = [], [], [], [], []
     for out in pending:
-        ps, ls, lrs, st, dead_at = jax.device_get(out)
+        first, rows, dead_at = jax.device_get(out)
+        ps, ls, lrs, st = unpack(first, rows[:steps])
         params.append(ps[: steps + 1])
         loss.append(ls[: steps + 1])
         lr.append(lrs[:steps])

@@ -80,6 +80,15 @@ def check_value(owner: str, spec: HParam, value: Any) -> float | str:
         if isinstance(value, bool) or value in (0, 1):
             return float(bool(value))
         raise ValueError(f"{where} = {value!r} is not allowed; use true or false")
+    if spec.kind == "int_list":
+        # Up to 8 integers, given as "100;200" or a list; traced as 8 floats padded with inf (no entry).
+        items = value if isinstance(value, (list, tuple)) else str(value).split(";")
+        items = [] if isinstance(value, str) and not value.strip() else items
+        one = HParam(spec.name, 0.0, kind="int", min=spec.min, max=spec.max, allow_inf=True)
+        out = [x for x in (check_value(owner, one, v) for v in items) if x != math.inf]
+        if len(out) > 8 or -math.inf in out:
+            raise ValueError(f"{where} = {value!r} is not allowed; use up to 8 integers such as 100;200")
+        return tuple(out) + (math.inf,) * (8 - len(out))
     if isinstance(value, bool):
         raise ValueError(f"{where} = {value!r} is not allowed; use {spec.legal_text()}")
     try:

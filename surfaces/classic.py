@@ -60,7 +60,7 @@ BEALE = Surface(
     domain=((-4.5, 4.5), (-4.5, 4.5)),
     minima=((3.0, 0.5),),
     # On the line x = 0 the function is constant, so (0, 1) is a saddle with a flat ridge through it.
-    saddles=((0.0, 1.0), (0.10053793732415835, -2.644513585023125)),
+    saddles=((0.0, 1.0), (0.10053793732415836, -2.644513585023125)),
     start=(1.0, 1.5),
     formula=r"f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2",
     description=(
@@ -109,10 +109,11 @@ GOLDSTEIN_PRICE = Surface(
     dim=2,
     domain=((-2.0, 2.0), (-2.0, 2.0)),
     minima=((0.0, -1.0),),
-    # Values 30, 84 and 840: all stationary points lie on decimal grid points.
+    # Every stationary point has coordinates in fifths (checked exactly with sympy): these decimals
+    # are the points themselves, rounded to float64.
     local_minima=((-0.6, -0.4), (1.8, 0.2), (1.2, 0.8)),
     saddles=((-0.4, -0.6), (1.2, -0.2), (1.4, 0.6), (0.6, 0.4)),
-    start=(-1.5, 1.5),
+    start=(-1.5, -1.2),
     formula=(
         r"f(x, y) = \big[1 + (x + y + 1)^2 (19 - 14x + 3x^2 - 14y + 6xy + 3y^2)\big]"
         r"\big[30 + (2x - 3y)^2 (18 - 32x + 12x^2 + 48y - 36xy + 27y^2)\big]"

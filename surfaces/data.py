@@ -53,6 +53,5 @@ LEAST_SQUARES = Surface(
         "batch size, each step sees only a random mini-batch of rows, so the path jitters around it "
         "as in real SGD training."
     ),
-    log_scale=True,
     data=LINE_DATA,
 )

@@ -75,7 +75,7 @@ RASTRIGIN = Surface(
     start=(-3.6, 2.9),
     formula=r"f(\mathbf{x}) = 10\,n + \sum_{i=1}^{n} \left(x_i^2 - 10\cos(2\pi x_i)\right),\quad n = 2",
     description=(
-        "A bowl covered in an egg-box of about a hundred local minima. Plain gradient descent stops "
+        "A bowl covered in an egg-box of over a hundred local minima. Plain gradient descent stops "
         "in the nearest dimple; momentum, noise and large steps can hop across several before "
         "settling. Reaching the global minimum at the origin is luck more than skill."
     ),
@@ -115,7 +115,7 @@ ACKLEY = Surface(
         (_A_DIAG, -_A_DIAG),
     ),
     saddles=((_A_SADDLE, 0.0), (0.0, _A_SADDLE), (-_A_SADDLE, 0.0), (0.0, -_A_SADDLE)),
-    start=(-3.3, 2.6),
+    start=(-4.5, 2.5),
     formula=(r"f(x, y) = -20\,e^{-0.2\sqrt{(x^2 + y^2)/2}} - e^{(\cos 2\pi x + \cos 2\pi y)/2} + e + 20"),
     description=(
         "A nearly flat, rippled plain around a sharp funnel at the origin. Far out the ripples trap "
@@ -149,7 +149,7 @@ SIX_HUMP_CAMEL = Surface(
         (1.1092053368047865, -0.7682680925095399),
         (-1.1092053368047865, 0.7682680925095399),
     ),
-    start=(-1.2, -0.9),
+    start=(-1.9, -0.45),
     formula=r"f(x, y) = \left(4 - 2.1x^2 + \tfrac{x^4}{3}\right)x^2 + xy + (4y^2 - 4)\,y^2",
     description=(
         "Two global minima, mirror images of each other, and four local ones on the flanks: six "

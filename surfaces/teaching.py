@@ -37,7 +37,7 @@ SADDLE = Surface(
     saddles=((0.0, 0.0),),
     # A hair off the saddle's stable manifold (the x axis): gradient descent at a small learning
     # rate rolls to the saddle and sits there; the unstable direction only grows by (1 + lr) a step.
-    start=(-2.5, 0.001),
+    start=(-2.5, 1e-4),
     formula=r"f(x, y) = x^2 + \tfrac{1}{4}y^4 - \tfrac{1}{2}y^2",
     description=(
         "A saddle at the origin between two minima at (0, ±1). Started almost on the ridge, plain "
@@ -85,10 +85,10 @@ DOUBLE_WELL_1D = Surface(
     title="Tilted double well (1D)",
     fn=_double_well,
     dim=1,
-    domain=((-2.0, 2.5),),
+    domain=((-2.0, 2.75),),
     minima=((-1.0,),),
     local_minima=((1.5,),),
-    start=(2.3,),
+    start=(2.5,),
     formula=r"f(x) = \tfrac{1}{4}x^4 - \tfrac{1}{3}x^3 - \tfrac{5}{8}x^2 + \tfrac{3}{4}x",
     description=(
         "The simplest non-convex loss: a local minimum at x = 1.5 (f = -9/64) and the global one at "
