@@ -127,10 +127,12 @@ def test_lr_slider_changes_the_path_and_keeps_the_step(app):
     before = ui.trajectory()
     assert ui.shown_step() == 5
     # The first racer card's first slider is its learning rate (log scale).
-    lr_handle = page.locator(".racer-card .noUi-handle").first
-    lr_handle.focus()
-    for _ in range(10):
-        lr_handle.press("ArrowRight")
+    box = page.locator(".racer-card .noUi-handle").first.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 60, y, steps=5)  # drag right: a larger learning rate
+    page.mouse.up()
     page.wait_for_timeout(2000)
     after = ui.trajectory()
     assert ui.shown_step() == 5, "a slider change must not restart the animation"
