@@ -14,7 +14,7 @@ from .keyboard import Shortcuts
 from .live import FPS, RaceView
 from .racers import RacerEditor
 from .state import LIMITS, RaceState
-from .styles import html_pane
+from .styles import SHEET, html_pane
 
 
 class Playback:
@@ -90,7 +90,8 @@ class Playback:
          "reset": s.reset}[action]()  # fmt: skip
 
 
-def _settings(state: RaceState):
+def _settings(state: RaceState) -> tuple[pn.Column, pn.Column]:
+    """(surface picker with its formula, race settings): the sidebar puts the racers between them."""
     surface = pn.widgets.Select(name="Surface", options={s.title: k for k, s in SURFACES.items()}, value=state.surface,
                                 css_classes=["surface-select"])  # fmt: skip
     surface.param.watch(lambda e: setattr(state, "surface", e.new), "value")
@@ -150,12 +151,13 @@ def _settings(state: RaceState):
 
     state.param.watch(sync, ["surface", "result"])
     sync()
-    return pn.Column(
-        surface, formula, about, kappa,
-        html_pane("<b>Start</b> <span class='hint'>(or click on the plot)</span>"),
+    header = pn.Column(surface, formula, about, kappa, sizing_mode="stretch_width")
+    race = pn.Column(
+        pn.pane.HTML("<b>Start</b> <span class='hint'>(or click on the plot)</span>", stylesheets=[SHEET]),
         pn.Row(sx, sy), default_start, steps, noise, seed, batch,
         sizing_mode="stretch_width",
     )  # fmt: skip
+    return header, race
 
 
 def _alerts(state: RaceState):
@@ -219,9 +221,11 @@ def build() -> pn.viewable.Viewable:
         favicon="assets/favicon.svg",
         header_background="#0b4f7c",
     )
+    surface_box, race_box = _settings(state)
     template.sidebar.extend([
-        pn.pane.Markdown("### Surface"), _settings(state),
+        pn.pane.Markdown("### Surface"), surface_box,
         pn.pane.Markdown("### Racers"), RacerEditor(state),
+        pn.pane.Markdown("### Race"), race_box,
         pn.Row(html_pane("presentation mode"), present),
     ])  # fmt: skip
     template.main.extend([

@@ -127,13 +127,16 @@ def test_lr_slider_changes_the_path_and_keeps_the_step(app):
     before = ui.trajectory()
     assert ui.shown_step() == 5
     # The first racer card's first slider is its learning rate (log scale).
-    box = page.locator(".racer-card .noUi-handle").first.bounding_box()
+    handle = page.locator(".racer-card .noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    box = handle.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] / 2, y)
     page.mouse.down()
     page.mouse.move(box["x"] + 60, y, steps=5)  # drag right: a larger learning rate
     page.mouse.up()
     page.wait_for_timeout(2000)
+    ui.screenshot("08-lr-dragged")
     after = ui.trajectory()
     assert ui.shown_step() == 5, "a slider change must not restart the animation"
     assert after["x0"][5] != before["x0"][5], "a larger lr must move the path"
