@@ -18,7 +18,7 @@ from optimizers.race import RaceResult
 from surfaces import SURFACES
 
 from .defaults import default_racers, default_spec
-from .urlstate import decode, encode
+from .urlstate import decode, encode, racer_to_string
 
 __all__ = ["RaceState", "LIMITS", "PALETTE"]
 
@@ -197,7 +197,7 @@ class RaceState(param.Parameterized):
         first = res.first_within(TOLERANCE)
         dist = res.surface.nearest_minimum(res.params[:, k])[1]
         rows = []
-        for i, r in enumerate(res.racers):
+        for i in range(len(res.racers)):
             d = int(res.diverged_at[i])
             if 0 <= d <= k:
                 status = f"diverged at step {d}"
@@ -207,7 +207,7 @@ class RaceState(param.Parameterized):
                 status = "running"
             rows.append(
                 {
-                    "racer": r.label,
+                    "racer": self.label(i),
                     "color": PALETTE[i % len(PALETTE)],
                     "loss": float(res.loss[i, k]),
                     "distance": float(dist[i]),
@@ -216,6 +216,11 @@ class RaceState(param.Parameterized):
                 }
             )
         return rows
+
+    def label(self, index: int) -> str:
+        """A racer's name in legends: its own label, or its racer string (unique and readable)."""
+        spec = self.racers[index]
+        return spec.get("label") or racer_to_string(spec)
 
     # ----- URL ----------------------------------------------------------------------------------
     def to_query(self) -> dict[str, str]:
@@ -252,9 +257,9 @@ class RaceState(param.Parameterized):
             clean[k] = v
         surface = clean.pop("surface", self.surface)
         racers = clean.pop("racers", None)
+        if surface != self.surface:
+            self.surface = surface  # first: a new surface resets the start and retunes the racers
         with param.parameterized.batch_call_watchers(self):
-            if surface != self.surface:
-                self.surface = surface
             if racers is not None:
                 self.racers = racers
             self.param.update(**clean)

@@ -1,0 +1,64 @@
+"""Surface values on a grid and gradients at many points, jitted once per surface per process.
+
+The app draws contours from these for every session; compiling them once (not per session) is why
+they live here and not in app code.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .base import Surface
+
+__all__ = ["grid_values", "gradients"]
+
+_CACHE: dict[tuple, object] = {}
+_LOCK = threading.Lock()
+
+
+def _jitted(surface: Surface, kind: str):
+    key = (surface, kind)
+    with _LOCK:
+        fn = _CACHE.get(key)
+        if fn is None:
+            if kind == "value":
+                fn = jax.jit(jax.vmap(lambda x, sp: surface.fn(x, **sp), in_axes=(0, None)))
+            else:
+                fn = jax.jit(jax.vmap(jax.grad(lambda x, sp: surface.fn(x, **sp)), in_axes=(0, None)))
+            _CACHE[key] = fn
+    return fn
+
+
+def _sp(surface: Surface, params: Mapping[str, float] | None) -> dict:
+    return {k: jnp.asarray(v, dtype=jnp.float64) for k, v in {**surface.params, **(params or {})}.items()}
+
+
+def grid_values(surface: Surface, n: int = 200, params: Mapping[str, float] | None = None):
+    """(axes, values) over the surface's domain: for 2D, values[i, j] = f(x_j, y_i); for 1D, f(x_j)."""
+    axes = [np.linspace(lo, hi, n) for lo, hi in surface.domain]
+    if surface.dim == 1:
+        pts = axes[0][:, None]
+    else:
+        X, Y = np.meshgrid(axes[0], axes[1])
+        pts = np.stack([X.ravel(), Y.ravel()], axis=-1)
+    vals = np.asarray(_jitted(surface, "value")(jnp.asarray(pts), _sp(surface, params)))
+    return axes, vals.reshape((n, n) if surface.dim == 2 else (n,))
+
+
+def gradients(surface: Surface, points, params: Mapping[str, float] | None = None) -> np.ndarray:
+    """The gradient of f at each point of `points` (..., dim)."""
+    pts = np.asarray(points, dtype=np.float64)
+    flat = pts.reshape(-1, surface.dim)
+    n = flat.shape[0]
+    # Pad to a power of two so varying point counts share a handful of compiled shapes.
+    m = 64
+    while m < n:
+        m *= 2
+    padded = np.concatenate([flat, np.zeros((m - n, surface.dim))]) if m > n else flat
+    g = np.asarray(_jitted(surface, "grad")(jnp.asarray(padded), _sp(surface, params)))[:n]
+    return g.reshape(pts.shape)

@@ -1,0 +1,152 @@
+"""A real `panel serve app.py` and real headless Chromium (Debian's), shared by the browser tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("OPTIRACE_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server():
+    """Serve the app exactly as the README does, on a free loopback port; yield its base URL."""
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "panel-serve.log", "w")  # noqa: SIM115 (closed at teardown)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "panel", "serve", "app.py", "--port", str(port), "--address", "127.0.0.1",
+         "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness", "--static-dirs", "assets=static",
+         "--warm"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/liveness", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"panel serve did not come up; see {ARTIFACTS / 'panel-serve.log'}")
+        time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+class AppPage:
+    """A user's tab on the app, with the few questions the tests ask of what it shows."""
+
+    def __init__(self, page, errors, external):
+        self.page = page
+        self.errors = errors
+        self.external = external
+
+    def open(self, url: str) -> AppPage:
+        self.page.goto(url)
+        # The page is usable when Bokeh has drawn the race: the shared source holds the racers.
+        self.page.wait_for_function(
+            "() => window.Bokeh && Bokeh.documents.length && [...Bokeh.documents[0].all_models].some("
+            "m => m.constructor.__name__ === 'ColumnDataSource' && (m.data instanceof Map ? m.data.has('x0') : 'x0' in m.data))",
+            timeout=60_000,
+        )
+        # The page is live once its websocket is connected (the app marks this in onload).
+        self.page.locator("[data-ready]").wait_for(state="attached", timeout=60_000)
+        return self
+
+    def choose(self, select, label: str) -> None:
+        """Pick an option the way a keyboard user does (Bokeh's select ignores scripted changes)."""
+        labels = select.evaluate("e => [...e.options].map(o => o.text)")
+        current = select.evaluate("e => e.selectedIndex")
+        target = labels.index(label)
+        select.focus()
+        key = "ArrowDown" if target > current else "ArrowUp"
+        for _ in range(abs(target - current)):
+            select.press(key)
+        self.page.wait_for_timeout(300)
+
+    def trajectory(self) -> dict:
+        """The race columns the browser holds (what the paths and curves draw)."""
+        return self.page.evaluate(
+            """() => {
+              for (const m of Bokeh.documents[0].all_models) {
+                if (m.constructor.__name__ !== 'ColumnDataSource') continue;
+                const d = m.data; const has = k => d instanceof Map ? d.has(k) : k in d;
+                if (!has('x0') || !has('step')) continue;
+                const out = {};
+                for (const k of (d instanceof Map ? d.keys() : Object.keys(d))) out[k] = Array.from(d instanceof Map ? d.get(k) : d[k]);
+                return out;
+              }
+              return null;
+            }"""
+        )
+
+    def shown_step(self) -> int:
+        data = self.trajectory()
+        return int(max(data["step"])) if data and data["step"] else -1
+
+    def text(self) -> str:
+        return self.page.evaluate(
+            """() => { const parts = []; const walk = n => { if (n.shadowRoot) walk(n.shadowRoot);
+               for (const c of n.children || []) walk(c); if (n.nodeType === 1 && n.childNodes) for (const t of n.childNodes) if (t.nodeType === 3) parts.push(t.textContent); };
+               walk(document.body); return parts.join(' '); }"""
+        )
+
+    def screenshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+@pytest.fixture
+def app(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    errors: list[str] = []
+    external: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # A classroom may be offline: the page must not need anything beyond our own server.
+    page.on(
+        "request", lambda r: None if r.url.startswith((server, "data:", "blob:")) else external.append(r.url)
+    )
+    yield AppPage(page, errors, external), server
+    context.close()

@@ -1,0 +1,216 @@
+"""The web app as a user meets it: a real `panel serve`, real headless Chromium, real clicks."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def _step_label(page) -> int:
+    text = page.get_by_text(re.compile(r"^step: \d+$")).first.inner_text()
+    return int(text.split(":")[1])
+
+
+def test_page_loads_and_draws_the_default_race(app):
+    ui, url = app
+    ui.open(f"{url}/app")
+    data = ui.trajectory()
+    assert data is not None and "x0" in data and "x2" in data  # three default racers, drawn
+    text = ui.text()
+    assert "Leaderboard at step 0" in text
+    assert "Rosenbrock" in text
+    assert ui.page.get_by_role("button", name="▶ Play").is_visible()
+    ui.screenshot("01-default")
+    assert ui.errors == []
+    assert ui.external == [], f"requests left the server: {ui.external[:3]}"
+
+
+def test_play_pause_step_reset(app):
+    ui, url = app
+    ui.open(f"{url}/app")
+    page = ui.page
+    page.get_by_role("button", name="▶ Play").click()
+    page.wait_for_timeout(1500)
+    page.get_by_role("button", name="❚❚ Pause").click()
+    page.wait_for_timeout(300)
+    paused_at = ui.shown_step()
+    assert paused_at > 10, "playing for 1.5 s at 60 steps/s must reveal steps"
+    page.wait_for_timeout(600)
+    assert ui.shown_step() == paused_at, "pause must stop the race"
+    assert _step_label(page) == paused_at
+    page.get_by_role("button", name="Step ▶").click()
+    page.wait_for_timeout(400)
+    assert ui.shown_step() == paused_at + 1
+    page.get_by_role("button", name="◀ Step").click()
+    page.wait_for_timeout(400)
+    assert ui.shown_step() == paused_at
+    ui.screenshot("02-paused")
+    page.get_by_role("button", name="⟲ Reset").click()
+    page.wait_for_timeout(400)
+    assert ui.shown_step() == 0
+    assert ui.errors == []
+
+
+def test_keyboard_shortcuts(app):
+    ui, url = app
+    ui.open(f"{url}/app")
+    page = ui.page
+    page.locator("body").click(position={"x": 5, "y": 700})  # focus the page, not an input
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(500)
+    assert ui.shown_step() == 3
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(400)
+    assert ui.shown_step() == 2
+    page.keyboard.press(" ")
+    page.wait_for_timeout(1000)
+    page.keyboard.press(" ")
+    page.wait_for_timeout(300)
+    assert ui.shown_step() > 10
+    page.keyboard.press("r")
+    page.wait_for_timeout(400)
+    assert ui.shown_step() == 0
+    assert ui.errors == []
+
+
+def test_scrubber_jumps(app):
+    ui, url = app
+    ui.open(f"{url}/app?steps=100")
+    page = ui.page
+    handle = page.locator(".scrubber .noUi-handle").first
+    handle.focus()
+    handle.press("End")
+    page.wait_for_timeout(600)
+    assert ui.shown_step() == 100
+    handle.press("Home")
+    page.wait_for_timeout(600)
+    assert ui.shown_step() == 0
+
+
+def test_pick_a_surface(app):
+    ui, url = app
+    ui.open(f"{url}/app")
+    before = ui.trajectory()["x0"][0]
+    ui.choose(ui.page.locator("select").first, "Himmelblau")
+    ui.page.wait_for_timeout(2500)
+    assert "Himmelblau" in ui.text()
+    assert ui.trajectory()["x0"][0] != before  # Himmelblau's own start
+    ui.screenshot("03-himmelblau")
+    assert ui.errors == []
+
+
+def test_add_a_racer(app):
+    ui, url = app
+    ui.open(f"{url}/app")
+    assert "x3" not in ui.trajectory()
+    ui.choose(ui.page.locator(".add-racer select").first, "rmsprop")
+    ui.page.get_by_role("button", name="Add racer").click()
+    ui.page.wait_for_timeout(2500)
+    data = ui.trajectory()
+    assert "x3" in data
+    assert "rmsprop" in ui.text()
+    assert ui.errors == []
+
+
+def test_lr_slider_changes_the_path_and_keeps_the_step(app):
+    ui, url = app
+    ui.open(f"{url}/app?r0=gd:lr=0.001")
+    page = ui.page
+    for _ in range(5):
+        page.get_by_role("button", name="Step ▶").click()
+    page.wait_for_timeout(500)
+    before = ui.trajectory()
+    assert ui.shown_step() == 5
+    # The first racer card's first slider is its learning rate (log scale).
+    handle = page.locator(".racer-card .noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    box = handle.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 60, y, steps=5)  # drag right: a larger learning rate
+    page.mouse.up()
+    page.wait_for_timeout(2000)
+    ui.screenshot("08-lr-dragged")
+    after = ui.trajectory()
+    assert ui.shown_step() == 5, "a slider change must not restart the animation"
+    assert after["x0"][5] != before["x0"][5], "a larger lr must move the path"
+    assert after["x0"][0] == before["x0"][0]
+    assert ui.errors == []
+
+
+def test_click_sets_the_start(app):
+    ui, url = app
+    ui.open(f"{url}/app")
+    before = ui.trajectory()
+    canvas = ui.page.locator(".bk-Canvas, canvas").first
+    box = canvas.bounding_box()
+    ui.page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.7)
+    ui.page.wait_for_timeout(2000)
+    after = ui.trajectory()
+    assert (after["x0"][0], after["y0"][0]) != (before["x0"][0], before["y0"][0])
+    assert ui.errors == []
+
+
+def test_url_restores_the_state(app):
+    ui, url = app
+    ui.open(f"{url}/app?surface=booth&r0=adam:lr=0.05&r1=sgd:lr=0.01,momentum=0.5&start=1.5,-2&steps=120")
+    data = ui.trajectory()
+    assert "x1" in data and "x2" not in data
+    assert (data["x0"][0], data["y0"][0]) == (1.5, -2.0)
+    text = ui.text()
+    assert "Booth" in text and "adam:lr=0.05" in text and "sgd:lr=0.01,momentum=0.5" in text
+    ui.page.get_by_role("button", name="Step ▶").click()
+    ui.page.wait_for_timeout(800)
+    assert "steps=120" in ui.page.url and "surface=booth" in ui.page.url  # the URL follows the state
+    assert ui.errors == []
+
+
+def test_garbage_url_falls_back_with_a_notice(app):
+    ui, url = app
+    ui.open(f"{url}/app?surface=nope&r0=zzz:lr=1&r1=adam:lr=-5&steps=abc&start=foo&noise=nan&seed=-3")
+    text = ui.text()
+    assert "not understood" in text
+    assert "unknown surface" in text and "zzz" in text
+    assert ui.trajectory() is not None  # the default race is drawn
+    ui.screenshot("04-garbage-url")
+    assert ui.errors == []
+
+
+def test_embed_mode_shows_plots_and_playback_only(app):
+    ui, url = app
+    ui.open(f"{url}/app?embed=1")
+    assert ui.page.get_by_role("button", name="▶ Play").is_visible()
+    assert ui.page.locator("select").count() == 0  # no sidebar controls
+    assert "Leaderboard" not in ui.text()
+    ui.screenshot("05-embed")
+
+
+def test_one_variable_view_shows_the_seed_iterates(app):
+    ui, url = app
+    ui.open(f"{url}/app?surface=parabola&r0=gd:lr=0.3")
+    ui.page.get_by_role("button", name="Step ▶").click()
+    ui.page.get_by_role("button", name="Step ▶").click()
+    ui.page.wait_for_timeout(800)
+    text = ui.text()
+    assert "Iterates" in text
+    for shown in ("1.2", "1.68", "-4", "-1.6"):
+        assert shown in text, f"{shown} missing from the iterate table"
+    ui.screenshot("06-parabola")
+    assert ui.errors == []
+
+
+def test_diverging_racer_is_marked(app):
+    ui, url = app
+    ui.open(f"{url}/app?r0=sgd:lr=1000000&r1=adam:lr=0.02")
+    ui.page.get_by_role("button", name="Step ▶").click()
+    ui.page.wait_for_timeout(800)
+    assert "diverged at step 1" in ui.text()
+    data = ui.trajectory()
+    assert all(abs(v) < 1e6 for v in data["x0"]), "a diverged racer must not be drawn off to infinity"
+    ui.screenshot("07-diverged")

@@ -1,0 +1,78 @@
+"""The explain panel: for each racer, its update rule, what its hyperparameters mean, its source."""
+
+from __future__ import annotations
+
+import html
+
+import panel as pn
+
+from optimizers import OPTIMIZERS, SCHEDULES
+
+from .state import PALETTE, RaceState
+from .styles import html_pane
+
+
+def _fmt(v) -> str:
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return html.escape(str(v))
+
+
+def _table(opt, spec: dict) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(h.name)}</td><td>{_fmt(spec.get(h.name, h.default))}</td>"
+        f"<td>{html.escape(h.doc)}</td></tr>"
+        for h in opt.hparams
+    )
+    return f"<table class='hp'><tr><th>name</th><th>value</th><th>meaning</th></tr>{rows}</table>"
+
+
+def racer_explanation(index: int, spec: dict) -> pn.Column:
+    opt = OPTIMIZERS[spec["optimizer"]]
+    color = PALETTE[index % len(PALETTE)]
+    parts = [
+        html_pane(
+            f"<h3><span class='swatch' style='background:{color}'></span>{html.escape(opt.title)}</h3>"
+        ),
+        pn.pane.LaTeX(f"$${opt.latex}$$", sizing_mode="stretch_width", styles={"font-size": "1.05em"}),
+        html_pane(_table(opt, spec), sizing_mode="stretch_width"),
+    ]
+    if opt.wrapper and spec.get("inner"):
+        inner = OPTIMIZERS[spec["inner"]["optimizer"]]
+        parts += [
+            html_pane(f"<p><b>Inner optimizer:</b> {html.escape(inner.title)}</p>"),
+            pn.pane.LaTeX(f"$${inner.latex}$$", sizing_mode="stretch_width"),
+            html_pane(_table(inner, spec["inner"]), sizing_mode="stretch_width"),
+        ]
+    sched = spec.get("schedule")
+    if sched:
+        name = sched if isinstance(sched, str) else sched.get("name", "constant")
+        if name != "constant":
+            s = SCHEDULES[name]
+            parts += [html_pane(f"<p><b>Schedule:</b> {html.escape(s.title)} ({html.escape(s.torch_name)})</p>"),
+                      pn.pane.LaTeX(f"$${s.latex}$$", sizing_mode="stretch_width")]  # fmt: skip
+    parts.append(
+        html_pane(
+            f"<p><b>Source:</b> {html.escape(opt.source)}<br><b>Convention:</b> {html.escape(opt.convention)}</p>",
+            sizing_mode="stretch_width",
+        )
+    )
+    return pn.Column(*parts, name=opt.name, sizing_mode="stretch_width")
+
+
+class Explain:
+    def __init__(self, state: RaceState) -> None:
+        self.state = state
+        self.tabs = pn.Tabs(sizing_mode="stretch_width", dynamic=True)
+        state.param.watch(self._update, ["racers"])
+        self._update()
+
+    def __panel__(self):
+        return self.tabs
+
+    def _update(self, *_):
+        active = self.tabs.active
+        self.tabs.objects = [racer_explanation(i, spec) for i, spec in enumerate(self.state.racers)]
+        self.tabs.active = min(active, len(self.tabs.objects) - 1)

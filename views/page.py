@@ -1,0 +1,238 @@
+"""Assembles one session's page: state, controls, figures, playback, URL and clean-up."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+import panel as pn
+
+from surfaces import SURFACES
+
+from .explain import Explain
+from .keyboard import Shortcuts
+from .live import FPS, RaceView
+from .racers import RacerEditor
+from .state import LIMITS, RaceState
+from .styles import SHEET, html_pane
+
+
+class Playback:
+    """Play/Pause, Step, Reset, speed and the scrubber, driving `state.step` by a periodic callback."""
+
+    def __init__(self, state: RaceState) -> None:
+        self.state = state
+        self.play = pn.widgets.Button(name="▶ Play", button_type="primary", width=100, css_classes=["play"])
+        self.back = pn.widgets.Button(name="◀ Step", width=80, css_classes=["back"])
+        self.forward = pn.widgets.Button(name="Step ▶", width=80, css_classes=["step"])
+        self.reset = pn.widgets.Button(name="⟲ Reset", width=90, css_classes=["reset"])
+        self.speed = pn.widgets.FloatSlider(name="speed (steps/s)", start=1, end=500, step=1, value=state.speed,
+                                            width=200)  # fmt: skip
+        self.scrub = pn.widgets.IntSlider(name="step", start=0, end=max(state.steps_done, 1), value=state.step,
+                                          sizing_mode="stretch_width", min_width=200, css_classes=["scrubber"])  # fmt: skip
+        self.play.on_click(lambda e: state.toggle())
+        self.forward.on_click(lambda e: state.step_once(1))
+        self.back.on_click(lambda e: state.step_once(-1))
+        self.reset.on_click(lambda e: state.reset())
+        self.speed.param.watch(lambda e: setattr(state, "speed", float(e.new)), "value")
+        self.scrub.param.watch(self._scrubbed, "value")
+        state.param.watch(self._on_step, ["step"])
+        state.param.watch(self._on_playing, ["playing"])
+        state.param.watch(self._on_result, ["result"])
+        self._last = time.monotonic()
+        self.callback = None
+        self._syncing = False
+
+    def __panel__(self):
+        return pn.Row(self.play, self.back, self.forward, self.reset, self.speed, self.scrub,
+                      sizing_mode="stretch_width", css_classes=["playback"])  # fmt: skip
+
+    def _scrubbed(self, event):
+        if not self._syncing:
+            self.state.playing = False
+            self.state.step = int(event.new)
+
+    def _on_step(self, event):
+        self._syncing = True
+        try:
+            self.scrub.value = int(event.new)
+        finally:
+            self._syncing = False
+
+    def _on_result(self, *_):
+        self.scrub.end = max(self.state.steps_done, 1)
+
+    def _on_playing(self, event):
+        self.play.name = "❚❚ Pause" if event.new else "▶ Play"
+        if self.callback is None:
+            return
+        if event.new:
+            self._last = time.monotonic()
+            self.callback.start()
+        else:
+            self.callback.stop()
+
+    def tick(self):
+        now = time.monotonic()
+        # Clamp dt so a stalled tab does not jump far ahead when it wakes.
+        dt = min(now - self._last, 0.25)
+        self._last = now
+        self.state.advance(dt)
+
+    def start_callbacks(self):
+        self.callback = pn.state.add_periodic_callback(
+            self.tick, period=int(1000 / FPS), start=self.state.playing
+        )
+
+    def on_key(self, action: str):
+        s = self.state
+        {"toggle": s.toggle, "forward": lambda: s.step_once(1), "back": lambda: s.step_once(-1),
+         "reset": s.reset}[action]()  # fmt: skip
+
+
+def _settings(state: RaceState) -> tuple[pn.Column, pn.Column]:
+    """(surface picker with its formula, race settings): the sidebar puts the racers between them."""
+    surface = pn.widgets.Select(name="Surface", options={s.title: k for k, s in SURFACES.items()}, value=state.surface,
+                                css_classes=["surface-select"])  # fmt: skip
+    surface.param.watch(lambda e: setattr(state, "surface", e.new), "value")
+    formula = pn.pane.LaTeX("", sizing_mode="stretch_width", css_classes=["formula"])
+    about = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["description"])
+    kappa = pn.widgets.FloatSlider(name="condition number κ", start=1, end=200, step=1, value=20)
+    kappa.param.watch(lambda e: setattr(state, "kappa", float(e.new)), "value")
+    sx = pn.widgets.FloatInput(name="start x", width=110, css_classes=["start-x"])
+    sy = pn.widgets.FloatInput(name="start y", width=110, css_classes=["start-y"])
+    default_start = pn.widgets.Button(name="default start", width=110)
+    default_start.on_click(lambda e: setattr(state, "start", None))
+
+    def set_start(event):
+        if syncing[0]:
+            return
+        pt = (sx.value,) if state.surface_obj.dim == 1 else (sx.value, sy.value)
+        if all(v is not None for v in pt):
+            state.set_start(*pt)
+
+    syncing = [False]
+    sx.param.watch(set_start, "value")
+    sy.param.watch(set_start, "value")
+    steps = pn.widgets.IntSlider(name="steps (every racer)", start=10, end=LIMITS["steps"], step=10,
+                                 value=state.steps)  # fmt: skip
+    steps.param.watch(lambda e: setattr(state, "steps", int(e.new)), "value_throttled")
+    noise = pn.widgets.FloatSlider(name="gradient noise σ", start=0, end=5, step=0.05, value=state.noise)
+    noise.param.watch(lambda e: setattr(state, "noise", float(e.new)), "value_throttled")
+    seed = pn.widgets.IntInput(name="seed", start=0, end=2**31 - 1, value=state.seed, width=110)
+    seed.param.watch(lambda e: setattr(state, "seed", int(e.new)), "value")
+    batch = pn.widgets.IntSlider(name="mini-batch size", start=1, end=64, value=64)
+    batch.param.watch(lambda e: setattr(state, "batch_size", int(e.new)), "value_throttled")
+
+    def sync(*_):
+        s = state.surface_obj
+        syncing[0] = True
+        try:
+            surface.value = state.surface
+            formula.object = f"$${s.formula}$$"
+            about.object = s.description
+            kappa.visible = "kappa" in s.params
+            if state.kappa is not None:
+                kappa.value = state.kappa
+            x0 = state.result.params[0, 0] if state.result is not None else s.start
+            sx.value = float(x0[0])
+            sy.visible = s.dim == 2
+            if s.dim == 2:
+                sy.value = float(x0[1])
+            batch.visible = s.data is not None
+            if s.data is not None:
+                batch.end = s.data.n
+                batch.value = state.batch_size or s.data.n
+            steps.value = state.steps
+            noise.value = state.noise
+            seed.value = state.seed
+        finally:
+            syncing[0] = False
+
+    state.param.watch(sync, ["surface", "result"])
+    sync()
+    header = pn.Column(surface, formula, about, kappa, sizing_mode="stretch_width")
+    race = pn.Column(
+        pn.pane.HTML("<b>Start</b> <span class='hint'>(or click on the plot)</span>", stylesheets=[SHEET]),
+        pn.Row(sx, sy), default_start, steps, noise, seed, batch,
+        sizing_mode="stretch_width",
+    )  # fmt: skip
+    return header, race
+
+
+def _alerts(state: RaceState):
+    notice = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["notice"])
+    error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["error"])
+
+    def update(*_):
+        notice.object = "**Some of the link was not understood:** " + "; ".join(state.notices)
+        notice.visible = bool(state.notices)
+        error.object = f"**Not applied:** {state.error}"
+        error.visible = bool(state.error)
+
+    state.param.watch(update, ["notices", "error"])
+    update()
+    return notice, error
+
+
+def _sync_url(state: RaceState):
+    if pn.state.location is None:
+        return
+
+    def push(*_):
+        pn.state.location.search = "?" + urlencode(state.to_query())
+
+    state.param.watch(push, ["result", "speed", "present", "theme"])
+
+
+def build() -> pn.viewable.Viewable:
+    """One session's page. Bokeh runs app.py per session, so this runs per session too; the jitted
+    programs it uses are compiled once per process in `optimizers`."""
+    pn.extension("katex", notifications=False)
+    state = RaceState()
+    if pn.state.location is not None and pn.state.location.query_params:
+        state.apply_query(dict(pn.state.location.query_params))
+    view = RaceView(state)
+    playback = Playback(state)
+    keys = Shortcuts(playback.on_key)
+    notice, error = _alerts(state)
+    playback.start_callbacks()
+    if pn.state.curdoc is not None:
+        pn.state.on_session_destroyed(lambda ctx: playback.callback and playback.callback.stop())
+    _sync_url(state)
+    # Marks the page live: onload runs once the browser's websocket is connected, so a visitor (or a
+    # test) that sees this marker knows clicks now reach the server.
+    ready = html_pane("", css_classes=["ready-marker"], width=0, height=0, margin=0)
+    pn.state.onload(lambda: setattr(ready, "object", "<span data-ready='1'></span>"))
+    curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both", min_width=300)
+    # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
+    plots = pn.Row(view.main, curves, sizing_mode="stretch_both", min_height=420,
+                   styles={"height": "calc(100vh - 150px)"})  # fmt: skip
+    if state.embed:
+        return pn.Column(notice, error, playback, plots, keys, ready, sizing_mode="stretch_both",
+                         css_classes=["embed", "present" if state.present else "normal"])  # fmt: skip
+    present = pn.widgets.Switch(name="presentation mode", value=state.present)
+    present.param.watch(lambda e: setattr(state, "present", e.new), "value")
+    # Bootstrap, not Fast: the Fast design imports a web font, and classrooms are often offline.
+    template = pn.template.BootstrapTemplate(
+        title="OptiRace",
+        theme="dark" if state.theme == "dark" else "default",
+        sidebar_width=340,
+        favicon="assets/favicon.svg",
+        header_background="#0b4f7c",
+    )
+    surface_box, race_box = _settings(state)
+    template.sidebar.extend([
+        pn.pane.Markdown("### Surface"), surface_box,
+        pn.pane.Markdown("### Racers"), RacerEditor(state),
+        pn.pane.Markdown("### Race"), race_box,
+        pn.Row(html_pane("presentation mode"), present),
+    ])  # fmt: skip
+    template.main.extend([
+        notice, error, playback, plots,
+        pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
+        pn.Card(Explain(state), title="Explain: each racer's update rule", collapsed=False,
+                sizing_mode="stretch_width"),
+        keys, ready,
+    ])  # fmt: skip
+    return template

@@ -1,0 +1,182 @@
+"""The Bokeh figures: the surface with the racers' paths, the loss and learning-rate curves.
+
+Static layers (contours, minima) are drawn once per surface; the racers' glyphs read the shared
+`Trajectories` source, so a frame costs one `stream` plus a few small markers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, Range1d, Span
+from bokeh.plotting import figure
+
+from surfaces.grid import grid_values
+
+from .theme import Look, ramp
+
+TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+
+
+def _style(fig, look: Look) -> None:
+    fig.background_fill_color = look.background
+    fig.border_fill_color = look.background
+    fig.outline_line_color = look.grid
+    for ax in (*fig.xaxis, *fig.yaxis):
+        ax.axis_label_text_font_size = look.font
+        ax.major_label_text_font_size = look.tick_font
+        ax.axis_label_text_color = look.text
+        ax.major_label_text_color = look.text
+        ax.axis_line_color = look.grid
+        ax.major_tick_line_color = look.grid
+        ax.minor_tick_line_color = None
+    fig.xgrid.grid_line_color = look.grid
+    fig.ygrid.grid_line_color = look.grid
+    fig.title.text_color = look.text
+    fig.title.text_font_size = look.font
+    fig.toolbar.logo = None
+
+
+def _levels(z: np.ndarray, n: int = 18) -> np.ndarray:
+    """Contour levels at quantiles of the drawn values, so every surface shows its structure."""
+    levels = np.unique(np.quantile(z[np.isfinite(z)], np.linspace(0.0, 1.0, n)))
+    return levels if len(levels) >= 2 else np.array([z.min(), z.min() + 1.0])
+
+
+def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
+    """The 2D surface: filled contours (log-scaled where it spans orders of magnitude), minima,
+    the racers' paths and their current points. Returns the figure and its small live sources."""
+    (xs, ys), Z = grid_values(surface, 160, {"kappa": kappa} if kappa is not None else None)
+    fmin = surface.min_value
+    if surface.log_scale:
+        gap = np.maximum(Z - fmin, 0.0)
+        Zd = np.log10(gap + max(gap.max() * 1e-7, 1e-12))
+    else:
+        Zd = Z
+    levels = _levels(Zd)
+    fig = figure(
+        x_range=Range1d(*surface.domain[0], bounds="auto"),
+        y_range=Range1d(*surface.domain[1], bounds="auto"),
+        tools=TOOLS,
+        active_scroll=None,
+        sizing_mode="stretch_both",
+        min_height=320,
+        min_width=320,
+        x_axis_label="x",
+        y_axis_label="y",
+        title=f"{surface.title}" + ("  (log-scaled colours)" if surface.log_scale else ""),
+    )
+    _style(fig, look)
+    fig.contour(
+        xs, ys, Zd, levels,
+        fill_color=ramp(look.contour_low, look.contour_high, len(levels) - 1),
+        line_color=look.contour_line, line_alpha=0.45, line_width=0.6,
+    )  # fmt: skip
+    if surface.local_minima:
+        lm = np.asarray(surface.local_minima)
+        fig.scatter(lm[:, 0], lm[:, 1], marker="triangle", size=11, fill_color=None,
+                    line_color=look.minimum, line_width=1.5, legend_label="local minimum")  # fmt: skip
+    gm = np.asarray(surface.minima)
+    fig.scatter(gm[:, 0], gm[:, 1], marker="star", size=17, fill_color="#ffffff",
+                line_color=look.minimum, line_width=1.5, legend_label="global minimum")  # fmt: skip
+    fig.legend.location = "top_right"
+    fig.legend.background_fill_alpha = 0.7
+    fig.legend.label_text_font_size = look.tick_font
+    fig.legend.click_policy = "none"
+    start = ColumnDataSource({"x": [], "y": []})
+    fig.scatter("x", "y", source=start, marker="circle_cross", size=look.head_size + 4,
+                fill_color=None, line_color=look.text, line_width=1.5)  # fmt: skip
+    for i, color in enumerate(colors):
+        fig.line(f"x{i}", f"y{i}", source=traj.source, color=color, line_width=look.line_width, alpha=0.9)
+        dots = fig.scatter(f"x{i}", f"y{i}", source=traj.source, size=3 + look.line_width, color=color)
+        fig.add_tools(
+            HoverTool(
+                renderers=[dots],
+                tooltips=[("racer", labels[i]), ("step", "@step"), ("x", f"@x{i}{{0.0000}}"),
+                          ("y", f"@y{i}{{0.0000}}"), ("loss", f"@loss{i}{{0.000e}}"), ("lr", f"@lr{i}{{0.000e}}")],
+            )
+        )  # fmt: skip
+    heads = ColumnDataSource({"x": [], "y": [], "color": []})
+    fig.scatter(
+        "x", "y", source=heads, size=look.head_size, fill_color="color", line_color="#ffffff", line_width=2
+    )
+    dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": []})
+    fig.scatter("x", "y", source=dead, marker="x", size=look.head_size + 8, line_color="color", line_width=4)
+    fig.text("x", "y", text="text", source=dead, text_color="color", text_font_size=look.font,
+             x_offset=10, y_offset=-8, text_font_style="bold")  # fmt: skip
+    return {"fig": fig, "heads": heads, "dead": dead, "start": start}
+
+
+def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dict:
+    """Loss (minus the minimum's value) or learning rate per step, log y, with a step marker."""
+    column = "gap" if kind == "loss" else "lr"
+    fig = figure(
+        x_range=Range1d(0, max(steps, 1)),
+        y_axis_type="log",
+        tools=TOOLS,
+        sizing_mode="stretch_both",
+        min_height=160,
+        min_width=260,
+        x_axis_label="step",
+        y_axis_label="loss − min" if kind == "loss" else "learning rate",
+        title="Loss" if kind == "loss" else "Learning rate",
+    )
+    _style(fig, look)
+    items = []
+    for i, color in enumerate(colors):
+        r = fig.line("step", f"{column}{i}", source=traj.source, color=color, line_width=look.line_width)
+        items.append(LegendItem(label=labels[i], renderers=[r]))
+    if kind == "loss":
+        legend = Legend(items=items, location="bottom_left", click_policy="hide",
+                        label_text_font_size=look.tick_font, background_fill_alpha=0.7)  # fmt: skip
+        fig.add_layout(legend)
+    marker = Span(location=0, dimension="height", line_color=look.text, line_dash="dashed", line_width=1.5)
+    fig.add_layout(marker)
+    return {"fig": fig, "marker": marker, "legend": items}
+
+
+def line_figure(surface, look: Look, colors, labels, traj) -> dict:
+    """One-variable surfaces: the curve f(x), the racers on it and the tangent at each racer."""
+    (xs,), F = grid_values(surface, 400)
+    span = float(F.max() - F.min()) or 1.0
+    fig = figure(
+        x_range=Range1d(*surface.domain[0], bounds="auto"),
+        y_range=Range1d(F.min() - 0.08 * span, F.max() + 0.08 * span),
+        tools=TOOLS,
+        sizing_mode="stretch_both",
+        min_height=320,
+        min_width=320,
+        x_axis_label="x",
+        y_axis_label="f(x)",
+        title=surface.title,
+    )
+    _style(fig, look)
+    fig.line(xs, F, color=look.text, line_width=look.line_width, alpha=0.8)
+    gm = np.asarray(surface.minima)[:, 0]
+    fig.scatter(gm, [surface.min_value] * len(gm), marker="star", size=17, fill_color="#ffffff",
+                line_color=look.minimum, legend_label="global minimum")  # fmt: skip
+    if surface.local_minima:
+        lm = np.asarray(surface.local_minima)[:, 0]
+        fig.scatter(lm, [float(surface.f(np.array([v]))) for v in lm], marker="triangle", size=11,
+                    fill_color=None, line_color=look.minimum, legend_label="local minimum")  # fmt: skip
+    fig.legend.location = "top_center"
+    fig.legend.label_text_font_size = look.tick_font
+    tangents = ColumnDataSource({"x0": [], "y0": [], "x1": [], "y1": [], "color": []})
+    fig.segment("x0", "y0", "x1", "y1", source=tangents, line_color="color", line_width=look.line_width,
+                line_dash="dashed")  # fmt: skip
+    for i, color in enumerate(colors):
+        dots = fig.scatter(
+            f"x{i}", f"y{i}", source=traj.source, size=4 + look.line_width, color=color, alpha=0.6
+        )
+        fig.add_tools(HoverTool(renderers=[dots], tooltips=[("racer", labels[i]), ("step", "@step"),
+                                                            ("x", f"@x{i}{{0.0000}}"), ("f", f"@loss{i}{{0.0000}}")]))  # fmt: skip
+    heads = ColumnDataSource({"x": [], "y": [], "color": []})
+    fig.scatter(
+        "x", "y", source=heads, size=look.head_size, fill_color="color", line_color="#ffffff", line_width=2
+    )
+    dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": []})
+    fig.scatter("x", "y", source=dead, marker="x", size=look.head_size + 8, line_color="color", line_width=4)
+    fig.text("x", "y", text="text", source=dead, text_color="color", text_font_size=look.font, x_offset=10)
+    start = ColumnDataSource({"x": [], "y": []})
+    fig.scatter("x", "y", source=start, marker="circle_cross", size=look.head_size + 4, fill_color=None,
+                line_color=look.text)  # fmt: skip
+    return {"fig": fig, "heads": heads, "dead": dead, "tangents": tangents, "start": start}

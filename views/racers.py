@@ -1,0 +1,130 @@
+"""The racer editor: one card per racer, its controls generated from the optimizer's specs."""
+
+from __future__ import annotations
+
+import html
+import math
+
+import panel as pn
+
+from optimizers import OPTIMIZERS, SCHEDULES
+from optimizers.racer import CLIP_NORM
+
+from .state import LIMITS, PALETTE, RaceState
+from .styles import html_pane
+from .widgets import hparam_widget
+
+
+def _schedule_of(spec: dict) -> dict:
+    s = spec.get("schedule") or {"name": "constant"}
+    return {"name": s} if isinstance(s, str) else dict(s)
+
+
+class RacerEditor:
+    """Cards for every racer plus an "add racer" row. Cards are rebuilt only when the racers change
+    from outside a card (a new surface retunes learning rates, a URL restores a race)."""
+
+    def __init__(self, state: RaceState) -> None:
+        self.state = state
+        self.cards = pn.Column(sizing_mode="stretch_width")
+        names = sorted(OPTIMIZERS)
+        self.new_optimizer = pn.widgets.Select(
+            name="optimizer", options=names, value="adam" if "adam" in names else names[0]
+        )
+        self.add = pn.widgets.Button(name="Add racer", button_type="primary")
+        self.add.on_click(lambda e: state.add_racer(self.new_optimizer.value))
+        self._editing = False
+        state.param.watch(self._on_racers, ["racers"])
+        self._rebuild()
+
+    def __panel__(self):
+        return pn.Column(self.cards, pn.Row(self.new_optimizer, self.add, sizing_mode="stretch_width", css_classes=["add-racer"]),
+                         sizing_mode="stretch_width")  # fmt: skip
+
+    def _on_racers(self, *_):
+        if not self._editing:
+            self._rebuild()
+        self.add.disabled = len(self.state.racers) >= LIMITS["racers"]
+
+    def _rebuild(self):
+        self.cards.objects = [self._card(i, spec) for i, spec in enumerate(self.state.racers)]
+
+    def _set(self, index: int, key: str, value, widget=None):
+        if self._current(index, key) == value:
+            return
+        self._editing = True
+        try:
+            ok = self.state.update_racer(index, **{key: value})
+        finally:
+            self._editing = False
+        if key in ("optimizer", "schedule", "inner.optimizer") or (not ok and widget is not None):
+            self._rebuild()  # the set of controls changed (or a refused value must show the old one)
+
+    def _current(self, index: int, key: str):
+        spec = self.state.racers[index]
+        if key.startswith("schedule."):
+            return _schedule_of(spec).get(key[len("schedule.") :])
+        if key.startswith("inner."):
+            return spec.get("inner", {}).get(key[len("inner.") :])
+        return spec.get(key)
+
+    def _controls(self, index: int, specs, values: dict, prefix: str = ""):
+        out = []
+        for h in specs:
+            widget, convert = hparam_widget(h, values.get(h.name, h.default), prefix="")
+            key = f"{prefix}{h.name}"
+
+            def changed(event, key=key, convert=convert, widget=widget):
+                self._set(index, key, convert(event.new), widget)
+
+            # Sliders report drags as `value` and keyboard moves only as `value_throttled`;
+            # listen to both (a repeated value is ignored in _set).
+            widget.param.watch(
+                changed, ["value", "value_throttled"] if "value_throttled" in widget.param else "value"
+            )
+            out.append(widget)
+        return out
+
+    def _card(self, index: int, spec: dict) -> pn.Card:
+        opt = OPTIMIZERS[spec["optimizer"]]
+        color = PALETTE[index % len(PALETTE)]
+        select = pn.widgets.Select(name="optimizer", options=sorted(OPTIMIZERS), value=opt.name)
+        select.param.watch(lambda e: self._set(index, "optimizer", e.new), "value")
+        remove = pn.widgets.Button(name="Remove", button_type="light", width=90,
+                                   disabled=len(self.state.racers) <= 1)  # fmt: skip
+        remove.on_click(lambda e: self.state.remove_racer(index))
+        widgets = [select]
+        if opt.wrapper:
+            inner = spec.get("inner", {"optimizer": "sgd"})
+            inner_opt = OPTIMIZERS[inner["optimizer"]]
+            inner_select = pn.widgets.Select(
+                name="inner optimizer", options=sorted(n for n, o in OPTIMIZERS.items() if not o.wrapper),
+                value=inner_opt.name,
+            )  # fmt: skip
+            inner_select.param.watch(lambda e: self._set(index, "inner.optimizer", e.new), "value")
+            widgets.append(inner_select)
+            widgets += self._controls(index, inner_opt.hparams, inner, prefix="inner.")
+        widgets += self._controls(index, opt.hparams, spec)
+        sched = _schedule_of(spec)
+        sched_select = pn.widgets.Select(name="lr schedule", options=list(SCHEDULES), value=sched["name"])
+        sched_select.param.watch(lambda e: self._set(index, "schedule", e.new), "value")
+        widgets.append(sched_select)
+        widgets += self._controls(index, SCHEDULES[sched["name"]].hparams, sched, prefix="schedule.")
+        clip = spec.get("clip_norm")
+        clip_box = pn.widgets.Checkbox(
+            name="clip gradient norm", value=clip is not None and math.isfinite(clip)
+        )
+        widgets.append(clip_box)
+        if clip_box.value:
+            w, convert = hparam_widget(CLIP_NORM, clip)
+            w.param.watch(lambda e: self._set(index, "clip_norm", convert(e.new)), "value")
+            widgets.append(w)
+        clip_box.param.watch(
+            lambda e: (self._set(index, "clip_norm", 1.0 if e.new else None), self._rebuild()), "value"
+        )
+        header = html_pane(
+            f"<span class='swatch' style='background:{color}'></span> {html.escape(self.state.label(index))}",
+            margin=(2, 5),
+        )
+        return pn.Card(*widgets, remove, header=header, collapsed=index > 1, sizing_mode="stretch_width",
+                       styles={"border-left": f"5px solid {color}"}, css_classes=["racer-card"])  # fmt: skip

@@ -1,0 +1,63 @@
+"""Widgets generated from hyperparameter specs: the spec's range, scale, symbol and doc drive them."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import panel as pn
+from bokeh.models import CustomJSTickFormatter
+
+from optimizers.spec import HParam
+
+_LOG_FORMAT = CustomJSTickFormatter(code="return Number(Math.pow(10, tick).toPrecision(3)).toString();")
+
+
+def _round(x: float) -> float:
+    """Three significant digits: what a slider can mean, and what reads well in a URL."""
+    return float(f"{x:.3g}")
+
+
+def _make(cls, tip: str, **kwargs):
+    # Only some Panel widgets carry a tooltip (`description`); the others show the doc in the name's title.
+    if "description" in cls.param:
+        kwargs["description"] = tip
+    return cls(**kwargs)
+
+
+def hparam_widget(h: HParam, value: Any, prefix: str = "") -> tuple[pn.widgets.Widget, callable]:
+    """A widget for `h` showing `value`, and a function from the widget's value to the hp value.
+
+    The spec's display range is only a default view: a legal value outside it widens the range.
+    """
+    label = f"{prefix}{h.name}"
+    tip = f"{h.doc}. Legal: {h.legal_text()}."
+    if h.kind == "bool":
+        return _make(pn.widgets.Checkbox, tip, name=label, value=bool(value)), bool
+    if h.kind == "choice":
+        return _make(pn.widgets.Select, tip, name=label, options=list(h.choices), value=value), str
+    if h.kind == "int":
+        v = int(value)
+        lo, hi = int(min(h.lo, v)), int(max(h.hi, v, h.lo + 1))
+        return _make(pn.widgets.IntSlider, tip, name=label, start=lo, end=hi, value=v), int
+    v = float(value)
+    if h.log:
+        lo = math.log10(h.lo)
+        hi = math.log10(h.hi)
+        if v > 0:
+            lo, hi = min(lo, math.log10(v)), max(hi, math.log10(v))
+        pos = math.log10(v) if v > 0 else lo
+        widget = _make(
+            pn.widgets.FloatSlider,
+            tip,
+            name=label,
+            start=lo,
+            end=hi,
+            step=(hi - lo) / 200,
+            value=pos,
+            format=_LOG_FORMAT,
+        )
+        return widget, lambda x: _round(10.0**x)
+    lo, hi = min(h.lo, v), max(h.hi, v)
+    step = (hi - lo) / 200 if hi > lo else 0.01
+    return _make(pn.widgets.FloatSlider, tip, name=label, start=lo, end=hi, step=step, value=v), _round
