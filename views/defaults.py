@@ -20,7 +20,7 @@ SURFACE_LR: dict[str, tuple[float, float]] = {
     "parabola": (0.3, 0.1),
     "saddle": (0.05, 0.02),
     "himmelblau": (0.005, 0.05),
-    "rastrigin": (0.002, 0.02),
+    "rastrigin": (0.002, 1.0),  # large steps let adaptive racers hop between local minima
     "ackley": (0.02, 0.05),
     "goldstein_price": (1e-5, 0.005),
     "booth": (0.02, 0.1),

@@ -1,0 +1,172 @@
+"""The app's state class, without a browser: inputs, playback, leaderboard and the URL."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimizers import OPTIMIZERS
+from surfaces import SURFACES
+from views.defaults import default_racers, default_spec
+from views.state import LIMITS, RaceState
+from views.urlstate import decode, racer_to_string
+
+
+def test_default_state_races_the_default_racers():
+    s = RaceState()
+    assert s.surface == "rosenbrock"
+    assert [r["optimizer"] for r in s.racers] == ["gd", "sgd", "adam"]
+    assert s.result.params.shape == (3, s.steps + 1, 2)
+    assert s.step == 0 and not s.playing
+
+
+@pytest.mark.parametrize("surface", list(SURFACES))
+def test_default_race_makes_progress_on_every_surface(surface):
+    """Out of the box every surface gives a race worth watching: nobody diverges, and the best
+    racer closes most of the gap to the minimum."""
+    s = RaceState(surface=surface, racers=default_racers(surface))
+    res = s.result
+    assert np.all(res.diverged_at == -1), f"a default racer diverged on {surface}"
+    gap0 = res.loss[:, 0] - res.surface.min_value
+    gap = res.loss[:, -1] - res.surface.min_value
+    assert np.min(gap) < 0.5 * np.max(gap0), f"no default racer got anywhere on {surface}"
+
+
+def test_playback_advances_at_speed_and_stops_at_the_end():
+    s = RaceState(steps=100)
+    s.speed = 50
+    s.playing = True
+    s.advance(0.5)
+    assert s.step == 25
+    s.advance(0.01)  # half a step: carried, not lost
+    s.advance(0.01)
+    assert s.step == 26
+    s.advance(10)
+    assert s.step == 100 and not s.playing
+    s.toggle()  # play again from the end restarts
+    assert s.step == 0 and s.playing
+
+
+def test_step_back_and_reset():
+    s = RaceState()
+    s.step_once()
+    s.step_once()
+    s.step_once(-1)
+    assert s.step == 1
+    s.step_once(-5)
+    assert s.step == 0
+    s.step = 40
+    s.reset()
+    assert s.step == 0 and not s.playing
+
+
+def test_live_change_keeps_the_step_and_recomputes():
+    s = RaceState()
+    s.step = 120
+    before = s.result.params[0, 120].copy()
+    assert s.update_racer(0, lr=0.002)
+    assert s.step == 120
+    assert not np.allclose(s.result.params[0, 120], before)
+    s.steps = 50  # a shorter budget clamps the step
+    assert s.step == 50
+
+
+def test_refused_change_keeps_the_race_and_says_why():
+    s = RaceState()
+    res = s.result
+    assert not s.update_racer(0, lr=-1.0)
+    assert "lr" in s.error
+    assert s.result is res
+    assert not s.update_racer(1, momentum="fast")
+    assert "momentum" in s.error
+
+
+def test_racers_add_remove_and_limits():
+    s = RaceState()
+    s.add_racer("lion")
+    assert s.racers[-1]["optimizer"] == "lion" and s.result.params.shape[0] == 4
+    s.add_racer("nonsense")
+    assert "unknown optimizer" in s.error
+    while len(s.racers) < LIMITS["racers"]:
+        s.add_racer("adam")
+    s.add_racer("adam")
+    assert len(s.racers) == LIMITS["racers"] and "at most" in s.error
+    s.remove_racer(0)
+    assert len(s.racers) == LIMITS["racers"] - 1
+    s.racers = s.racers[:1]
+    s.remove_racer(0)
+    assert len(s.racers) == 1 and "at least one" in s.error
+
+
+def test_surface_change_resets_start_and_retunes_lr():
+    s = RaceState()
+    s.set_start(0.5, 0.5)
+    s.step = 30
+    s.surface = "parabola"
+    assert s.start is None and s.step == 0
+    assert s.result.params.shape[2] == 1
+    gd = next(r for r in s.racers if r["optimizer"] == "gd")
+    assert gd["lr"] == default_spec("gd", "parabola")["lr"]
+
+
+def test_set_start_validates():
+    s = RaceState()
+    s.set_start(float("nan"), 1.0)
+    assert "finite" in s.error and s.start is None
+    s.set_start(0.1, 0.2)
+    assert s.result.params[0, 0].tolist() == [0.1, 0.2]
+
+
+def test_leaderboard_statuses():
+    s = RaceState(racers=[{"optimizer": "sgd", "lr": 1e6}, {"optimizer": "newton"}], surface="quadratic")
+    s.step = 0
+    assert [r["status"] for r in s.leaderboard()] == ["running", "running"]
+    s.step = 3
+    rows = s.leaderboard()
+    assert rows[0]["status"] == "diverged at step 1"
+    assert rows[1]["status"] == "converged" and rows[1]["first"] == 1
+    assert rows[1]["distance"] < 1e-12
+
+
+def test_url_round_trip_restores_the_same_race():
+    s = RaceState(surface="booth")
+    s.racers = [
+        {"optimizer": "adam", "lr": 0.05, "beta1": 0.8},
+        {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "nesterov": True,
+         "schedule": {"name": "step", "step_size": 30, "gamma": 0.5}},
+        {"optimizer": "lookahead", "k": 4, "inner": {"optimizer": "sgd", "lr": 0.02}},
+    ]  # fmt: skip
+    s.set_start(1.5, -2.0)
+    s.param.update(steps=150, noise=0.1, seed=7)
+    q = s.to_query()
+    t = RaceState()
+    t.apply_query(q)
+    assert t.notices == []
+    assert (t.surface, t.start, t.steps, t.noise, t.seed) == ("booth", (1.5, -2.0), 150, 0.1, 7)
+    np.testing.assert_array_equal(t.result.params, s.result.params)
+
+
+def test_garbage_url_falls_back_with_notices():
+    t = RaceState()
+    t.apply_query({"surface": "<script>", "r0": "zzz", "r1": "adam:lr=-1", "steps": "1e99", "start": "a,b",
+                   "seed": "-4", "noise": "nan", "theme": "neon"})  # fmt: skip
+    joined = " | ".join(t.notices)
+    for word in ("unknown surface", "zzz", "lr", "steps", "start", "seed", "noise", "theme"):
+        assert word in joined
+    assert t.surface == "rosenbrock" and t.result is not None
+
+
+def test_url_refused_combination_falls_back_to_defaults():
+    t = RaceState()
+    t.apply_query({"surface": "rosenbrock", "batch_size": "8"})  # batch size needs a data surface
+    assert any("refused" in n for n in t.notices)
+    assert t.result is not None and t.batch_size is None
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_racer_strings_round_trip_for_every_optimizer(name):
+    spec = default_spec(name, "rosenbrock")
+    text = racer_to_string(spec)
+    fields, notices = decode({"r0": text})
+    assert notices == []
+    assert fields["racers"][0]["optimizer"] == name
