@@ -170,3 +170,12 @@ def test_racer_strings_round_trip_for_every_optimizer(name):
     fields, notices = decode({"r0": text})
     assert notices == []
     assert fields["racers"][0]["optimizer"] == name
+
+
+def test_autoplay_and_loop_from_the_url():
+    t = RaceState()
+    t.apply_query({"steps": "20", "play": "1", "loop": "1"})
+    assert t.playing and t.loop
+    t.advance(10.0)
+    assert t.step == 0 and t.playing  # looped instead of stopping
+    assert t.to_query()["loop"] == "1"

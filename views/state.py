@@ -43,6 +43,7 @@ class RaceState(param.Parameterized):
     step = param.Integer(default=0, bounds=(0, None), doc="the step shown")
     playing = param.Boolean(default=False)
     speed = param.Number(default=60.0, bounds=(1.0, 500.0), doc="playback speed in steps per second")
+    loop = param.Boolean(default=False, doc="start again from step 0 at the end (for slides)")
 
     theme = param.Selector(default="light", objects=["light", "dark"])
     present = param.Boolean(default=False, doc="presentation mode: large fonts, thick lines")
@@ -171,7 +172,10 @@ class RaceState(param.Parameterized):
             self._frac -= whole
             self.step = min(self.step + whole, self.steps_done)
         if self.step >= self.steps_done:
-            self.playing = False
+            if self.loop:
+                self.step = 0
+            else:
+                self.playing = False
         return self.step
 
     def step_once(self, delta: int = 1) -> None:
@@ -238,6 +242,7 @@ class RaceState(param.Parameterized):
                 "theme": self.theme if self.theme != "light" else None,
                 "present": self.present,
                 "embed": self.embed,
+                "loop": self.loop,
             }
         )
 
@@ -265,6 +270,8 @@ class RaceState(param.Parameterized):
             self.param.update(**clean)
         self.notices = notices
         self.recompute()
+        if fields.get("play"):
+            self.playing = True
         if self.error:
             # The restored combination is refused as a whole (e.g. batch size on a surface without
             # data): fall back to the defaults rather than showing nothing.

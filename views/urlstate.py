@@ -1,7 +1,8 @@
 """The app's state as a query string, and back. Garbage falls back to defaults with a notice.
 
 Format: `?surface=rosenbrock&r0=adam:lr=0.01&r1=sgd:lr=0.001,momentum=0.9&start=-1.5,2&steps=300`
-`&noise=0&seed=0&speed=60&theme=dark&present=1&embed=1`. Racers use the CLI's racer syntax
+`&noise=0&seed=0&speed=60&theme=dark&present=1&embed=1&loop=1&play=1`. `play=1` starts playing on
+load and `loop=1` starts again at the end: together they make a slide's iframe animate by itself. Racers use the CLI's racer syntax
 (optimizers.racer.parse_racer), so a URL and a command line say the same thing.
 """
 
@@ -74,7 +75,7 @@ def encode(state: Mapping[str, Any]) -> dict[str, str]:
     for k in ("theme",):
         if state.get(k):
             q[k] = state[k]
-    for k in ("present", "embed"):
+    for k in ("present", "embed", "loop"):
         if state.get(k):
             q[k] = "1"
     return q
@@ -149,7 +150,7 @@ def decode(query: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
             out["theme"] = theme
         else:
             notices.append(f"theme {str(theme)[:20]!r} is not light or dark")
-    for k in ("present", "embed"):
+    for k in ("present", "embed", "loop", "play"):
         v = one(k)
         if v is not None:
             out[k] = str(v).lower() in ("1", "true", "yes", "on")
