@@ -260,6 +260,7 @@ class RaceState(param.Parameterized):
                 notices.append("noise must be >= 0: using 0")
                 continue
             clean[k] = v
+        autoplay = clean.pop("play", False)
         surface = clean.pop("surface", self.surface)
         racers = clean.pop("racers", None)
         if surface != self.surface:
@@ -270,7 +271,7 @@ class RaceState(param.Parameterized):
             self.param.update(**clean)
         self.notices = notices
         self.recompute()
-        if fields.get("play"):
+        if autoplay:
             self.playing = True
         if self.error:
             # The restored combination is refused as a whole (e.g. batch size on a surface without
