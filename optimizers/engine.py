@@ -152,7 +152,15 @@ def _rule(racer: Racer):
     opt = racer.optimizer
     if racer.inner is None:
         return opt.init, opt.update
-    inner_init, inner_update = _rule(racer.inner)
+    bare_init, bare_update = _rule(racer.inner)
+    # The inner racer's choices are static (not in the traced hp tree): put them back here.
+    inner_static = dict(racer.inner.static)
+
+    def inner_init(p, hp):
+        return bare_init(p, {**hp, **inner_static})
+
+    def inner_update(p, g, state, hp, ctx):
+        return bare_update(p, g, state, {**hp, **inner_static}, ctx)
 
     def init(p, hp):
         return opt.init(p, hp, inner=(inner_init, inner_update))
