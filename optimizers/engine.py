@@ -210,24 +210,42 @@ def _pack(tree) -> jax.Array:
     return jnp.concatenate([jnp.ravel(x).astype(jnp.float64) for x in jax.tree.leaves(tree)])
 
 
-def unpack(first, rows: np.ndarray):
+_LAYOUTS: dict[tuple, Any] = {}
+
+
+def _state_shapes(racer: Racer, dim: int):
+    """The racer's state tree as shapes (no compile): the layout of its packed rows."""
+    key = (racer.key, dim)
+    with _LOCK:
+        shapes = _LAYOUTS.get(key)
+    if shapes is None:
+        init, _ = _rule(racer)
+        hp = {**_hp_tree(racer), **racer.static}
+        shapes = jax.eval_shape(lambda p: init(p, hp), jax.ShapeDtypeStruct((dim,), jnp.float64))
+        with _LOCK:
+            _LAYOUTS[key] = shapes
+    return shapes
+
+
+def unpack(racer: Racer, dim: int, row0: np.ndarray, rows: np.ndarray):
     """Host side of a recording program's output, in numpy.
 
-    first: (p0, loss0, state0), the values before step 1; rows: (steps, size), the packed values
-    after each step. Returns params (steps + 1, dim), loss (steps + 1,), lr (steps,) and the state
-    tree with (steps + 1, ...) leaves. Row 0 is joined here, not in the program: a concatenate
-    onto the scan's output made XLA's CPU loop several times slower.
+    row0: the packed values before step 1; rows: (steps, size), the packed values after each step.
+    Returns params (steps + 1, dim), loss (steps + 1,), lr (steps,) and the state tree with
+    (steps + 1, ...) leaves. Row 0 comes separately and is joined here: a concatenate onto the
+    scan's output makes XLA's loop several times slower when it runs op by op.
     """
-    p0, loss0, state0 = first
-    leaves, treedef = jax.tree.flatten((p0, loss0, np.float64(0.0), state0))
+    like = (jax.ShapeDtypeStruct((dim,), np.float64), 0.0, 0.0, _state_shapes(racer, dim))
+    leaves, treedef = jax.tree.flatten(like)
+    allrows = np.concatenate([row0[None], rows])
     cols, i = [], 0
     for x in leaves:
-        x = np.asarray(x)
-        cols.append(rows[:, i : i + x.size].reshape((rows.shape[0],) + x.shape).astype(x.dtype))
-        i += x.size
-    ps, losses, lrs, states = jax.tree.unflatten(treedef, cols)
-    join = lambda x0, xs: np.concatenate([np.asarray(x0)[None], xs])  # noqa: E731
-    return join(p0, ps), join(loss0, losses), lrs, jax.tree.map(join, state0, states)
+        shape, dtype = np.shape(x), getattr(x, "dtype", np.float64)
+        size = int(np.prod(shape))
+        cols.append(allrows[:, i : i + size].reshape((allrows.shape[0],) + shape).astype(dtype))
+        i += size
+    params, loss, lr, states = jax.tree.unflatten(treedef, cols)
+    return params, loss, lr[1:], states
 
 
 def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, record: bool):
@@ -296,7 +314,7 @@ def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, re
         p_end, loss_end, _, _, _, dead_at = carry
         if not record:
             return p_end, loss_end, dead_at
-        return (p0, loss0, state0), out, dead_at
+        return _pack((p0, loss0, base_lr, state0)), out, dead_at
 
     return run
 
@@ -316,8 +334,8 @@ def program(
 ):
     """The jitted program for this structure, compiled once per process.
 
-    record=True returns ((p0, loss0, state0), rows, dead_at), rows packed one per step; `unpack`
-    turns them into trajectories. batched=True vmaps over (start, hp) for sweeps and basin maps,
+    record=True returns (row0, rows, dead_at): the values before step 1 and after each step,
+    packed one row per step; `unpack` turns them into trajectories. batched=True vmaps over (start, hp) for sweeps and basin maps,
     and returns final values only.
     """
     key = (surface, racer.key, n, batch_size, record, batched)

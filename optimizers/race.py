@@ -156,9 +156,8 @@ def race(
         args = racer_args(r, surf, x0, steps, sigma, seed, sp, shared)
         pending.append(fn(*(args[k] for k in ARG_ORDER)))
     params, loss, lr, div, state = [], [], [], [], []
-    for out in pending:
-        first, rows, dead_at = jax.device_get(out)
-        ps, ls, lrs, st = unpack(first, rows[:steps])
+    for r, (row0, rows, dead_at) in zip(parsed, jax.device_get(pending), strict=True):
+        ps, ls, lrs, st = unpack(r, surf.dim, row0, rows[:steps])
         params.append(ps[: steps + 1])
         loss.append(ls[: steps + 1])
         lr.append(lrs[:steps])
