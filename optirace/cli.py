@@ -1,0 +1,262 @@
+"""The `optirace` console script: race from the terminal, serve the web app, run the benchmark.
+
+    optirace race  --surface rosenbrock --racer 'adam:lr=0.01' --racer 'sgd:lr=0.001,momentum=0.9'
+    optirace serve [panel serve options]
+    optirace bench
+
+Each subcommand is one entry in `COMMANDS`: a function adding its arguments and one running it.
+Mistakes in what the user typed end as a single `optirace: error: ...` line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = ["main", "build_parser", "UsageError"]
+
+EXIT_USAGE = 2
+
+# Tried in order; the first two whose optimizer is registered race when no --racer is given.
+DEFAULT_RACERS = (
+    "sgd:lr=0.001,momentum=0.9",
+    "adam:lr=0.01",
+    "nag:lr=0.001,momentum=0.9",
+    "gd:lr=0.001",
+)
+
+RACER_HELP = """\
+racer syntax: NAME:key=value,key=value,...
+  hyperparameters use torch.optim's names (tuples split: betas -> beta1, beta2)
+  schedule:  sgd:lr=0.1,schedule=step,schedule.step_size=100,schedule.gamma=0.5
+  clipping:  adam:lr=0.01,clip_norm=1.0   (or clip_value=0.5)
+  wrappers:  lookahead:k=5,alpha=0.5,inner=sgd,inner.lr=0.01
+  label:     adam:lr=0.01,label=fast-adam
+"""
+
+
+class UsageError(Exception):
+    """Something the user typed is wrong: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr instead of the usage block."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# --- race ------------------------------------------------------------------------------------------
+
+
+def _add_race(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--surface", default="rosenbrock", help="surface key (default: rosenbrock)")
+    p.add_argument(
+        "--racer",
+        action="append",
+        metavar="SPEC",
+        help="a racer, e.g. 'adam:lr=0.01,beta1=0.9'; repeat for more (default: "
+        + " and ".join(DEFAULT_RACERS[:2])
+        + ")",
+    )
+    p.add_argument("--steps", type=int, default=500, help="optimizer steps per racer (default: 500)")
+    p.add_argument("--start", metavar="X,Y", help="start point (default: the surface's own start)")
+    p.add_argument("--noise", type=float, default=0.0, help="Gaussian gradient noise sigma (default: 0)")
+    p.add_argument("--seed", type=int, default=0, help="noise and mini-batch seed (default: 0)")
+    p.add_argument("--batch-size", type=int, help="mini-batch size, for data surfaces only")
+    p.add_argument(
+        "--surface-param",
+        action="append",
+        metavar="NAME=VALUE",
+        default=[],
+        help="override a surface shape parameter, e.g. kappa=100; repeat for more",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _parse_start(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(
+            f"--start {text!r} is not a point; give comma-separated numbers, e.g. -1.5,2.0"
+        ) from None
+
+
+def _parse_surface_params(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            raise UsageError(f"--surface-param {item!r} is not NAME=VALUE, e.g. kappa=100")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _default_racers(registered) -> list[str]:
+    return [s for s in DEFAULT_RACERS if s.partition(":")[0] in registered][:2]
+
+
+def _run_race(args: argparse.Namespace) -> int:
+    import optimizers  # imports jax: only when racing
+
+    from .report import as_json, summarise, table
+
+    specs = args.racer or _default_racers(optimizers.OPTIMIZERS)
+    racers = [optimizers.parse_racer(s) for s in specs]
+    result = optimizers.race(
+        args.surface,
+        racers,
+        start=_parse_start(args.start),
+        steps=args.steps,
+        noise=args.noise,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        surface_params=_parse_surface_params(args.surface_param),
+    )
+    if args.json:
+        context = {"noise": args.noise, "seed": args.seed, "batch_size": args.batch_size}
+        print(json.dumps(as_json(result, specs, **context), indent=2, allow_nan=False))
+    else:
+        start = ", ".join(f"{v:g}" for v in result.params[0, 0])
+        print(f"{result.surface.title} ({result.surface.name}), {result.steps} steps from ({start})")
+        print(table(summarise(result, specs)))
+    return 0
+
+
+# --- serve -----------------------------------------------------------------------------------------
+
+
+def app_path() -> Path:
+    """app.py sits beside the packages, both in a checkout and once installed (a top-level module)."""
+    beside = Path(__file__).resolve().parent.parent / "app.py"
+    if beside.is_file():
+        return beside
+    import importlib.util
+
+    spec = importlib.util.find_spec("app")
+    if spec is not None and spec.origin and Path(spec.origin).name == "app.py":
+        return Path(spec.origin)
+    raise UsageError(f"cannot find app.py (looked in {beside.parent} and on the import path)")
+
+
+def _add_serve(p: argparse.ArgumentParser) -> None:
+    p.epilog = (
+        "Every other option goes to 'panel serve' unchanged, e.g. "
+        "optirace serve --port 5006 --address 0.0.0.0 --allow-websocket-origin '*'. "
+        "See 'python -m panel serve --help' for them."
+    )
+
+
+def serve_command(extra: Sequence[str]) -> list[str]:
+    return [sys.executable, "-m", "panel", "serve", str(app_path()), *extra]
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    cmd = serve_command(args.extra)
+    # The server inherits the engine's XLA setting even if the app touches JAX before the engine.
+    from optimizers.engine import compile_loops_as_one_kernel
+
+    compile_loops_as_one_kernel(os.environ)
+    if os.name == "posix":
+        # exec: signals (Ctrl-C, a container's SIGTERM) reach panel directly.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(cmd[0], cmd)
+    return subprocess.call(cmd)
+
+
+# --- bench -----------------------------------------------------------------------------------------
+
+
+def _add_bench(p: argparse.ArgumentParser) -> None:
+    from .bench import add_arguments
+
+    add_arguments(p)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from .bench import run
+
+    return run(args)
+
+
+# --- registry --------------------------------------------------------------------------------------
+
+Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+
+COMMANDS: tuple[Command, ...] = (
+    ("race", "race optimizers on a surface and print the outcome", _add_race, _run_race),
+    ("serve", "run the web app (panel serve app.py)", _add_serve, _run_serve),
+    # `export` (GIF/MP4/HTML/PNG/SVG of a race) belongs here, as one more (name, help, add, run) entry.
+    ("bench", "time the engine against torch.optim and optax", _add_bench, _run_bench),
+)
+
+# Commands whose unknown options are passed through rather than rejected.
+PASS_THROUGH = {"serve"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(
+        prog="optirace",
+        description="Deep-learning optimizers racing across loss surfaces.",
+        epilog=RACER_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"optirace {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text, add, _ in COMMANDS:
+        p = sub.add_parser(name, help=help_text, description=help_text.capitalize() + ".")
+        if name == "race":
+            p.epilog = RACER_HELP
+            p.formatter_class = argparse.RawDescriptionHelpFormatter
+        add(p)
+    return parser
+
+
+def _glue_negative_values(argv: list[str]) -> list[str]:
+    """`--start -1.5,2.0` would read as an unknown option to argparse; make it `--start=-1.5,2.0`."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--start" and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            out.append(f"--start={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    runners = {name: run for name, _, _, run in COMMANDS}
+    try:
+        parser = build_parser()
+        args, extra = parser.parse_known_args(_glue_negative_values(argv))
+        if extra and args.command not in PASS_THROUGH:
+            raise UsageError(
+                f"unrecognized arguments: {' '.join(extra)} (see 'optirace {args.command} --help')"
+            )
+        args.extra = extra
+        return runners[args.command](args)
+    except (UsageError, ValueError) as err:
+        # ValueError is the engine's validation: its message names the field and what is allowed.
+        message = " ".join(str(err).split())
+        print(f"optirace: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
