@@ -52,6 +52,7 @@ class RaceView:
         self._parts: dict = {}
         self._grads: np.ndarray | None = None
         self._frame = 0
+        self._dead_key = None
         state.param.watch(self._on_result, ["result"])
         state.param.watch(self._on_step, ["step"])
         state.param.watch(self._on_look, ["theme", "present"])
@@ -105,6 +106,7 @@ class RaceView:
         if key != self._key:
             self._build()
             self._key = key
+            self._dead_key = None
         for name in ("loss", "lr"):
             self._parts[name]["fig"].x_range.end = max(s.steps, 1)
         for item, i in zip(self._parts["loss"]["legend"], range(len(s.racers)), strict=False):
@@ -129,8 +131,8 @@ class RaceView:
         self.traj.advance(k)
         self._markers(k)
         self._frame += 1
-        # Tables are text: refresh them a few times a second while playing, and on every pause.
-        if not self.state.playing or self._frame % 6 == 0:
+        # Tables are text: refresh them twice a second while playing, and on every pause.
+        if not self.state.playing or self._frame % (FPS // 2) == 0:
             self._tables(k)
 
     def _markers(self, k: int) -> None:
@@ -140,14 +142,17 @@ class RaceView:
         colors = [PALETTE[i % len(PALETTE)] for i in range(n)]
         p = res.params[:, k]
         ys = p[:, 1] if p.shape[1] > 1 else res.loss[:, k]
-        self._parts["heads"].data = {"x": p[:, 0], "y": ys, "color": colors}
         dead = [i for i in range(n) if 0 <= res.diverged_at[i] <= k]
-        self._parts["dead"].data = {
-            "x": [p[i, 0] for i in dead],
-            "y": [ys[i] for i in dead],
-            "color": [colors[i] for i in dead],
-            "text": [f"diverged at step {res.diverged_at[i]}" for i in dead],
-        }
+        # Sent only when the set of diverged racers shown changes, not every frame.
+        dead_key = (id(res), tuple(dead))
+        if dead_key != self._dead_key:
+            self._dead_key = dead_key
+            self._parts["dead"].data = {
+                "x": [p[i, 0] for i in dead],
+                "y": [ys[i] for i in dead],
+                "color": [colors[i] for i in dead],
+                "text": [f"diverged at step {res.diverged_at[i]}" for i in dead],
+            }
         if "tangents" in self._parts and self._grads is not None:
             lo, hi = res.surface.domain[0]
             w = 0.12 * (hi - lo)
@@ -156,8 +161,6 @@ class RaceView:
                 "x0": p[:, 0] - w, "x1": p[:, 0] + w,
                 "y0": ys - g * w, "y1": ys + g * w, "color": colors,
             }  # fmt: skip
-        for name in ("loss", "lr"):
-            self._parts[name]["marker"].location = k
 
     def _tables(self, k: int) -> None:
         s = self.state

@@ -40,6 +40,7 @@ class Playback:
         state.param.watch(self._on_playing, ["playing"])
         state.param.watch(self._on_result, ["result"])
         self._last = time.monotonic()
+        self._scrub_sent = 0.0
         self.callback = None
         self._syncing = False
 
@@ -53,6 +54,11 @@ class Playback:
             self.state.step = int(event.new)
 
     def _on_step(self, event):
+        # While playing, the scrubber follows at 5 Hz: each update is a message of its own.
+        now = time.monotonic()
+        if self.state.playing and now - self._scrub_sent < 0.2:
+            return
+        self._scrub_sent = now
         self._syncing = True
         try:
             self.scrub.value = int(event.new)
@@ -64,6 +70,9 @@ class Playback:
 
     def _on_playing(self, event):
         self.play.name = "❚❚ Pause" if event.new else "▶ Play"
+        if not event.new:
+            self._scrub_sent = 0.0
+            self._on_step(type("Event", (), {"new": self.state.step}))
         if self.callback is None:
             return
         if event.new:
@@ -220,6 +229,7 @@ def build() -> pn.viewable.Viewable:
         sidebar_width=340,
         favicon="assets/favicon.svg",
         header_background="#0b4f7c",
+        busy_indicator=None,
     )
     surface_box, race_box = _settings(state)
     template.sidebar.extend([

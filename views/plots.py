@@ -7,7 +7,17 @@ Static layers (contours, minima) are drawn once per surface; the racers' glyphs 
 from __future__ import annotations
 
 import numpy as np
-from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, Range1d, Span
+from bokeh.models import (
+    CDSView,
+    ColumnDataSource,
+    CustomJS,
+    CustomJSFilter,
+    HoverTool,
+    Legend,
+    LegendItem,
+    Range1d,
+    Span,
+)
 from bokeh.plotting import figure
 
 from surfaces.grid import grid_values
@@ -34,6 +44,18 @@ def _style(fig, look: Look) -> None:
     fig.title.text_color = look.text
     fig.title.text_font_size = look.font
     fig.toolbar.logo = None
+
+
+def _last_row() -> CDSView:
+    """A view of the source's last row, computed in the browser, so the racers' current points
+    follow each streamed frame without a message of their own."""
+    return CDSView(filter=CustomJSFilter(code="const n = source.get_length() ?? 0; return n ? [n - 1] : [];"))
+
+
+def _heads(fig, traj, colors, look: Look) -> None:
+    for i, color in enumerate(colors):
+        fig.scatter(f"x{i}", f"y{i}", source=traj.source, view=_last_row(), size=look.head_size,
+                    fill_color=color, line_color="#ffffff", line_width=2)  # fmt: skip
 
 
 def _levels(z: np.ndarray, n: int = 18) -> np.ndarray:
@@ -95,15 +117,12 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
                           ("y", f"@y{i}{{0.0000}}"), ("loss", f"@loss{i}{{0.000e}}"), ("lr", f"@lr{i}{{0.000e}}")],
             )
         )  # fmt: skip
-    heads = ColumnDataSource({"x": [], "y": [], "color": []})
-    fig.scatter(
-        "x", "y", source=heads, size=look.head_size, fill_color="color", line_color="#ffffff", line_width=2
-    )
+    _heads(fig, traj, colors, look)
     dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": []})
     fig.scatter("x", "y", source=dead, marker="x", size=look.head_size + 8, line_color="color", line_width=4)
     fig.text("x", "y", text="text", source=dead, text_color="color", text_font_size=look.font,
              x_offset=10, y_offset=-8, text_font_style="bold")  # fmt: skip
-    return {"fig": fig, "heads": heads, "dead": dead, "start": start}
+    return {"fig": fig, "dead": dead, "start": start}
 
 
 def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dict:
@@ -131,6 +150,11 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
         fig.add_layout(legend)
     marker = Span(location=0, dimension="height", line_color=look.text, line_dash="dashed", line_width=1.5)
     fig.add_layout(marker)
+    # The step marker follows the source's last row in the browser: no message per frame.
+    follow = CustomJS(args={"span": marker, "source": traj.source},
+                      code="const s = source.data['step']; span.location = s && s.length ? s[s.length - 1] : 0;")  # fmt: skip
+    traj.source.js_on_change("data", follow)
+    traj.source.js_on_change("streaming", follow)
     return {"fig": fig, "marker": marker, "legend": items}
 
 
@@ -169,14 +193,11 @@ def line_figure(surface, look: Look, colors, labels, traj) -> dict:
         )
         fig.add_tools(HoverTool(renderers=[dots], tooltips=[("racer", labels[i]), ("step", "@step"),
                                                             ("x", f"@x{i}{{0.0000}}"), ("f", f"@loss{i}{{0.0000}}")]))  # fmt: skip
-    heads = ColumnDataSource({"x": [], "y": [], "color": []})
-    fig.scatter(
-        "x", "y", source=heads, size=look.head_size, fill_color="color", line_color="#ffffff", line_width=2
-    )
+    _heads(fig, traj, colors, look)
     dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": []})
     fig.scatter("x", "y", source=dead, marker="x", size=look.head_size + 8, line_color="color", line_width=4)
     fig.text("x", "y", text="text", source=dead, text_color="color", text_font_size=look.font, x_offset=10)
     start = ColumnDataSource({"x": [], "y": []})
     fig.scatter("x", "y", source=start, marker="circle_cross", size=look.head_size + 4, fill_color=None,
                 line_color=look.text)  # fmt: skip
-    return {"fig": fig, "heads": heads, "dead": dead, "tangents": tangents, "start": start}
+    return {"fig": fig, "dead": dead, "tangents": tangents, "start": start}
