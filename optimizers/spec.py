@@ -33,7 +33,7 @@ class HParam:
     log: bool = False
     symbol: str = ""
     doc: str = ""
-    kind: str = "float"  # "float" | "int" | "bool" | "choice"
+    kind: str = "float"  # "float" | "int" | "bool" | "choice" | "int_list"
     choices: tuple[str, ...] = ()
     min: float = -math.inf
     max: float = math.inf
@@ -51,6 +51,8 @@ class HParam:
             return "true or false"
         if self.kind == "choice":
             return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind == "int_list":
+            return f"up to 8 integers >= {self.min:g}, separated by ';' (e.g. 100;200)"
         lo = "" if self.min == -math.inf else f"{self.min:g} {'<' if self.min_open else '<='} "
         hi = "" if self.max == math.inf else f" {'<' if self.max_open else '<='} {self.max:g}"
         kind = "an integer" if self.kind == "int" else "a number"

@@ -36,6 +36,10 @@ def hparam_widget(h: HParam, value: Any, prefix: str = "") -> tuple[pn.widgets.W
         return _make(pn.widgets.Checkbox, tip, name=label, value=bool(value)), bool
     if h.kind == "choice":
         return _make(pn.widgets.Select, tip, name=label, options=list(h.choices), value=value), str
+    if h.kind == "int_list":
+        items = value if isinstance(value, (list, tuple)) else str(value).split(";")
+        text = ";".join(str(int(float(v))) for v in items if str(v).strip() and float(v) != math.inf)
+        return _make(pn.widgets.TextInput, tip, name=f"{label} (e.g. 100;200)", value=text), str
     if h.kind == "int":
         v = int(value)
         lo, hi = int(min(h.lo, v)), int(max(h.hi, v, h.lo + 1))

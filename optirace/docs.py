@@ -1,0 +1,71 @@
+"""The optimizer and schedule reference, generated from their specs (the single source of truth).
+
+    python -m optirace.docs > docs/reference.md
+
+tests/test_docs.py fails when docs/reference.md is out of date.
+"""
+
+from __future__ import annotations
+
+import math
+
+from optimizers import OPTIMIZERS, SCHEDULES
+from optimizers.spec import HParam
+
+
+def _default(h: HParam) -> str:
+    d = h.default
+    if isinstance(d, bool) or h.kind == "bool":
+        return "true" if d else "false"
+    if isinstance(d, float) and math.isinf(d):
+        return "inf"
+    return f"`{d}`" if isinstance(d, str) else f"{d:g}" if isinstance(d, float) else str(d)
+
+
+def _table(hparams) -> list[str]:
+    if not hparams:
+        return ["(no hyperparameters)", ""]
+    rows = ["| name | default | legal values | meaning |", "|---|---|---|---|"]
+    for h in hparams:
+        rows.append(f"| `{h.name}` | {_default(h)} | {h.legal_text()} | {h.doc} |")
+    return [*rows, ""]
+
+
+def reference() -> str:
+    out = [
+        "# Reference: optimizers and schedules",
+        "",
+        "Generated from the hyperparameter specs by `python -m optirace.docs`; the same specs drive the app's",
+        "sliders and the validation of every racer. Names follow torch.optim (tuples split: `betas` ->",
+        "`beta1`, `beta2`). Legal values are what torch.optim (or the paper) accepts; the app's sliders",
+        "show a smaller display range.",
+        "",
+        "## Optimizers",
+        "",
+    ]
+    for name, opt in OPTIMIZERS.items():
+        out += [f"### `{name}`: {opt.title}", "", f"$${opt.latex}$$", ""]
+        out += [f"- Source: {opt.source}", f"- Convention: {opt.convention}"]
+        if opt.wrapper:
+            out.append(
+                "- Wrapper: takes an `inner` racer, e.g. `{'optimizer': 'lookahead', 'inner': {'optimizer': 'sgd', 'lr': 0.01}}`."
+            )
+        if opt.state_doc:
+            out.append("- State shown: " + "; ".join(f"`{k}` ({v})" for k, v in opt.state_doc.items()))
+        out += ["", *_table(opt.hparams)]
+    out += [
+        "## Schedules",
+        "",
+        "Racer key `schedule`, e.g. `{'name': 'step', 'step_size': 100, 'gamma': 0.5}`.",
+        "",
+    ]
+    for name, s in SCHEDULES.items():
+        out += [f"### `{name}`: {s.title} ({s.torch_name})", ""]
+        if s.latex:
+            out += [f"$${s.latex}$$", ""]
+        out += _table(s.hparams)
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(reference(), end="")
