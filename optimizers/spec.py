@@ -52,7 +52,8 @@ class HParam:
         if self.kind == "choice":
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.kind == "int_list":
-            return f"up to 8 integers >= {self.min:g}, separated by ';' (e.g. 100;200)"
+            floor = "" if self.min == -math.inf else f" >= {self.min:g}"
+            return f"up to 8 integers{floor}, separated by ';' (e.g. 100;200)"
         lo = "" if self.min == -math.inf else f"{self.min:g} {'<' if self.min_open else '<='} "
         hi = "" if self.max == math.inf else f" {'<' if self.max_open else '<='} {self.max:g}"
         kind = "an integer" if self.kind == "int" else "a number"
