@@ -14,6 +14,7 @@ from jax import monitoring
 
 import optimizers
 import surfaces
+from optimizers.engine import compile_loops_as_one_kernel
 from optimizers.transforms import clip_norm, clip_value
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,6 +168,32 @@ def test_race_loops_compile_to_one_kernel():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        ("", "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=1073741824"),
+        (
+            "--xla_force_host_platform_device_count=2",
+            "--xla_force_host_platform_device_count=2 "
+            "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=1073741824",
+        ),
+        (
+            "--xla_backend_extra_options=xla_cpu_fold_all_constants=1",
+            "--xla_backend_extra_options=xla_cpu_fold_all_constants=1,"
+            "xla_cpu_small_while_loop_byte_threshold=1073741824",
+        ),
+        (  # the user's own choice wins
+            "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0",
+            "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0",
+        ),
+    ],
+)
+def test_xla_flag_is_added_without_clobbering(before, after):
+    env = {"XLA_FLAGS": before} if before else {}
+    compile_loops_as_one_kernel(env)
+    assert env["XLA_FLAGS"] == after
 
 
 # --- divergence -----------------------------------------------------------------------------------
