@@ -112,6 +112,17 @@ def _check_batch(surface: Surface, batch_size) -> int | None:
     return int(batch_size)
 
 
+def _check_inputs(surface, steps, start, noise, seed, batch_size, surface_params):
+    """Everything race() and sweep() validate alike, in the order a user would fix it."""
+    surf = resolve_surface(surface)
+    steps = _check_steps(steps)
+    x0 = _check_start(surf, start)
+    sigma, seed = _check_noise_seed(noise, seed)
+    batch = _check_batch(surf, batch_size)
+    sp = check_surface_params(surf, surface_params)
+    return surf, steps, x0, sigma, seed, batch, sp
+
+
 def _flatten_state(tree: Mapping[str, Any], prefix: str = "") -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for k, v in tree.items():
@@ -137,12 +148,9 @@ def race(
     Each racer runs its own cached, jitted program; all are dispatched before any is read, so
     they overlap. See DESIGN.md for the racer dict format.
     """
-    surf = resolve_surface(surface)
-    steps = _check_steps(steps)
-    x0 = _check_start(surf, start)
-    sigma, seed = _check_noise_seed(noise, seed)
-    batch = _check_batch(surf, batch_size)
-    sp = check_surface_params(surf, surface_params)
+    surf, steps, x0, sigma, seed, batch, sp = _check_inputs(
+        surface, steps, start, noise, seed, batch_size, surface_params
+    )
     if isinstance(racers, (str, Mapping, Racer)) or not isinstance(racers, Sequence):
         raise ValueError("racers: give a list of racers, e.g. [{'optimizer': 'adam', 'lr': 0.01}]")
     if not racers:
@@ -226,12 +234,9 @@ def sweep(
     Returns a float64 array of the final losses; a run that diverged gives inf.
     The racer's steps must fit its step bucket (a prefix is read as in `race`).
     """
-    surf = resolve_surface(surface)
-    steps = _check_steps(steps)
-    x0 = _check_start(surf, start)
-    sigma, seed = _check_noise_seed(noise, seed)
-    batch = _check_batch(surf, batch_size)
-    sp = check_surface_params(surf, surface_params)
+    surf, steps, x0, sigma, seed, batch, sp = _check_inputs(
+        surface, steps, start, noise, seed, batch_size, surface_params
+    )
     r = Racer.from_spec(racer)
     if not isinstance(over, Mapping) or len(over) != 1:
         raise ValueError("over: give exactly one hyperparameter and its values, e.g. {'lr': [0.001, 0.01]}")

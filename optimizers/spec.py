@@ -132,8 +132,24 @@ class StepContext(NamedTuple):
     hess: Callable[[Array], Array]
 
 
+class _HasSpecs:
+    """Look-ups shared by everything that declares `hparams`."""
+
+    hparams: tuple[HParam, ...]
+
+    def spec(self, name: str) -> HParam:
+        for h in self.hparams:
+            if h.name == name:
+                return h
+        raise KeyError(name)
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {h.name: h.default for h in self.hparams}
+
+
 @dataclass(frozen=True)
-class Optimizer:
+class Optimizer(_HasSpecs):
     """A pure init/update pair with its hyperparameter specs and documentation.
 
     init(params, hp) -> state                       state: dict[str, array]
@@ -162,16 +178,6 @@ class Optimizer:
     def doc(self) -> str:
         return (self.update.__doc__ or "").strip()
 
-    def spec(self, name: str) -> HParam:
-        for h in self.hparams:
-            if h.name == name:
-                return h
-        raise KeyError(name)
-
-    @property
-    def defaults(self) -> dict[str, Any]:
-        return {h.name: h.default for h in self.hparams}
-
     def validate(self, hp: Mapping[str, Any]) -> None:
         """Cross-field checks torch.optim makes (e.g. nesterov needs momentum > 0)."""
         if self.check is not None:
@@ -181,7 +187,7 @@ class Optimizer:
 
 
 @dataclass(frozen=True)
-class Schedule:
+class Schedule(_HasSpecs):
     """A learning-rate schedule with torch.optim.lr_scheduler's semantics, stepped once per step.
 
     init(base_lr, hp, steps) -> sstate               sstate: dict[str, array]
@@ -200,13 +206,3 @@ class Schedule:
     torch_name: str
     latex: str = ""
     check: Callable[[Mapping[str, Any]], None] | None = None
-
-    def spec(self, name: str) -> HParam:
-        for h in self.hparams:
-            if h.name == name:
-                return h
-        raise KeyError(name)
-
-    @property
-    def defaults(self) -> dict[str, Any]:
-        return {h.name: h.default for h in self.hparams}
