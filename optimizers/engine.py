@@ -302,19 +302,21 @@ def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, re
             loss_new = keep(loss_new, loss)
             state_new = jax.tree.map(keep, state_new, state)
             sstate_new = sched.step(sstate, base_lr, shp_all, loss)
-            new_carry = (p_new, loss_new, state_new, sstate_new, dead, dead_at)
-            if record:
-                return new_carry, _pack((p_new, loss_new, lr, state_new))
-            # Sweeps and basin maps return the last carry: stop it at `steps`, not at the bucket's end.
-            live = t < steps
-            return jax.tree.map(lambda new, old: jnp.where(live, new, old), new_carry, carry), None
+            carry = (p_new, loss_new, state_new, sstate_new, dead, dead_at)
+            return carry, (_pack((p_new, loss_new, lr, state_new)) if record else None)
 
         carry0 = (p0, loss0, state0, sstate0, dead0, dead_at0)
-        carry, out = jax.lax.scan(body, carry0, (jnp.arange(n), draws["xi"], draws["rows"]))
-        p_end, loss_end, _, _, _, dead_at = carry
         if not record:
+            # Sweeps and basin maps keep only the last carry, so they loop exactly `steps` times
+            # (a traced bound), not the whole bucket.
+            def step(t, carry):
+                return body(carry, (t, draws["xi"][t], draws["rows"][t]))[0]
+
+            carry = jax.lax.fori_loop(jnp.int64(0), steps.astype(jnp.int64), step, carry0)
+            p_end, loss_end, _, _, _, dead_at = carry
             return p_end, loss_end, dead_at
-        return _pack((p0, loss0, base_lr, state0)), out, dead_at
+        carry, out = jax.lax.scan(body, carry0, (jnp.arange(n), draws["xi"], draws["rows"]))
+        return _pack((p0, loss0, base_lr, state0)), out, carry[5]
 
     return run
 
