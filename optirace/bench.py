@@ -262,7 +262,8 @@ def _cold_compile(specs: list[dict[str, Any]], steps: int) -> dict[str, float]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     env["JAX_ENABLE_COMPILATION_CACHE"] = "false"  # a persistent cache would make it warm
-    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    for name in ("JAX_COMPILATION_CACHE_DIR", "OPTIRACE_JAX_CACHE"):
+        env.pop(name, None)
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=600
     )
