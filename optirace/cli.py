@@ -2,6 +2,7 @@
 
     optirace race  --surface rosenbrock --racer 'adam:lr=0.01' --racer 'sgd:lr=0.001,momentum=0.9'
     optirace serve [panel serve options]
+    optirace export --surface rosenbrock --racer 'adam:lr=0.02' --steps 300 --out race.gif
     optirace bench
 
 Each subcommand is one entry in `COMMANDS`: a function adding its arguments and one running it.
@@ -188,6 +189,23 @@ def _run_bench(args: argparse.Namespace) -> int:
     return run(args)
 
 
+# --- export ----------------------------------------------------------------------------------------
+
+
+def _add_export(p: argparse.ArgumentParser) -> None:
+    from .export.command import add_arguments
+
+    p.epilog = RACER_HELP
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    add_arguments(p)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .export.command import run
+
+    return run(args)
+
+
 # --- registry --------------------------------------------------------------------------------------
 
 Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -195,7 +213,7 @@ Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[a
 COMMANDS: tuple[Command, ...] = (
     ("race", "race optimizers on a surface and print the outcome", _add_race, _run_race),
     ("serve", "run the web app (panel serve app.py)", _add_serve, _run_serve),
-    # `export` (GIF/MP4/HTML/PNG/SVG of a race) belongs here, as one more (name, help, add, run) entry.
+    ("export", "write a race for slides: GIF, MP4, HTML, PNG, SVG, PDF", _add_export, _run_export),
     ("bench", "time the engine against torch.optim and optax", _add_bench, _run_bench),
 )
 
