@@ -213,18 +213,30 @@ def _pack(tree) -> jax.Array:
 _LAYOUTS: dict[tuple, Any] = {}
 
 
-def _state_shapes(racer: Racer, dim: int):
-    """The racer's state tree as shapes (no compile): the layout of its packed rows."""
+def _layout(racer: Racer, dim: int):
+    """Where each recorded value sits in a packed row: (treedef, [(start, stop, shape, dtype)]).
+
+    Found once per structure from the state's shapes (jax.eval_shape: no compile).
+    """
     key = (racer.key, dim)
     with _LOCK:
-        shapes = _LAYOUTS.get(key)
-    if shapes is None:
+        layout = _LAYOUTS.get(key)
+    if layout is None:
         init, _ = _rule(racer)
         hp = {**_hp_tree(racer), **racer.static}
         shapes = jax.eval_shape(lambda p: init(p, hp), jax.ShapeDtypeStruct((dim,), jnp.float64))
+        like = (jax.ShapeDtypeStruct((dim,), np.float64), 0.0, 0.0, shapes)
+        leaves, treedef = jax.tree.flatten(like)
+        fields, i = [], 0
+        for x in leaves:
+            shape, dtype = tuple(np.shape(x)), np.dtype(getattr(x, "dtype", np.float64))
+            size = int(np.prod(shape, dtype=np.int64))
+            fields.append((i, i + size, shape, dtype))
+            i += size
+        layout = (treedef, fields)
         with _LOCK:
-            _LAYOUTS[key] = shapes
-    return shapes
+            _LAYOUTS[key] = layout
+    return layout
 
 
 def unpack(racer: Racer, dim: int, row0: np.ndarray, rows: np.ndarray):
@@ -235,15 +247,10 @@ def unpack(racer: Racer, dim: int, row0: np.ndarray, rows: np.ndarray):
     (steps + 1, ...) leaves. Row 0 comes separately and is joined here: a concatenate onto the
     scan's output makes XLA's loop several times slower when it runs op by op.
     """
-    like = (jax.ShapeDtypeStruct((dim,), np.float64), 0.0, 0.0, _state_shapes(racer, dim))
-    leaves, treedef = jax.tree.flatten(like)
+    treedef, fields = _layout(racer, dim)
     allrows = np.concatenate([row0[None], rows])
-    cols, i = [], 0
-    for x in leaves:
-        shape, dtype = np.shape(x), getattr(x, "dtype", np.float64)
-        size = int(np.prod(shape))
-        cols.append(allrows[:, i : i + size].reshape((allrows.shape[0],) + shape).astype(dtype))
-        i += size
+    m = allrows.shape[0]
+    cols = [allrows[:, a:b].reshape((m, *shape)).astype(dtype, copy=False) for a, b, shape, dtype in fields]
     params, loss, lr, states = jax.tree.unflatten(treedef, cols)
     return params, loss, lr[1:], states
 
