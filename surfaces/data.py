@@ -30,12 +30,13 @@ def _mse(theta, X, y):
 
 _X, _Y = _line_data()
 LINE_DATA = Dataset(X=_X, y=_Y, loss=_mse)
-_X_J, _Y_J = jnp.asarray(_X), jnp.asarray(_Y)
 _OLS = tuple(float(v) for v in np.linalg.lstsq(_X, _Y, rcond=None)[0])
 
 
 def _least_squares(x):
-    return _mse(x, _X_J, _Y_J)
+    # numpy constants, not jnp: creating a jax array at import would start XLA's backend before
+    # optimizers.engine sets its flags (see engine.compile_loops_as_one_kernel).
+    return _mse(x, _X, _Y)
 
 
 LEAST_SQUARES = Surface(

@@ -179,3 +179,23 @@ def test_autoplay_and_loop_from_the_url():
     t.advance(10.0)
     assert t.step == 0 and t.playing  # looped instead of stopping
     assert t.to_query()["loop"] == "1"
+
+
+def test_app_import_order_keeps_the_one_kernel_loop_flag():
+    """The app imports `surfaces` before `optimizers`; XLA must still start with the engine's flag."""
+    import subprocess
+    import sys
+
+    code = (
+        "import surfaces, views.page, os, jax, jax.numpy as jnp\n"
+        "from optimizers.engine import SMALL_LOOP_FLAG\n"
+        "jnp.zeros(1).block_until_ready()\n"
+        "assert SMALL_LOOP_FLAG in os.environ['XLA_FLAGS'], os.environ.get('XLA_FLAGS')\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "XLA_FLAGS"}
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        env=env,
+        cwd=str(__import__("pathlib").Path(__file__).parents[1]),
+    )
