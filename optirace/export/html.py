@@ -159,8 +159,6 @@ def write_html(state: RaceState, path: Path, options: Options) -> None:
     parts["start"].data = {"x": [x0[0, 0]], "y": [x0[0, 1] if x0.shape[1] > 1 else res.loss[0, 0]]}
     curve_parts = {c: curve_figure(c, lk, colors, labels, traj, res.steps) for c in curves}
     figs = {"contour": parts["fig"], **{c: p["fig"] for c, p in curve_parts.items()}}
-    for fig in figs.values():
-        fig.toolbar_location = None  # a slide is for watching; zoom stays on the wheel and drag
     if not options.legend:
         for fig in (figs.get("contour"), figs.get("loss")):
             if fig is not None:

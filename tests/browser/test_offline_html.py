@@ -11,13 +11,14 @@ import textwrap
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from optirace.export import Options, export
-from optirace.export.scene import state_from_scene
+from optirace.export.scene import scene_to_query, state_from_scene
 from views.state import PALETTE
 
 pytestmark = pytest.mark.browser
@@ -35,6 +36,30 @@ SHOWN_ROWS = """() => {
   }
   return -1;
 }"""
+
+
+# What a figure is made of, read from BokehJS: titles, axis labels, racers' lines, contour levels
+# and colours, ranges. Equal in both pages means the offline page draws the app's very figures.
+FIGURE = """
+() => {
+  const safe = (f) => { try { const v = f(); return v && typeof v === 'object' && 'value' in v ? v.value : v; } catch (e) { return null; } };
+  const out = {titles: [], axes: [], lines: [], fills: [], levels: [], ranges: []};
+  for (const m of Bokeh.documents[0].all_models) {
+    const kind = m.constructor.__name__;
+    if (kind === 'Title') { const t = safe(() => m.text); if (t) out.titles.push(t); }
+    if (kind === 'LinearAxis' || kind === 'LogAxis') out.axes.push(String(safe(() => m.axis_label)));
+    if (kind === 'Line') out.lines.push(String(safe(() => m.line_color)) + '/' + safe(() => m.line_width));
+    if (kind === 'ContourRenderer') {
+      const d = m.fill_renderer.data_source.data, get = (k) => (d instanceof Map ? d.get(k) : d[k]);
+      out.fills.push(JSON.stringify(Array.from(get('fill_color') || [])));
+      out.levels.push(JSON.stringify(Array.from(safe(() => m.levels) || []).map((v) => +v.toPrecision(12))));
+    }
+    if (kind === 'Range1d') out.ranges.push([safe(() => m.start), safe(() => m.end)].join(','));
+  }
+  for (const k in out) out[k] = [...new Set(out[k])].sort();
+  return out;
+}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +150,20 @@ def test_offline_html_plays_by_itself_for_slides(offline, page_file):
     paused = page.evaluate(STEP)
     page.wait_for_timeout(300)
     assert page.evaluate(STEP) == paused
+    assert errors == [] and refused == []
+
+
+def test_offline_html_draws_the_apps_figures(app, offline, tmp_path):
+    ui, url = app
+    ui.open(f"{url}/app?{urlencode(scene_to_query(SCENE))}")
+    live = ui.page.evaluate(FIGURE)
+    out = tmp_path / "same.html"
+    export(state_from_scene(SCENE), out, Options(size=(960, 540)))
+    page, errors, refused = offline
+    _open(page, out.as_uri())
+    offline_figure = page.evaluate(FIGURE)
+    assert offline_figure == live
+    assert len(live["lines"]) == 2 and len(live["levels"]) == 1 and "Loss" in live["titles"]
     assert errors == [] and refused == []
 
 
