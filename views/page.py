@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from urllib.parse import urlencode
 
@@ -15,6 +16,21 @@ from .live import FPS, RaceView
 from .racers import RacerEditor
 from .state import LIMITS, RaceState
 from .styles import SHEET, html_pane
+
+
+def _server_log() -> logging.Logger:
+    """Our lines in the server's log, formatted like Bokeh's (panel serve leaves our logger unset)."""
+    logger = logging.getLogger("optirace.app")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
+log = _server_log()
 
 
 class Playback:
@@ -194,6 +210,13 @@ def _sync_url(state: RaceState):
     state.param.watch(push, ["result", "speed", "present", "theme"])
 
 
+def _closed(ctx, playback: Playback) -> None:
+    """A tab closed: stop its animation and say so in the server log (tests and operators read it)."""
+    if playback.callback is not None:
+        playback.callback.stop()
+    log.info("session %s closed; its playback callback stopped", getattr(ctx, "id", "?"))
+
+
 def build() -> pn.viewable.Viewable:
     """One session's page. Bokeh runs app.py per session, so this runs per session too; the jitted
     programs it uses are compiled once per process in `optimizers`."""
@@ -207,7 +230,7 @@ def build() -> pn.viewable.Viewable:
     notice, error = _alerts(state)
     playback.start_callbacks()
     if pn.state.curdoc is not None:
-        pn.state.on_session_destroyed(lambda ctx: playback.callback and playback.callback.stop())
+        pn.state.on_session_destroyed(lambda ctx: _closed(ctx, playback))
     _sync_url(state)
     # Marks the page live: onload runs once the browser's websocket is connected, so a visitor (or a
     # test) that sees this marker knows clicks now reach the server.

@@ -31,6 +31,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
+def server_log() -> Path:
+    return ARTIFACTS / "panel-serve.log"
+
+
+@pytest.fixture(scope="session")
 def server():
     """Serve the app exactly as the README does, on a free loopback port; yield its base URL."""
     port = _free_port()
@@ -39,7 +44,8 @@ def server():
     proc = subprocess.Popen(
         [sys.executable, "-m", "panel", "serve", "app.py", "--port", str(port), "--address", "127.0.0.1",
          "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness", "--static-dirs", "assets=static",
-         "--warm"],
+         "--warm", "--check-unused-sessions", "500", "--unused-session-lifetime", "1000",
+         "--log-level", "info"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
