@@ -353,3 +353,33 @@ def test_cli_errors_are_one_line_and_exit_2(argv, words, tmp_path, capsys, monke
     err = capsys.readouterr().err
     assert err.startswith("optirace: error: ") and err.count("\n") == 1 and words in err
     assert [p.name for p in tmp_path.iterdir()] == []
+
+
+# ----- the app's Export menu (without a browser) ----------------------------------------------------------
+def test_export_menu_link_snippet_scene_and_file(tmp_path):
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import parse_qsl, urlsplit
+
+    from views.export_menu import ExportMenu
+
+    st = state_from_scene({**SCENE, "step": 5})
+    menu = ExportMenu(st)
+    query = dict(parse_qsl(urlsplit(menu.link.value).query))
+    assert query == st.to_query()  # the link is the app's own URL state
+    assert (
+        'width="1280" height="720"' in menu.snippet.value
+        and "embed=1&amp;play=1&amp;loop=1" in menu.snippet.value
+    )
+    menu.size.value = "960x540"
+    assert 'width="960" height="540"' in menu.snippet.value
+    scene = json.loads(menu._scene_bytes().getvalue())
+    assert scene["step"] == 5 and state_from_scene(scene).to_query() == st.to_query()
+    menu.format.value = "png"
+    # On a thread of its own: the browser tests' Playwright may hold this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, menu._on_export(None)).result()
+    assert menu.download.visible and menu.download.filename == "optirace-rosenbrock.png"
+    assert "960x540, step 5" in menu.status.object and not menu.button.disabled
+    (tmp_path / "got.png").write_bytes(menu.download.file.getvalue())
+    assert Image.open(tmp_path / "got.png").size == (960, 540)

@@ -54,29 +54,29 @@ class ExportMenu(pn.viewable.Viewer):
     def __init__(self, state: RaceState, **params) -> None:
         super().__init__(**params)
         self.state = state
-        self.format = pn.widgets.Select(name="Format", options=FORMAT_CHOICES, value="gif", width=190,
+        self.format = pn.widgets.Select(label="Format", options=FORMAT_CHOICES, value="gif", width=190,
                                         css_classes=["export-format"])  # fmt: skip
-        self.size = pn.widgets.Select(name="Size", options=SIZES, value=SIZES[0], width=110)
-        self.look = pn.widgets.Select(name="Look", options=LOOKS, value="", width=150)
-        self.button = pn.widgets.Button(name="Export", button_type="primary", width=100,
+        self.size = pn.widgets.Select(label="Size", options=SIZES, value=SIZES[0], width=110)
+        self.look = pn.widgets.Select(label="Look", options=LOOKS, value="", width=150)
+        self.button = pn.widgets.Button(label="Export", color="primary", width=100,
                                         css_classes=["export-button"])  # fmt: skip
         self.progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width",
                                                css_classes=["export-progress"])  # fmt: skip
         self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["export-status"])
         self.download = pn.widgets.FileDownload(file=None, filename="race.gif", label="Download", embed=False,
-                                                visible=False, button_type="success",
+                                                visible=False, color="success",
                                                 css_classes=["export-download"])  # fmt: skip
-        self.link = pn.widgets.TextInput(name="Link to this figure", sizing_mode="stretch_width",
+        self.link = pn.widgets.TextInput(label="Link to this figure", sizing_mode="stretch_width",
                                          css_classes=["export-link"])  # fmt: skip
-        self.autoplay = pn.widgets.Checkbox(name="iframe plays by itself and loops", value=True)
-        self.snippet = pn.widgets.TextAreaInput(name="iframe snippet (embed mode)", height=90,
+        self.autoplay = pn.widgets.Checkbox(label="iframe plays by itself and loops", value=True)
+        self.snippet = pn.widgets.TextAreaInput(label="iframe snippet (embed mode)", height=90,
                                                 sizing_mode="stretch_width", css_classes=["export-snippet"])  # fmt: skip
-        self.copy_link = pn.widgets.Button(name="Copy link", width=130, css_classes=["copy-link"])
+        self.copy_link = pn.widgets.Button(label="Copy link", width=130, css_classes=["copy-link"])
         self.copy_snippet = pn.widgets.Button(
-            name="Copy iframe snippet", width=170, css_classes=["copy-snippet"]
+            label="Copy iframe snippet", width=170, css_classes=["copy-snippet"]
         )
         for button, source in ((self.copy_link, self.link), (self.copy_snippet, self.snippet)):
-            button.js_on_click(args={"source": source, "button": button, "label": button.name}, code=COPY_JS)
+            button.js_on_click(args={"source": source, "button": button, "label": button.label}, code=COPY_JS)
         self.scene_file = pn.widgets.FileDownload(callback=self._scene_bytes, filename="optirace-scene.json",
                                                   label="Download scene JSON", embed=False,
                                                   css_classes=["export-scene"])  # fmt: skip
@@ -138,13 +138,13 @@ class ExportMenu(pn.viewable.Viewer):
 
         return Options(size=parse_size(self.size.value), theme=self.look.value or None)
 
-    def render(self, fmt: str, progress=None) -> tuple[bytes, str, str]:
-        """(file contents, file name, one-line description) of the current figure as `fmt`.
-        Thread-safe; the state is read once, as a scene, and never touched again."""
+    def render(self, fmt: str, progress=None, scene: dict | None = None) -> tuple[bytes, str, str]:
+        """(file contents, file name, one-line description) of the scene (default: the current
+        figure) as `fmt`. Safe in a worker thread given a scene: the state is not touched."""
         from optirace.export import export
         from optirace.export.scene import scene_from_state, state_from_scene
 
-        scene = scene_from_state(self.state)
+        scene = scene_from_state(self.state) if scene is None else scene
         name = f"optirace-{scene['surface']}.{fmt}"
         with _BUSY, tempfile.TemporaryDirectory(prefix="optirace-export-") as tmp:
             snapshot = state_from_scene(scene)
@@ -164,14 +164,17 @@ class ExportMenu(pn.viewable.Viewer):
         def progress(done: int, total: int) -> None:
             self._fraction = done / max(total, 1)
 
+        from optirace.export.scene import scene_from_state
+
         loop = asyncio.get_running_loop()
-        job = loop.run_in_executor(None, self.render, fmt, progress)
         try:
+            # The scene is taken here, on the session's thread; the worker never reads the live state.
+            job = loop.run_in_executor(None, self.render, fmt, progress, scene_from_state(self.state))
             while not job.done():
                 await asyncio.sleep(0.25)
                 self.progress.value = int(100 * self._fraction)
             data, name, description = await job
-        except ValueError as e:
+        except (ValueError, OSError, RuntimeError) as e:
             self.status.object = f"<span class='error'>Not exported: {html.escape(str(e))}</span>"
         else:
             self.download.filename = name
