@@ -147,12 +147,7 @@ class RaceView:
         dead_key = (id(res), tuple(dead))
         if dead_key != self._dead_key:
             self._dead_key = dead_key
-            self._parts["dead"].data = {
-                "x": [p[i, 0] for i in dead],
-                "y": [ys[i] for i in dead],
-                "color": [colors[i] for i in dead],
-                "text": [f"diverged at step {res.diverged_at[i]}" for i in dead],
-            }
+            self._parts["dead"].data = self._pinned(res, dead, p, ys, colors)
         if "tangents" in self._parts and self._grads is not None:
             lo, hi = res.surface.domain[0]
             w = 0.12 * (hi - lo)
@@ -161,6 +156,24 @@ class RaceView:
                 "x0": p[:, 0] - w, "x1": p[:, 0] + w,
                 "y0": ys - g * w, "y1": ys + g * w, "color": colors,
             }  # fmt: skip
+
+    @staticmethod
+    def _pinned(res, dead, p, ys, colors) -> dict:
+        """Diverged racers' crosses, pinned inside the drawn domain: the frozen point of a runaway
+        racer can be far outside it. Labels sit on the side facing the centre, so they are never cut."""
+        (x_lo, x_hi), *rest = res.surface.domain
+        y_lo, y_hi = rest[0] if rest else (float(np.min(ys)), float(np.max(ys)))
+        mx, my = 0.03 * (x_hi - x_lo), 0.04 * (y_hi - y_lo)
+        xs = [min(max(p[i, 0], x_lo + mx), x_hi - mx) for i in dead]
+        right = [x > 0.5 * (x_lo + x_hi) for x in xs]
+        return {
+            "x": xs,
+            "y": [min(max(ys[i], y_lo + my), y_hi - my) for i in dead],
+            "color": [colors[i] for i in dead],
+            "text": [f"diverged at step {res.diverged_at[i]}" for i in dead],
+            "align": ["right" if r else "left" for r in right],
+            "xoff": [-12 if r else 12 for r in right],
+        }
 
     def _tables(self, k: int) -> None:
         s = self.state

@@ -11,6 +11,7 @@ import panel as pn
 from surfaces import SURFACES
 
 from .explain import Explain
+from .export_menu import ExportMenu
 from .keyboard import Shortcuts
 from .live import FPS, RaceView
 from .racers import RacerEditor
@@ -259,6 +260,7 @@ def build() -> pn.viewable.Viewable:
         pn.pane.Markdown("### Surface"), surface_box,
         pn.pane.Markdown("### Racers"), RacerEditor(state),
         pn.pane.Markdown("### Race"), race_box,
+        pn.Card(ExportMenu(state), title="Export and share", collapsed=True, sizing_mode="stretch_width"),
         pn.Row(html_pane("presentation mode"), present),
     ])  # fmt: skip
     template.main.extend([

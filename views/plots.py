@@ -64,17 +64,20 @@ def _levels(z: np.ndarray, n: int = 18) -> np.ndarray:
     return levels if len(levels) >= 2 else np.array([z.min(), z.min() + 1.0])
 
 
+def contour_values(surface, kappa=None, n: int = 160):
+    """(xs, ys, drawn values, levels) of a 2D surface's filled contours, shared by the app and the
+    exports: the log of the gap to the minimum where the surface spans orders of magnitude."""
+    (xs, ys), Z = grid_values(surface, n, {"kappa": kappa} if kappa is not None else None)
+    if surface.log_scale:
+        gap = np.maximum(Z - surface.min_value, 0.0)
+        Z = np.log10(gap + max(gap.max() * 1e-7, 1e-12))
+    return xs, ys, Z, _levels(Z)
+
+
 def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
     """The 2D surface: filled contours (log-scaled where it spans orders of magnitude), minima,
     the racers' paths and their current points. Returns the figure and its small live sources."""
-    (xs, ys), Z = grid_values(surface, 160, {"kappa": kappa} if kappa is not None else None)
-    fmin = surface.min_value
-    if surface.log_scale:
-        gap = np.maximum(Z - fmin, 0.0)
-        Zd = np.log10(gap + max(gap.max() * 1e-7, 1e-12))
-    else:
-        Zd = Z
-    levels = _levels(Zd)
+    xs, ys, Zd, levels = contour_values(surface, kappa)
     fig = figure(
         x_range=Range1d(*surface.domain[0], bounds="auto"),
         y_range=Range1d(*surface.domain[1], bounds="auto"),
@@ -118,10 +121,10 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
             )
         )  # fmt: skip
     _heads(fig, traj, colors, look)
-    dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": []})
+    dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": [], "align": [], "xoff": []})
     fig.scatter("x", "y", source=dead, marker="x", size=look.head_size + 8, line_color="color", line_width=4)
     fig.text("x", "y", text="text", source=dead, text_color="color", text_font_size=look.font,
-             x_offset=10, y_offset=-8, text_font_style="bold")  # fmt: skip
+             x_offset="xoff", y_offset=-8, text_align="align", text_font_style="bold")  # fmt: skip
     return {"fig": fig, "dead": dead, "start": start}
 
 
@@ -194,9 +197,10 @@ def line_figure(surface, look: Look, colors, labels, traj) -> dict:
         fig.add_tools(HoverTool(renderers=[dots], tooltips=[("racer", labels[i]), ("step", "@step"),
                                                             ("x", f"@x{i}{{0.0000}}"), ("f", f"@loss{i}{{0.0000}}")]))  # fmt: skip
     _heads(fig, traj, colors, look)
-    dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": []})
+    dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": [], "align": [], "xoff": []})
     fig.scatter("x", "y", source=dead, marker="x", size=look.head_size + 8, line_color="color", line_width=4)
-    fig.text("x", "y", text="text", source=dead, text_color="color", text_font_size=look.font, x_offset=10)
+    fig.text("x", "y", text="text", source=dead, text_color="color", text_font_size=look.font,
+             x_offset="xoff", text_align="align")  # fmt: skip
     start = ColumnDataSource({"x": [], "y": []})
     fig.scatter("x", "y", source=start, marker="circle_cross", size=look.head_size + 4, fill_color=None,
                 line_color=look.text)  # fmt: skip

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from surfaces.grid import gradients, grid_values
-from views.plots import _levels
+from views.plots import contour_values
 from views.state import PALETTE, RaceState
 from views.theme import Look, look, ramp
 from views.trajectories import GAP_FLOOR
@@ -166,11 +166,7 @@ class Picture:
 
     def _surface(self, ax, racer_legend: bool) -> None:
         lk, s = self.look, self.res.surface
-        (xs, ys), Z = grid_values(s, 160, {"kappa": self.kappa} if self.kappa is not None else None)
-        if s.log_scale:  # as views.plots.surface_figure: log of the gap where it spans decades
-            gap = np.maximum(Z - s.min_value, 0.0)
-            Z = np.log10(gap + max(gap.max() * 1e-7, 1e-12))
-        levels = _levels(Z)
+        xs, ys, Z, levels = contour_values(s, self.kappa)  # the app's contours, exactly
         ax.contourf(xs, ys, Z, levels=levels, colors=ramp(lk.contour_low, lk.contour_high, len(levels) - 1))
         ax.contour(xs, ys, Z, levels=levels, colors=lk.contour_line, linewidths=self.pt(0.6), alpha=0.45)
         ax.set_xlim(*s.domain[0])
