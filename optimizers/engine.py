@@ -12,7 +12,7 @@ import functools
 import os
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 SMALL_LOOP_FLAG = "xla_cpu_small_while_loop_byte_threshold"
 
@@ -52,7 +52,16 @@ from .racer import Racer  # noqa: E402
 from .spec import StepContext  # noqa: E402
 from .transforms import clip_norm, clip_value  # noqa: E402
 
-__all__ = ["program", "bucket", "racer_args", "draws", "unpack", "MAX_STEPS", "ARG_ORDER"]
+__all__ = [
+    "program",
+    "race_program",
+    "bucket",
+    "racer_args",
+    "draws",
+    "race_draws",
+    "MAX_STEPS",
+    "ARG_ORDER",
+]
 
 MAX_STEPS = 100_000
 # Positional order of a program's traced arguments (vmap needs positions).
@@ -147,6 +156,25 @@ def draws(surface: Surface, n: int, noise: float, seed: int, batch_size: int | N
     return {"xi": xi, "rows": rows}
 
 
+_DRAWS: dict[tuple, tuple] = {}
+_DRAWS_KEPT = 16
+
+
+def race_draws(surface: Surface, n: int, noise: float, seed: int, batch_size: int | None) -> tuple:
+    """`draws` as device arrays (xi, rows), kept for the last few races so a slider move reuses them."""
+    batch = batch_size if surface.data is not None else None
+    key = (surface, n, seed if noise > 0 else None, None if batch is None else (batch, seed))
+    out = _DRAWS.get(key)
+    if out is None:
+        d = draws(surface, n, noise, seed, batch)
+        out = (jax.device_put(d["xi"]), jax.device_put(d["rows"]))
+        with _LOCK:
+            while len(_DRAWS) >= _DRAWS_KEPT:
+                _DRAWS.pop(next(iter(_DRAWS)))
+            _DRAWS[key] = out
+    return out
+
+
 def _rule(racer: Racer):
     """(init, update) of the racer's optimizer, with the inner rule bound for wrappers."""
     opt = racer.optimizer
@@ -239,24 +267,13 @@ def _layout(racer: Racer, dim: int):
     return layout
 
 
-def unpack(racer: Racer, dim: int, row0: np.ndarray, rows: np.ndarray):
-    """Host side of a recording program's output, in numpy.
+def _stepper(surface: Surface, racer: Racer, batch_size: int | None):
+    """One racer's race, split so several racers can share one loop.
 
-    row0: the packed values before step 1; rows: (steps, size), the packed values after each step.
-    Returns params (steps + 1, dim), loss (steps + 1,), lr (steps,) and the state tree with
-    (steps + 1, ...) leaves. Row 0 comes separately and is joined here: a concatenate onto the
-    scan's output makes XLA's loop several times slower when it runs op by op.
+    Returns begin(start, hp, shp, base_lr, clip, noise, steps, sparams) -> (carry0, body), where
+    body(carry, t, xi, rows) -> (carry, (params, loss, lr, state)) is step t + 1. carry[5] is the
+    divergence step (-1 while none).
     """
-    treedef, fields = _layout(racer, dim)
-    allrows = np.concatenate([row0[None], rows])
-    m = allrows.shape[0]
-    cols = [allrows[:, a:b].reshape((m, *shape)).astype(dtype, copy=False) for a, b, shape, dtype in fields]
-    params, loss, lr, states = jax.tree.unflatten(treedef, cols)
-    return params, loss, lr[1:], states
-
-
-def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, record: bool):
-    """The un-jitted body: one racer, n steps. Returns trajectories (record) or final values."""
     init, update = _rule(racer)
     sched = racer.schedule
     sched_static = dict(racer.schedule_static)
@@ -264,7 +281,7 @@ def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, re
     center = jnp.asarray(surface.center)
     bound = surface.bound
 
-    def run(start, hp, shp, base_lr, clip, noise, steps, sparams, draws):
+    def begin(start, hp, shp, base_lr, clip, noise, steps, sparams):
         hp_all = {**hp, **racer.static}
         shp_all = {**shp, **sched_static}
 
@@ -286,8 +303,7 @@ def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, re
         dead0 = bad(p0, loss0)
         dead_at0 = jnp.where(dead0, 0, -1)
 
-        def body(carry, xs):
-            t, xi, rows = xs
+        def body(carry, t, xi, rows):
             p, loss, state, sstate, dead, dead_at = carry
             g = grad_at(p, xi, rows)
             lr = sched.lr(sstate, base_lr, shp_all)
@@ -310,19 +326,35 @@ def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, re
             state_new = jax.tree.map(keep, state_new, state)
             sstate_new = sched.step(sstate, base_lr, shp_all, loss)
             carry = (p_new, loss_new, state_new, sstate_new, dead, dead_at)
-            return carry, (_pack((p_new, loss_new, lr, state_new)) if record else None)
+            return carry, (p_new, loss_new, lr, state_new)
 
-        carry0 = (p0, loss0, state0, sstate0, dead0, dead_at0)
+        return (p0, loss0, state0, sstate0, dead0, dead_at0), body
+
+    return begin
+
+
+def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, record: bool):
+    """The un-jitted body: one racer, n steps. Returns trajectories (record) or final values."""
+    begin = _stepper(surface, racer, batch_size)
+
+    def run(start, hp, shp, base_lr, clip, noise, steps, sparams, draws):
+        carry0, body = begin(start, hp, shp, base_lr, clip, noise, steps, sparams)
         if not record:
             # Sweeps and basin maps keep only the last carry, so they loop exactly `steps` times
             # (a traced bound), not the whole bucket.
             def step(t, carry):
-                return body(carry, (t, draws["xi"][t], draws["rows"][t]))[0]
+                return body(carry, t, draws["xi"][t], draws["rows"][t])[0]
 
             carry = jax.lax.fori_loop(jnp.int64(0), steps.astype(jnp.int64), step, carry0)
             p_end, loss_end, _, _, _, dead_at = carry
             return p_end, loss_end, dead_at
-        carry, out = jax.lax.scan(body, carry0, (jnp.arange(n), draws["xi"], draws["rows"]))
+
+        def scan_body(carry, xs):
+            carry, out = body(carry, *xs)
+            return carry, _pack(out)
+
+        carry, out = jax.lax.scan(scan_body, carry0, (jnp.arange(n), draws["xi"], draws["rows"]))
+        p0, loss0, state0 = carry0[:3]
         return _pack((p0, loss0, base_lr, state0)), out, carry[5]
 
     return run
@@ -356,6 +388,141 @@ def program(
                 run = jax.vmap(run, in_axes=(0, 0, None, 0, None, None, None, None, None))
             fn = _CACHE[key] = jax.jit(run)
     return fn
+
+
+def _number_slots(racer: Racer):
+    """(hp, inner hp, schedule hp) as {name: (offset, shape)}, and the offset of the base lr (clip
+    norm and clip value follow it), matching Racer.numbers."""
+    i, trees = 0, []
+    for tree in (racer.hp, racer.inner.hp if racer.inner is not None else {}, racer.schedule_hp):
+        slots = {}
+        for k, v in tree.items():
+            size = len(v) if isinstance(v, tuple) else 1
+            slots[k] = (i, (size,) if isinstance(v, tuple) else ())
+            i += size
+        trees.append(slots)
+    return trees, i
+
+
+def _state_names(treedef) -> list[str]:
+    """Dotted names of the state leaves of a `_layout` tree, in leaf order (nested state: "inner.m")."""
+    tree = jax.tree.unflatten(treedef, list(range(treedef.num_leaves)))[3]
+    names: list[tuple[int, str]] = []
+
+    def walk(t, prefix):
+        for k, v in t.items():
+            if isinstance(v, Mapping):
+                walk(v, f"{prefix}{k}.")
+            else:
+                names.append((v, f"{prefix}{k}"))
+
+    walk(tree, "")
+    return [name for _, name in sorted(names)]
+
+
+class RaceProgram(NamedTuple):
+    """A compiled race of a fixed set of racer structures, and where its outputs sit.
+
+    fn(values, xi, rows) -> (table, dead_at): values is the float64 vector of start, noise, steps,
+    surface parameters and every racer's `Racer.numbers`; table is (n + 1, width), row k the packed
+    values after step k: every racer's params, then every racer's loss, then every racer's lr (the
+    lr step k used; row 0 holds the base lr), then each racer's state. dead_at is (n_racers,).
+    states[i] lists racer i's (name, first column, stop column, shape, dtype).
+    """
+
+    fn: Any
+    width: int
+    states: tuple[tuple[tuple[str, int, int, tuple, Any], ...], ...]
+
+
+_RACES: dict[tuple, RaceProgram] = {}
+_RACES_KEPT = 256  # racer sets kept compiled; a server sees many as racers come and go
+# XLA's newer fusion emitters take twice the compile time on a race loop, for the same results
+# (bit for bit) and the same speed.
+_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+
+
+def race_program(surface: Surface, racers: tuple[Racer, ...], n: int, batch_size: int | None) -> RaceProgram:
+    """One jitted loop stepping every racer of a race, compiled once per set of structures.
+
+    All racers share the loop and the race's draws; each keeps its own carry, so one racer's
+    divergence never touches another. The loop runs exactly `steps` times (a traced bound).
+    """
+    key = (surface, tuple(r.key for r in racers), n, batch_size)
+    prog = _RACES.get(key)
+    if prog is not None:
+        return prog
+    dim, R = surface.dim, len(racers)
+    sp_names = tuple(surface.params)
+    head = dim + 2 + len(sp_names)
+    begins, slots, offsets, states = [], [], [], []
+    off, col = head, (dim + 2) * R
+    for r in racers:
+        begins.append(_stepper(surface, r, batch_size))
+        trees, tail = _number_slots(r)
+        slots.append((trees, tail))
+        offsets.append(off)
+        off += tail + 3
+        treedef, fields = _layout(r, dim)
+        names = _state_names(treedef)
+        st = []
+        for name, (a, b, shape, dtype) in zip(names, fields[3:], strict=True):
+            st.append((name, col + a - fields[3][0], col + b - fields[3][0], shape, dtype))
+        col += fields[-1][1] - fields[3][0] if len(fields) > 3 else 0
+        states.append(tuple(st))
+    width = col
+
+    def run(values, xi, rows):
+        start = values[:dim]
+        noise, steps = values[dim], values[dim + 1]
+        sparams = {k: values[dim + 2 + j] for j, k in enumerate(sp_names)}
+
+        def take(base, tree):
+            return {
+                k: values[base + i : base + i + shape[0]] if shape else values[base + i]
+                for k, (i, shape) in tree.items()
+            }
+
+        carries, bodies, firsts = [], [], []
+        for begin, r, ((hp_s, inner_s, shp_s), tail), base in zip(
+            begins, racers, slots, offsets, strict=True
+        ):
+            hp = take(base, hp_s)
+            if r.inner is not None:
+                hp["inner"] = take(base, inner_s)
+            shp = take(base, shp_s)
+            base_lr, clip = values[base + tail], values[base + tail + 1 : base + tail + 3]
+            carry0, body = begin(start, hp, shp, base_lr, clip, noise, steps, sparams)
+            carries.append(carry0)
+            bodies.append(body)
+            firsts.append((carry0[0], carry0[1], base_lr, carry0[2]))
+
+        def row(outs):
+            ps, ls, lrs, sts = zip(*outs, strict=True)
+            return jnp.concatenate(
+                [*ps, jnp.stack(ls), jnp.stack(lrs), *(_pack(s) for s in sts if jax.tree.leaves(s))]
+            )
+
+        table = jnp.zeros((n + 1, width), jnp.float64).at[0].set(row(firsts))
+
+        def step(t, loop):
+            carries, table = loop
+            news, outs = [], []
+            for body, carry in zip(bodies, carries, strict=True):
+                carry, out = body(carry, t, xi[t], rows[t])
+                news.append(carry)
+                outs.append(out)
+            return news, jax.lax.dynamic_update_slice(table, row(outs)[None], (t + 1, jnp.int64(0)))
+
+        carries, table = jax.lax.fori_loop(jnp.int64(0), steps.astype(jnp.int64), step, (carries, table))
+        return table, jnp.stack([c[5] for c in carries])
+
+    prog = RaceProgram(jax.jit(run, compiler_options=_COMPILER_OPTIONS), width, tuple(states))
+    with _LOCK:
+        while len(_RACES) >= _RACES_KEPT:
+            _RACES.pop(next(iter(_RACES)))
+        prog = _RACES.setdefault(key, prog)
+    return prog
 
 
 def resolve_surface(surface) -> Surface:

@@ -20,9 +20,10 @@ from .engine import (
     check_surface_params,
     draws,
     program,
+    race_draws,
+    race_program,
     racer_args,
     resolve_surface,
-    unpack,
 )
 from .racer import Racer, parse_racer
 
@@ -145,8 +146,8 @@ def race(
 ) -> RaceResult:
     """Race every racer from the same start for the same number of steps.
 
-    Each racer runs its own cached, jitted program; all are dispatched before any is read, so
-    they overlap. See DESIGN.md for the racer dict format.
+    All racers run in one cached, jitted loop (see engine.race_program). See DESIGN.md for the
+    racer dict format.
     """
     surf, steps, x0, sigma, seed, batch, sp = _check_inputs(
         surface, steps, start, noise, seed, batch_size, surface_params
@@ -157,29 +158,30 @@ def race(
         raise ValueError("racers: give at least one racer")
     parsed = tuple(Racer.from_spec(r) for r in racers)
     n = bucket(steps)
-    shared = draws(surf, n, sigma, seed, batch)
-    pending = []
+    prog = race_program(surf, parsed, n, batch)
+    xi, rows = race_draws(surf, n, sigma, seed, batch)
+    values = [*x0.tolist(), sigma, float(steps), *({**surf.params, **sp}.values())]
     for r in parsed:
-        fn = program(surf, r, n, batch)
-        args = racer_args(r, surf, x0, steps, sigma, seed, sp, shared)
-        pending.append(fn(*(args[k] for k in ARG_ORDER)))
-    params, loss, lr, div, state = [], [], [], [], []
-    for r, (row0, rows, dead_at) in zip(parsed, jax.device_get(pending), strict=True):
-        ps, ls, lrs, st = unpack(r, surf.dim, row0, rows[:steps])
-        params.append(ps[: steps + 1])
-        loss.append(ls[: steps + 1])
-        lr.append(lrs[:steps])
-        d = int(dead_at)
-        div.append(d if 0 <= d <= steps else -1)
-        state.append({k: v[: steps + 1] for k, v in _flatten_state(st).items()})
+        values += r.numbers
+    table, dead = prog.fn(np.asarray(values, dtype=np.float64), xi, rows)
+    # One copy of the rows the race asked for; every result array is a view of it.
+    table = np.array(np.asarray(table)[: steps + 1])
+    dead = np.asarray(dead)
+    R, dim, m = len(parsed), surf.dim, steps + 1
     return RaceResult(
         surface=surf,
         racers=parsed,
-        params=np.stack(params),
-        loss=np.stack(loss),
-        lr=np.stack(lr),
-        diverged_at=np.asarray(div, dtype=np.int64),
-        state=state,
+        params=table[:, : R * dim].reshape(m, R, dim).transpose(1, 0, 2),
+        loss=table[:, R * dim : R * (dim + 1)].T,
+        lr=table[1:, R * (dim + 1) : R * (dim + 2)].T,
+        diverged_at=np.where(dead <= steps, dead, -1),
+        state=[
+            {
+                name: table[:, a:b].reshape((m, *shape)).astype(dtype, copy=False)
+                for name, a, b, shape, dtype in st
+            }
+            for st in prog.states
+        ],
     )
 
 

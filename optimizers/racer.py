@@ -7,10 +7,13 @@ torch.optim would reject raise ValueError naming the field and what is allowed.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from .spec import HParam, Optimizer, Schedule, check_value
 
@@ -80,7 +83,7 @@ class Racer:
     label: str
     inner: Racer | None = None
 
-    @property
+    @functools.cached_property
     def key(self) -> tuple:
         """Everything that changes the compiled program; numeric values never do."""
         return (
@@ -101,10 +104,36 @@ class Racer:
         owner = self.lr_owner
         return owner.hp[owner.optimizer.lr_name] if owner.optimizer.lr_name else 0.0
 
+    @functools.cached_property
+    def numbers(self) -> tuple[float, ...]:
+        """The traced numbers in the order the engine's race program reads them: hp, the inner
+        racer's hp, the schedule's hp, base lr, clip norm, clip value (a milestone list is 8 numbers)."""
+        out: list[float] = []
+        for tree in (self.hp, self.inner.hp if self.inner is not None else {}, self.schedule_hp):
+            for v in tree.values():
+                if isinstance(v, tuple):
+                    out.extend(v)
+                else:
+                    out.append(v)
+        return (*out, self.base_lr, self.clip_norm, self.clip_value)
+
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any] | str | Racer, *, _inner: bool = False) -> Racer:
         if isinstance(spec, Racer):
             return spec
+        key = None if _inner else _canonical(spec)
+        if key is not None:
+            racer = _PARSED.get(key)
+            if racer is None:
+                racer = cls._parse(spec, False)
+                while len(_PARSED) >= _PARSED_KEPT:
+                    _PARSED.pop(next(iter(_PARSED)), None)
+                _PARSED[key] = racer
+            return racer
+        return cls._parse(spec, _inner)
+
+    @classmethod
+    def _parse(cls, spec: Mapping[str, Any] | str, _inner: bool) -> Racer:
         if isinstance(spec, str):
             spec = parse_racer(spec)
         if not isinstance(spec, Mapping):
@@ -163,6 +192,39 @@ class Racer:
         if not isinstance(label, str):
             raise ValueError(f"{owner}: label must be text, got {label!r}")
         return cls(opt, hp, static, sched, s_hp, s_static, clip_n, clip_v, label, inner)
+
+
+# Racers parsed before, by the canonical form of their spec: the app races the same racers again on
+# every slider move. A spec that fails validation is never stored, so it raises again.
+_PARSED: dict[tuple, Racer] = {}
+_PARSED_KEPT = 4096
+_ATOMS = frozenset({bool, int, float, str, type(None), np.float64, np.float32, np.int64, np.int32, np.bool_})
+
+
+def _canonical(spec: Any) -> tuple | None:
+    """A hashable form of a racer spec; two specs with the same form parse to equal racers.
+
+    Every value keeps its type beside it (True == 1 == 1.0 in Python, not as racer values), a
+    zero keeps its sign, and anything but plain scalars, strings, lists and dicts gives None (not
+    cached: parsed every time).
+    """
+    kind = type(spec)
+    if kind in _ATOMS:
+        if spec == 0 and kind not in (bool, int, str, type(None), np.bool_):
+            return (kind, repr(spec))  # -0.0 == 0.0
+        return (kind, spec)
+    if kind is dict:
+        items = []
+        for k, v in spec.items():
+            c = _canonical(v)
+            if type(k) is not str or c is None:
+                return None
+            items.append((k, c))
+        return (dict, tuple(items))
+    if kind in (list, tuple):
+        items = tuple(_canonical(v) for v in spec)
+        return None if None in items else (kind, items)
+    return None
 
 
 def _scalar(text: str) -> Any:

@@ -230,19 +230,19 @@ def _optax_program(entries: Sequence[Entry], steps: int, injected: bool = False)
 
 
 def _programs_only(specs, steps: int):
-    """The racers' XLA programs alone, arguments prepared: race() minus its Python work."""
+    """The race's XLA program alone, arguments prepared: race() minus its Python work."""
     import jax
 
     import optimizers
-    from optimizers.engine import ARG_ORDER, bucket, program, racer_args, resolve_surface
+    from optimizers.engine import bucket, race_draws, race_program, resolve_surface
 
     surf = resolve_surface(SURFACE)
-    calls = []
-    for spec in specs:
-        r = optimizers.Racer.from_spec(spec)
-        args = racer_args(r, surf, surf.start, steps, 0.0, 0, {})
-        calls.append((program(surf, r, bucket(steps), None), [args[k] for k in ARG_ORDER]))
-    return lambda: jax.block_until_ready([fn(*args) for fn, args in calls])
+    racers = tuple(optimizers.Racer.from_spec(spec) for spec in specs)
+    n = bucket(steps)
+    prog = race_program(surf, racers, n, None)
+    values = np.asarray([*surf.start, 0.0, float(steps), *(x for r in racers for x in r.numbers)])
+    xi, rows = race_draws(surf, n, 0.0, 0, None)
+    return lambda: jax.block_until_ready(prog.fn(values, xi, rows))
 
 
 def _cold_compile(specs: list[dict[str, Any]], steps: int) -> dict[str, float]:
@@ -335,7 +335,7 @@ def bench(sizes: Sizes = FULL, repeats: int = 5, cold: bool = True, torch_repeat
     t_ours = _median_time(lambda: optimizers.race(SURFACE, specs, steps=steps), repeats)
     lines.append(Line(f"race {len(specs)} racers x {steps} steps (warm, median)", t_ours, "s"))
     t_prog = _median_time(_programs_only(specs, steps), repeats)
-    lines.append(Line("  of which the racers' XLA programs", t_prog, "s", note="dispatch + compute"))
+    lines.append(Line("  of which the race's XLA program", t_prog, "s", note="dispatch + compute"))
 
     if _have("torch"):
         import torch
