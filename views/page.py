@@ -103,7 +103,19 @@ class Playback:
         # Clamp dt so a stalled tab does not jump far ahead when it wakes.
         dt = min(now - self._last, 0.25)
         self._last = now
-        self.state.advance(dt)
+        try:
+            self.state.advance(dt)
+        except Exception as e:  # noqa: BLE001 (any failure: it must stay in this session)
+            self.failed(e)
+
+    def failed(self, error: Exception) -> None:
+        """A frame failed: stop this session's playback and say so here and in the server log.
+
+        Uncaught, the error would reach the server's loop 30 times a second until the tab closed;
+        other sessions never see it either way, since each has its own state and callback."""
+        log.exception("session playback stopped after an error")
+        self.state.playing = False
+        self.state.error = f"playback stopped after an internal error ({type(error).__name__}: {error})"[:300]
 
     def start_callbacks(self):
         self.callback = pn.state.add_periodic_callback(

