@@ -39,7 +39,8 @@ class Playback:
 
     def __init__(self, state: RaceState) -> None:
         self.state = state
-        self.play = pn.widgets.Button(name="▶ Play", button_type="primary", width=100, css_classes=["play"])
+        self.play = pn.widgets.Button(name="❚❚ Pause" if state.playing else "▶ Play", button_type="primary",
+                                      width=100, css_classes=["play"])  # fmt: skip
         self.back = pn.widgets.Button(name="◀ Step", width=80, css_classes=["back"])
         self.forward = pn.widgets.Button(name="Step ▶", width=80, css_classes=["step"])
         self.reset = pn.widgets.Button(name="⟲ Reset", width=90, css_classes=["reset"])
@@ -265,6 +266,7 @@ def build() -> pn.viewable.Viewable:
         sidebar_width=340,
         favicon="assets/favicon.svg",
         header_background="#0b4f7c",
+        # The busy spinner would flip twice per animation frame: two extra messages each frame.
         busy_indicator=None,
     )
     surface_box, race_box = _settings(state)

@@ -10,13 +10,11 @@ import numpy as np
 from bokeh.models import (
     CDSView,
     ColumnDataSource,
-    CustomJS,
     CustomJSFilter,
     HoverTool,
     Legend,
     LegendItem,
     Range1d,
-    Span,
 )
 from bokeh.plotting import figure
 
@@ -151,14 +149,11 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
         legend = Legend(items=items, location="bottom_left", click_policy="hide",
                         label_text_font_size=look.tick_font, background_fill_alpha=0.7)  # fmt: skip
         fig.add_layout(legend)
-    marker = Span(location=0, dimension="height", line_color=look.text, line_dash="dashed", line_width=1.5)
-    fig.add_layout(marker)
-    # The step marker follows the source's last row in the browser: no message per frame.
-    follow = CustomJS(args={"span": marker, "source": traj.source},
-                      code="const s = source.data['step']; span.location = s && s.length ? s[s.length - 1] : 0;")  # fmt: skip
-    traj.source.js_on_change("data", follow)
-    traj.source.js_on_change("streaming", follow)
-    return {"fig": fig, "marker": marker, "legend": items}
+    # The step marker is a glyph on the source's last row, so it follows each streamed frame in the
+    # browser. (A Span moved by CustomJS would send every move back to the server.)
+    fig.vspan(x="step", source=traj.source, view=_last_row(), line_color=look.text, line_dash="dashed",
+              line_width=1.5)  # fmt: skip
+    return {"fig": fig, "legend": items}
 
 
 def line_figure(surface, look: Look, colors, labels, traj) -> dict:
