@@ -7,11 +7,14 @@ HEALTHCHECK, ENTRYPOINT, CMD); line continuations are joined, exec forms are JSO
 from __future__ import annotations
 
 import json
+import re
 import shlex
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian installs it in /usr/sbin
 
 
 @dataclass
@@ -71,3 +74,21 @@ class Dockerfile:
             parts = [p for p in shlex.split(rest) if not p.startswith("--")]
             out.append((parts[:-1], parts[-1]))
         return out
+
+
+def nginx_config(tmp: Path, listen: int, upstreams: list[int]) -> Path:
+    """docker/nginx.conf with only its listen port and upstream servers swapped for loopback ones."""
+    text = (ROOT / "docker" / "nginx.conf").read_text()
+    servers = " ".join(f"server 127.0.0.1:{p};" for p in upstreams)
+    text, n_up = re.subn(r"server app:5006;[^\n]*", servers, text)
+    text, n_listen = re.subn(r"listen 80;", f"listen 127.0.0.1:{listen};", text)
+    assert n_up == 1 and n_listen == 1, "nginx.conf no longer has the lines the tests swap"
+    shutil.copy("/etc/nginx/mime.types", tmp / "mime.types")
+    (tmp / "logs").mkdir(exist_ok=True)
+    path = tmp / "nginx.conf"
+    path.write_text(text)
+    return path
+
+
+def nginx_globals(tmp: Path) -> str:
+    return f"pid {tmp}/nginx.pid; error_log {tmp}/logs/error.log; daemon off;"

@@ -23,14 +23,13 @@ import yaml
 from packaging.requirements import Requirement
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from deployfile import ROOT, Dockerfile  # noqa: E402
+from deployfile import NGINX, ROOT, Dockerfile, nginx_config, nginx_globals  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "docker"))
 import entrypoint  # noqa: E402
 import healthcheck  # noqa: E402
 
 DOCKERFILE = Dockerfile.read()
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def _tool(name: str) -> str:
@@ -230,24 +229,6 @@ def test_jax_cache_in_an_unusable_directory_costs_only_the_cache(tmp_path):
 
 
 # ----- nginx and compose ----------------------------------------------------------------------------
-def nginx_config(tmp: Path, listen: int, upstreams: list[int]) -> Path:
-    """docker/nginx.conf with only its listen port and upstream servers swapped for loopback ones."""
-    text = (ROOT / "docker" / "nginx.conf").read_text()
-    servers = " ".join(f"server 127.0.0.1:{p};" for p in upstreams)
-    text, n_up = re.subn(r"server app:5006;[^\n]*", servers, text)
-    text, n_listen = re.subn(r"listen 80;", f"listen 127.0.0.1:{listen};", text)
-    assert n_up == 1 and n_listen == 1, "nginx.conf no longer has the lines the tests swap"
-    shutil.copy("/etc/nginx/mime.types", tmp / "mime.types")
-    (tmp / "logs").mkdir(exist_ok=True)
-    path = tmp / "nginx.conf"
-    path.write_text(text)
-    return path
-
-
-def nginx_globals(tmp: Path) -> str:
-    return f"pid {tmp}/nginx.pid; error_log {tmp}/logs/error.log; daemon off;"
-
-
 def test_nginx_accepts_the_proxy_config(tmp_path):
     conf = nginx_config(tmp_path, 18080, [15006, 15007])
     run = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(conf), "-g", nginx_globals(tmp_path)],
