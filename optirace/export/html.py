@@ -49,7 +49,7 @@ function render(k) {
     if (!/^g\d+$/.test(name)) cols[name] = get(f, name).slice(0, k + 1);  // g{i}: tangent slopes
   }
   shown.data = data(cols);
-  const hx = [], hy = [], dx = [], dy = [], dc = [], dt = [];
+  const hx = [], hy = [], dx = [], dy = [], dc = [], dt = [], da = [], dox = [];
   const [x0, x1, y0, y1] = [xr.start, xr.end, yr.start, yr.end];
   const t = {x0: [], y0: [], x1: [], y1: [], color: []};
   for (let i = 0; i < n; i++) {
@@ -61,6 +61,8 @@ function render(k) {
       const ix = 0.02 * (x1 - x0), iy = 0.03 * (y1 - y0);
       dx.push(Math.min(Math.max(x, x0 + ix), x1 - ix)); dy.push(Math.min(Math.max(y, y0 + iy), y1 - iy));
       dc.push(colors[i]); dt.push('diverged at step ' + d);
+      const right = dx[dx.length - 1] > 0.5 * (x0 + x1);  // label on the side facing the centre
+      da.push(right ? 'right' : 'left'); dox.push(right ? -12 : 12);
     }
     if (tangents) {
       const w = 0.12 * (x1 - x0), g = get(f, 'g' + i)[k];
@@ -68,7 +70,7 @@ function render(k) {
     }
   }
   if (heads) heads.data = data({x: hx, y: hy, color: colors.slice()});
-  dead.data = data({x: dx, y: dy, color: dc, text: dt});
+  dead.data = data({x: dx, y: dy, color: dc, text: dt, align: da, xoff: dox});
   if (tangents) tangents.data = data(t);
   for (const m of markers) m.location = k;
   if (Math.floor(P.acc) !== k) P.acc = k;
@@ -191,7 +193,8 @@ def write_html(state: RaceState, path: Path, options: Options) -> None:
         "heads": parts.get("heads"),  # None where the figure's heads follow the source by themselves
         "dead": parts["dead"],
         "tangents": parts.get("tangents"),
-        "markers": [curve_parts[c]["marker"] for c in curves],
+        # Step markers are glyphs on the shown source now; none are left to move by hand.
+        "markers": [curve_parts[c]["marker"] for c in curves if "marker" in curve_parts[c]],
         "xr": parts["fig"].x_range,
         "yr": parts["fig"].y_range,
         "colors": colors,

@@ -54,6 +54,13 @@ FIGURE = """
       out.fills.push(JSON.stringify(Array.from(get('fill_color') || [])));
       out.levels.push(JSON.stringify(Array.from(safe(() => m.levels) || []).map((v) => +v.toPrecision(12))));
     }
+    if (kind === 'GlyphRenderer' && m.glyph.constructor.__name__ === 'ImageRGBA') {
+      // The surface's contours, rasterised: compare the pixels by a checksum.
+      const d = m.data_source.data, img = (d instanceof Map ? d.get('image') : d['image'])[0];
+      const a = img.data ?? img; let h = 0;
+      for (let i = 0; i < a.length; i += 7) h = (h * 31 + a[i]) >>> 0;
+      out.levels.push(a.length + ':' + h);
+    }
     if (kind === 'Range1d') out.ranges.push([safe(() => m.start), safe(() => m.end)].join(','));
   }
   for (const k in out) out[k] = [...new Set(out[k])].sort();
