@@ -127,6 +127,18 @@ class AppPage:
             }"""
         )
 
+    def wait_step(self, k: int, timeout: float = 10_000) -> int:
+        """Wait until the drawn race ends at step k (frames may lag on a busy machine); return it."""
+        self.page.wait_for_function(
+            "k => { for (const m of Bokeh.documents[0].all_models) { const d = m.data;"
+            " if (m.constructor.__name__ === 'ColumnDataSource' && d && (d instanceof Map ? d.has('x0') : 'x0' in d)"
+            " && (d instanceof Map ? d.has('step') : 'step' in d)) { const s = d instanceof Map ? d.get('step') : d['step'];"
+            " return s.length && s[s.length - 1] === k; } } return false; }",
+            arg=k,
+            timeout=timeout,
+        )
+        return self.shown_step()
+
     def shown_step(self) -> int:
         data = self.trajectory()
         return int(max(data["step"])) if data and data["step"] else -1
