@@ -1,7 +1,7 @@
 """Load test: N concurrent real sessions against a local `panel serve app.py`, as the image runs it.
 
     python benchmarks/load.py --sessions 40            # the course target on this machine
-    python benchmarks/load.py --sessions 40 --procs 2  # two server processes (--num-procs 2)
+    python benchmarks/load.py --sessions 40 --servers 2 # two replicas, as docker-compose.yml runs them
 
 Each session is what a browser tab does, over a real websocket: GET the page (which runs app.py for
 that session), open the Bokeh websocket with the page's token, pull the document, announce
@@ -130,6 +130,10 @@ class Server:
                 continue
         return {"rss": rss / 2**20, "pss": pss / 2**20}
 
+    def destroyed(self) -> int:
+        """Sessions the app logged as closed (views/page.py logs each destroyed session)."""
+        return self.log_path.read_text(errors="replace").count("closed; its playback callback stopped")
+
     def log_errors(self) -> list[str]:
         text = self.log_path.read_text(errors="replace")
         return [line for line in text.splitlines() if "ERROR" in line or "Traceback" in line]
@@ -145,6 +149,48 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         self._log.close()
+
+
+class Fleet:
+    """One or more servers on their own ports: the replicas behind the proxy, which keeps each
+    session on one replica (sessions are dealt out round-robin here, as cookie affinity does)."""
+
+    def __init__(self, servers: int, procs: int, tmp: Path) -> None:
+        self.servers: list[Server] = []
+        try:
+            for i in range(servers):
+                self.servers.append(Server(procs, tmp / f"server-{i}.log", tmp / "jax-cache"))
+        except Exception:
+            self.stop()
+            raise
+
+    @property
+    def urls(self) -> list[str]:
+        return [s.url for s in self.servers]
+
+    def cpu_seconds(self) -> float:
+        return sum(s.cpu_seconds() for s in self.servers)
+
+    def memory_mb(self) -> dict[str, float]:
+        parts = [s.memory_mb() for s in self.servers]
+        return {k: sum(p[k] for p in parts) for k in ("rss", "pss")}
+
+    def log_errors(self) -> list[str]:
+        return [line for s in self.servers for line in s.log_errors()]
+
+    def destroyed(self) -> int:
+        return sum(s.destroyed() for s in self.servers)
+
+    def stop(self) -> None:
+        for s in self.servers:
+            s.stop()
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine has used (from /proc/stat), to see other load."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 # ----- one session, as a browser tab would run it ------------------------------------------------
@@ -211,7 +257,14 @@ class Client:
                 s.opened_in = time.monotonic() - t0
                 s.ready_at = time.monotonic()
             reader = asyncio.create_task(self._count(ws, s))
-            await click.wait()
+            # Idle until Play is clicked, or until the run closes the session without playing.
+            waits = [asyncio.create_task(click.wait()), asyncio.create_task(self.stop.wait())]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for w in waits:
+                w.cancel()
+            if self.stop.is_set():
+                reader.cancel()
+                return
             if s.play_id is None:
                 raise RuntimeError("no Play button in the document")
             click_event = {"kind": "MessageSent", "msg_type": "bokeh_event", "msg_data": {
@@ -267,25 +320,33 @@ def _summary(values: list[float]) -> dict[str, float]:
             "max": max(values)}  # fmt: skip
 
 
-async def _open(server: Server, n: int, query: str, concurrency: int):
+async def _open(fleet: Fleet, n: int, query: str, concurrency: int):
     stop, click = asyncio.Event(), asyncio.Event()
-    client = Client(server.url, query, stop)
+    clients = [Client(url, query, stop) for url in fleet.urls]
     sessions = [Session(i) for i in range(n)]
     opening = asyncio.Semaphore(concurrency)
-    tasks = [asyncio.create_task(client.run(s, opening, click)) for s in sessions]
+    tasks = [asyncio.create_task(clients[s.index % len(clients)].run(s, opening, click)) for s in sessions]
     while not all(s.ready_at or s.error for s in sessions):
         await asyncio.sleep(0.1)
     return sessions, tasks, stop, click
 
 
 async def measure(args) -> dict:
-    out: dict = {"sessions": args.sessions, "procs": args.procs, "seconds": args.seconds, "query": args.query}
+    out: dict = {
+        "sessions": args.sessions,
+        "servers": args.servers,
+        "procs": args.procs,
+        "seconds": args.seconds,
+        "query": args.query,
+    }
     with tempfile.TemporaryDirectory(prefix="optirace-load-") as tmp:
-        server = Server(args.procs, Path(tmp) / "server.log", Path(tmp) / "jax-cache")
+        server = Fleet(args.servers, args.procs, Path(tmp))
         try:
             out["memory_fresh_mb"] = server.memory_mb()
             # 1. warm-up: imports and compiles happen once per process, not per session.
-            sessions, tasks, stop, click = await _open(server, max(args.procs, 1) * 2, args.query, 4)
+            sessions, tasks, stop, click = await _open(
+                server, 2 * args.servers * max(args.procs, 1), args.query, 4
+            )
             click.set()
             await asyncio.sleep(5)
             stop.set()
@@ -316,14 +377,26 @@ async def measure(args) -> dict:
             # 3. Play in every session.
             click.set()
             await asyncio.sleep(args.ramp)
-            w0, c0, p0 = time.monotonic(), server.cpu_seconds(), time.process_time()
+            w0, c0, p0, m0 = (
+                time.monotonic(),
+                server.cpu_seconds(),
+                time.process_time(),
+                machine_busy_seconds(),
+            )
             profiler = None
             if args.profile:
-                profiler = subprocess.Popen(["py-spy", "record", "-p", str(server.proc.pid), "-d",
+                profiler = subprocess.Popen(["py-spy", "record", "-p", str(server.servers[0].proc.pid), "-d",
                                              str(int(args.seconds)), "-f", "raw", "-o", args.profile, "-s"],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
             await asyncio.sleep(args.seconds)
-            w1, c1, p1 = time.monotonic(), server.cpu_seconds(), time.process_time()
+            w1, c1, p1, m1 = (
+                time.monotonic(),
+                server.cpu_seconds(),
+                time.process_time(),
+                machine_busy_seconds(),
+            )
+            # Whatever else ran on the machine meanwhile (it shares the same cores with the server).
+            out["other_cpu_percent"] = 100 * ((m1 - m0) - (c1 - c0) - (p1 - p0)) / (w1 - w0)
             out["memory_playing_mb"] = server.memory_mb()
             fps = [sum(w0 <= f < w1 for f in s.frames) / (w1 - w0) for s in sessions]
             frames = sum(sum(w0 <= f < w1 for f in s.frames) for s in sessions)
@@ -353,6 +426,22 @@ async def measure(args) -> dict:
             after = server.memory_mb()
             out["memory_after_close_mb"] = after
             out["memory_after_vs_baseline_percent"] = {k: 100 * (after[k] - base[k]) / base[k] for k in after}
+            out["sessions_destroyed"] = server.destroyed()
+
+            # 5. Leak or reuse? The same N sessions again: a leak grows by another N sessions' worth,
+            # memory the allocator kept for reuse does not.
+            out["later_rounds_after_close_mb"] = []
+            for _ in range(args.rounds - 1):
+                sessions, tasks, stop, click = await _open(
+                    server, args.sessions, args.query, args.concurrency
+                )
+                await asyncio.sleep(args.idle_settle)
+                stop.set()
+                await asyncio.gather(*tasks)
+                await asyncio.sleep(args.after)
+                out["later_rounds_after_close_mb"].append(server.memory_mb())
+                print(f"round {len(out['later_rounds_after_close_mb']) + 1} closed: "
+                      f"{out['later_rounds_after_close_mb'][-1]['pss']:.0f} MB PSS", flush=True)  # fmt: skip
             out["server_log_errors"] = server.log_errors()[:20]
         finally:
             server.stop()
@@ -369,7 +458,7 @@ async def measure(args) -> dict:
 def report(r: dict) -> str:
     m = r["memory_per_idle_session_mb"]
     lines = [
-        f"sessions {r['sessions']}, server processes {r['procs']}, query ?{r['query']}, window {r['seconds']:.0f} s",
+        f"sessions {r['sessions']}, servers {r['servers']} x {r['procs']} process(es), query ?{r['query']}, window {r['seconds']:.0f} s",
         f"open: all {r['open_all_seconds']:.1f} s; per session median {r['open_session_seconds']['median']:.2f} s, "
         f"max {r['open_session_seconds']['max']:.2f} s",
         f"frames/s per session: min {r['fps']['min']:.1f}, median {r['fps']['median']:.1f}, "
@@ -379,7 +468,8 @@ def report(r: dict) -> str:
         f"server CPU: {r['server_cpu_percent_total']:.0f}% of one core in total, "
         f"{r['server_cpu_percent_per_session']:.1f}% per session, "
         f"{r['server_cpu_ms_per_frame'] or float('nan'):.2f} ms per frame; idle sessions "
-        f"{r['idle_cpu_percent_total']:.0f}% in total; load client {r['client_cpu_percent']:.0f}%",
+        f"{r['idle_cpu_percent_total']:.0f}% in total; load client {r['client_cpu_percent']:.0f}%; "
+        f"other processes on the machine {r['other_cpu_percent']:.0f}%",
         f"memory (PSS / RSS, MB): fresh {r['memory_fresh_mb']['pss']:.0f} / {r['memory_fresh_mb']['rss']:.0f}, "
         f"baseline {r['memory_baseline_mb']['pss']:.0f} / {r['memory_baseline_mb']['rss']:.0f}, "
         f"{r['sessions']} idle {r['memory_idle_mb']['pss']:.0f} / {r['memory_idle_mb']['rss']:.0f}, "
@@ -387,6 +477,11 @@ def report(r: dict) -> str:
         f"after close {r['memory_after_close_mb']['pss']:.0f} / {r['memory_after_close_mb']['rss']:.0f}",
         f"per idle session: {m['pss']:.1f} MB PSS ({m['rss']:.1f} MB RSS); after close vs baseline: "
         f"{r['memory_after_vs_baseline_percent']['pss']:+.1f}% PSS",
+        f"sessions destroyed by the server (logged): {r['sessions_destroyed']}"
+        + "".join(
+            f"; after round {i + 2}: {m['pss']:.0f} MB PSS"
+            for i, m in enumerate(r["later_rounds_after_close_mb"])
+        ),
         f"errors: {r['errors']} ({len(r['session_errors'])} session, {len(r['server_log_errors'])} server log); "
         f"sessions without frames: {r['sessions_without_frames']}",
         "targets: " + ", ".join(f"{k} {'PASS' if v else 'MISS'}" for k, v in r["targets"].items()),
@@ -398,7 +493,10 @@ def report(r: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sessions", type=int, default=40)
-    p.add_argument("--procs", type=int, default=1, help="server processes (panel serve --num-procs)")
+    p.add_argument(
+        "--servers", type=int, default=1, help="replicas, each on its own port (sessions dealt round-robin)"
+    )
+    p.add_argument("--procs", type=int, default=1, help="processes per replica (panel serve --num-procs)")
     p.add_argument("--seconds", type=float, default=30, help="measurement window while playing")
     p.add_argument("--query", default="loop=1", help="URL parameters of every session (Play is clicked)")
     p.add_argument("--concurrency", type=int, default=8, help="sessions opening at the same time")
@@ -407,9 +505,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--destroy-wait", type=float, default=40,
                    help="seconds for Bokeh to destroy closed sessions (15 s lifetime, checked every 17 s)")  # fmt: skip
     p.add_argument("--after", type=float, default=60, help="seconds after closing before memory is read")
+    p.add_argument("--rounds", type=int, default=1, help="open and close the N idle sessions this many times")
     p.add_argument("--json", help="write the figures here as JSON")
     p.add_argument("--profile", help="py-spy raw profile of the server during the window, to this file")
     args = p.parse_args(argv)
+    # A terminated run still stops the servers it started (measure's finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     result = asyncio.run(measure(args))
     print(report(result))
     if args.json:

@@ -167,6 +167,20 @@ def test_the_image_refuses_websockets_from_other_origins(image):
         _stop(proc)
 
 
+def test_the_image_serves_under_a_prefix(image):
+    """A shared host: OPTIRACE_PREFIX moves the app, /liveness and the HEALTHCHECK together."""
+    port = _free_port()
+    proc, log, env = _run_image(image, port, image[2] / "jax-cache", {"OPTIRACE_PREFIX": "/optirace"})
+    try:
+        _wait_live(f"http://127.0.0.1:{port}/optirace", proc, log)
+        health = subprocess.run(DOCKERFILE.exec_form("HEALTHCHECK"), cwd=image[1], env=env, timeout=30)
+        assert health.returncode == 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/optirace/app", timeout=60) as r:
+            assert r.status == 200 and b'"token"' in r.read()
+    finally:
+        _stop(proc)
+
+
 # ----- the course topology: replicas behind nginx ------------------------------------------------
 def _affinity_lines(log: Path) -> list[tuple[str, str, str]]:
     """(request, upstream, affinity key) for every request nginx logged."""
