@@ -72,7 +72,23 @@ class Explain:
     def __panel__(self):
         return self.tabs
 
+    @staticmethod
+    def _shape(spec: dict) -> tuple:
+        sched = spec.get("schedule")
+        name = sched if isinstance(sched, str) else (sched or {}).get("name", "constant")
+        return spec["optimizer"], (spec.get("inner") or {}).get("optimizer"), name
+
     def _update(self, *_):
+        shape = [self._shape(spec) for spec in self.state.racers]
+        if shape == getattr(self, "_built", None):
+            # Same optimizers and schedules: only the values changed, so only the tables change
+            # (rebuilding would re-render every formula in the browser on every slider move).
+            for column, spec in zip(self.tabs.objects, self.state.racers, strict=True):
+                column[2].object = _table(OPTIMIZERS[spec["optimizer"]], spec)
+                if OPTIMIZERS[spec["optimizer"]].wrapper and spec.get("inner"):
+                    column[5].object = _table(OPTIMIZERS[spec["inner"]["optimizer"]], spec["inner"])
+            return
+        self._built = shape
         active = self.tabs.active
         self.tabs.objects = [racer_explanation(i, spec) for i, spec in enumerate(self.state.racers)]
         self.tabs.active = min(active, len(self.tabs.objects) - 1)

@@ -134,11 +134,13 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
     fig.scatter("x", "y", source=start, marker="circle_cross", size=look.head_size + 4,
                 fill_color=None, line_color=look.text, line_width=1.5)  # fmt: skip
     for i, color in enumerate(colors):
-        fig.line(f"x{i}", f"y{i}", source=traj.source, color=color, line_width=look.line_width, alpha=0.9)
-        dots = fig.scatter(f"x{i}", f"y{i}", source=traj.source, size=3 + look.line_width, color=color)
+        # Lines only: a dot per iterate doubles what the browser repaints every frame.
+        path = fig.line(
+            f"x{i}", f"y{i}", source=traj.source, color=color, line_width=look.line_width, alpha=0.9
+        )
         fig.add_tools(
             HoverTool(
-                renderers=[dots],
+                renderers=[path], line_policy="nearest",
                 tooltips=[("racer", labels[i]), ("step", "@step"), ("x", f"@x{i}{{0.0000}}"),
                           ("y", f"@y{i}{{0.0000}}"), ("loss", f"@loss{i}{{0.000e}}"), ("lr", f"@lr{i}{{0.000e}}")],
             )
