@@ -275,3 +275,30 @@ def test_an_error_in_a_frame_stops_only_that_sessions_playback():
             p.tick()  # must not raise
     assert not broken.playing and "RuntimeError: a view failed on this step" in broken.error
     assert healthy.playing and healthy.step == 18 and healthy.error == ""
+
+
+def test_kubernetes_recipe_in_the_docs_is_valid_and_keeps_affinity():
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    manifests = [d for b in blocks for d in yaml.safe_load_all(b) if isinstance(d, dict) and "kind" in d]
+    kinds = {m["kind"]: m for m in manifests}
+    assert set(kinds) == {"Deployment", "Service", "Ingress"}
+    pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsUser"] == 1000
+    container = pod["containers"][0]
+    assert container["ports"][0]["containerPort"] == 5006
+    assert container["livenessProbe"]["httpGet"]["path"] == "/liveness"
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert "*" not in env["BOKEH_ALLOW_WS_ORIGIN"]
+    assert any(
+        v["mountPath"] == DOCKERFILE.env()["JAX_COMPILATION_CACHE_DIR"] for v in container["volumeMounts"]
+    )
+    notes = kinds["Ingress"]["metadata"]["annotations"]
+    assert notes["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+    space = next(
+        d
+        for b in blocks
+        for d in yaml.safe_load_all(b.replace("---\n", "", 1))
+        if isinstance(d, dict) and d.get("sdk")
+    )
+    assert space["sdk"] == "docker" and space["app_port"] == int(DOCKERFILE.one("EXPOSE"))
