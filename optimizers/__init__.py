@@ -13,6 +13,7 @@ from . import (  # noqa: E402
     adagrad,
     adam,
     asgd,
+    cache,  # switches on the persistent compile cache named by the environment
     ftrl,
     lion,
     lookahead,

@@ -36,6 +36,7 @@ class RacerEditor:
         self._editing = False
         state.param.watch(self._on_racers, ["racers"])
         self._rebuild()
+        self.add.disabled = len(state.racers) >= LIMITS["racers"]
 
     def __panel__(self):
         return pn.Column(self.cards, pn.Row(self.new_optimizer, self.add, sizing_mode="stretch_width", css_classes=["add-racer"]),
