@@ -13,7 +13,6 @@ from . import (  # noqa: E402
     adagrad,
     adam,
     asgd,
-    cache,  # switches on the persistent compile cache named by the environment
     ftrl,
     lion,
     lookahead,
@@ -24,6 +23,7 @@ from . import (  # noqa: E402
     sgd,
     yogi,
 )
+from .cache import cache_dir as _cache_dir  # noqa: E402,F401  (importing switches the compile cache on)
 from .race import RaceResult, basins, race, sweep  # noqa: E402
 from .racer import Racer, parse_racer  # noqa: E402
 from .spec import HParam, Optimizer, Schedule  # noqa: E402
