@@ -29,18 +29,20 @@ EIGHT = "&".join(
                            "rmsprop:lr=0.01", "adagrad:lr=0.1", "lion:lr=0.01", "nadam:lr=0.02"])
 )  # fmt: skip
 
-# JS: the race's shared source, and counters on its changes and streams.
+# JS: counters on the race's live source (views/trajectories.py): `updates` counts the frames that
+# reach it (a stream, or at a chunk boundary a replacement), `painted` the animation frames the
+# browser painted with new rows since the last one (what a viewer sees), `frames` every animation
+# frame, `changed` the time of the latest update.
 INSTRUMENT = """() => {
   let src = null;
   for (const m of Bokeh.documents[0].all_models) {
-    if (m.constructor.__name__ !== 'ColumnDataSource') continue;
-    const d = m.data; if ((d instanceof Map ? d.has('x0') : 'x0' in d) && (d instanceof Map ? d.has('step') : 'step' in d)) src = m;
+    if (m.constructor.__name__ === 'ColumnDataSource' && m.name === 'race') src = m;
   }
-  window.__bench = {changed: 0, streams: 0, frames: 0};
-  src.change.connect(() => { window.__bench.changed = performance.now(); });
-  src.properties.data.change.connect(() => { window.__bench.changed = performance.now(); });
-  src.streaming.connect(() => { window.__bench.streams += 1; window.__bench.changed = performance.now(); });
-  const tick = () => { window.__bench.frames += 1; requestAnimationFrame(tick); };
+  const b = window.__bench = {changed: 0, updates: 0, frames: 0, painted: 0, fresh: false};
+  const hit = () => { b.updates += 1; b.fresh = true; b.changed = performance.now(); };
+  src.properties.data.change.connect(hit);
+  src.streaming.connect(hit);
+  const tick = () => { b.frames += 1; if (b.fresh) { b.painted += 1; b.fresh = false; } requestAnimationFrame(tick); };
   requestAnimationFrame(tick);
   return true;
 }"""

@@ -56,6 +56,7 @@ class RaceView:
         state.param.watch(self._on_result, ["result"])
         state.param.watch(self._on_step, ["step"])
         state.param.watch(self._on_look, ["theme", "present"])
+        state.param.watch(self._on_pause, ["playing"])
         self._on_result()
 
     # ----- building ----------------------------------------------------------------------------
@@ -134,6 +135,12 @@ class RaceView:
         # Tables are text: refresh them twice a second while playing, and on every pause.
         if not self.state.playing or self._frame % (FPS // 2) == 0:
             self._tables(k)
+
+    @_edits_bokeh
+    def _on_pause(self, event) -> None:
+        # The race may stop on a frame whose tables were skipped (the end of a race, a pause).
+        if not event.new and self.state.result is not None:
+            self._tables(self.state.step)
 
     def _markers(self, k: int) -> None:
         res = self.state.result

@@ -105,7 +105,9 @@ class Playback:
         dt = min(now - self._last, 0.25)
         self._last = now
         try:
-            self.state.advance(dt)
+            # One message per frame: the stream, the scrubber and the tables leave together.
+            with pn.io.unlocked():
+                self.state.advance(dt)
         except Exception as e:  # noqa: BLE001 (any failure: it must stay in this session)
             self.failed(e)
 

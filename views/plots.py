@@ -1,15 +1,18 @@
 """The Bokeh figures: the surface with the racers' paths, the loss and learning-rate curves.
 
 Static layers (contours, minima) are drawn once per surface; the racers' glyphs read the shared
-`Trajectories` source, so a frame costs one `stream` plus a few small markers.
+`Trajectories` sources (an archive and a short live tail), so a frame costs one small `stream`.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 from bokeh.models import (
     CDSView,
     ColumnDataSource,
+    CustomJS,
     CustomJSFilter,
     HoverTool,
     Legend,
@@ -23,6 +26,7 @@ from surfaces.grid import grid_values
 from .theme import Look, ramp
 
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+_SERIAL = itertools.count()  # tells apart the figures of one document, for names looked up in JS
 
 
 def _style(fig, look: Look) -> None:
@@ -48,6 +52,27 @@ def _last_row() -> CDSView:
     """A view of the source's last row, computed in the browser, so the racers' current points
     follow each streamed frame without a message of their own."""
     return CDSView(filter=CustomJSFilter(code="const n = source.get_length() ?? 0; return n ? [n - 1] : [];"))
+
+
+def _both(glyph, traj, x: str, y: str, **style) -> list:
+    """One racer's glyph drawn from the archive and from the live tail: together, rows 0..k."""
+    return [glyph(x, y, source=src, **style) for src in (traj.archive, traj.source)]
+
+
+def _legend_proxy(fig, renderers, name: str):
+    """A twin of a racer's streamed lines that draws nothing, for its legend entry.
+
+    BokehJS rebuilds a legend (a canvas per entry, then a style recalculation) whenever anything its
+    items reach changes, transitively: listing the streamed lines would rebuild it on every frame.
+    The twin reaches nothing streamed, so clicking it finds its lines by name, in the browser. Its one
+    point is NaN: the legend draws an entry's swatch from the first row of its renderer."""
+    for r in renderers:
+        r.name = name
+    glyph = renderers[0].glyph
+    twin = fig.line(x=[np.nan], y=[np.nan], line_color=glyph.line_color, line_width=glyph.line_width)
+    code = f"for (const r of cb_obj.document.all_models) if (r.name === '{name}') r.visible = cb_obj.visible"
+    twin.js_on_change("visible", CustomJS(code=code))
+    return twin
 
 
 def _heads(fig, traj, colors, look: Look) -> None:
@@ -135,12 +160,10 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
                 fill_color=None, line_color=look.text, line_width=1.5)  # fmt: skip
     for i, color in enumerate(colors):
         # Lines only: a dot per iterate doubles what the browser repaints every frame.
-        path = fig.line(
-            f"x{i}", f"y{i}", source=traj.source, color=color, line_width=look.line_width, alpha=0.9
-        )
+        paths = _both(fig.line, traj, f"x{i}", f"y{i}", color=color, line_width=look.line_width, alpha=0.9)
         fig.add_tools(
             HoverTool(
-                renderers=[path], line_policy="nearest",
+                renderers=paths, line_policy="nearest",
                 tooltips=[("racer", labels[i]), ("step", "@step"), ("x", f"@x{i}{{0.0000}}"),
                           ("y", f"@y{i}{{0.0000}}"), ("loss", f"@loss{i}{{0.000e}}"), ("lr", f"@lr{i}{{0.000e}}")],
             )
@@ -169,9 +192,13 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
     )
     _style(fig, look)
     items = []
+    # Not the figure's id: Panel may hand the browser copies of the models under other ids.
+    serial = next(_SERIAL)
     for i, color in enumerate(colors):
-        r = fig.line("step", f"{column}{i}", source=traj.source, color=color, line_width=look.line_width)
-        items.append(LegendItem(label=labels[i], renderers=[r]))
+        lines = _both(fig.line, traj, "step", f"{column}{i}", color=color, line_width=look.line_width)
+        items.append(
+            LegendItem(label=labels[i], renderers=[_legend_proxy(fig, lines, f"{kind}-{serial}-{i}")])
+        )
     if kind == "loss":
         legend = Legend(items=items, location="bottom_left", click_policy="hide",
                         label_text_font_size=look.tick_font, background_fill_alpha=0.7)  # fmt: skip
@@ -213,10 +240,8 @@ def line_figure(surface, look: Look, colors, labels, traj) -> dict:
     fig.segment("x0", "y0", "x1", "y1", source=tangents, line_color="color", line_width=look.line_width,
                 line_dash="dashed")  # fmt: skip
     for i, color in enumerate(colors):
-        dots = fig.scatter(
-            f"x{i}", f"y{i}", source=traj.source, size=4 + look.line_width, color=color, alpha=0.6
-        )
-        fig.add_tools(HoverTool(renderers=[dots], tooltips=[("racer", labels[i]), ("step", "@step"),
+        dots = _both(fig.scatter, traj, f"x{i}", f"y{i}", size=4 + look.line_width, color=color, alpha=0.6)
+        fig.add_tools(HoverTool(renderers=dots, tooltips=[("racer", labels[i]), ("step", "@step"),
                                                             ("x", f"@x{i}{{0.0000}}"), ("f", f"@loss{i}{{0.0000}}")]))  # fmt: skip
     _heads(fig, traj, colors, look)
     dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": [], "align": [], "xoff": []})

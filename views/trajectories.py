@@ -1,8 +1,12 @@
-"""The race's numbers as Bokeh columns: one shared ColumnDataSource for every plot.
+"""The race's numbers as Bokeh columns, in two sources every plot shares.
 
 Columns: `step`, and per racer i: `x{i}`, `y{i}` (for one-variable surfaces y is the loss), `loss{i}`,
-`gap{i}` (loss minus the global minimum's value, floored for the log axis) and `lr{i}`. The source
-holds rows 0..k for the shown step k; playing streams only the newly revealed rows.
+`gap{i}` (loss minus the global minimum's value, floored for the log axis) and `lr{i}`.
+
+The shown rows 0..k are split at a chunk boundary m: `archive` holds rows 0..m and `source` (the
+live tail) rows m..k, so the two halves of each line meet at row m. BokehJS reprocesses every row of a
+source on each stream, for every glyph drawing from it; streaming frames into a short tail keeps that
+work bounded however long the race, and the archive changes once per chunk.
 """
 
 from __future__ import annotations
@@ -13,13 +17,19 @@ from bokeh.models import ColumnDataSource
 from optimizers.race import RaceResult
 
 GAP_FLOOR = 1e-16  # the log axis cannot show 0; a converged racer sits on this floor
+CHUNK = 256  # rows per archive move: per-frame browser work is O(CHUNK), and a move O(race) once
 
 
 class Trajectories:
-    def __init__(self) -> None:
-        self.source = ColumnDataSource(data={"step": []})
+    def __init__(self, chunk: int | None = CHUNK) -> None:
+        """chunk=None keeps every row in `source` (the archive stays empty), for exports that
+        replace the shown rows wholesale in the browser."""
+        self.source = ColumnDataSource(data={"step": []}, name="race")
+        self.archive = ColumnDataSource(data={"step": []}, name="race-archive")
+        self.chunk = chunk
         self.columns: dict[str, np.ndarray] = {"step": np.zeros(0)}
         self.shown = -1
+        self.base = 0  # the live tail's first row; the archive ends there (empty while it is 0)
 
     def load(self, res: RaceResult) -> None:
         """Precompute every column of the race (no Bokeh traffic yet)."""
@@ -40,10 +50,18 @@ class Trajectories:
     def last(self) -> int:
         return len(self.columns["step"]) - 1
 
+    def _base(self, k: int) -> int:
+        return 0 if self.chunk is None else (k // self.chunk) * self.chunk
+
+    def _rows(self, lo: int, hi: int) -> dict:
+        return {name: col[lo : hi + 1] for name, col in self.columns.items()}
+
     def show(self, k: int) -> None:
-        """Replace the source with rows 0..k (after a recompute, a reset or a jump back)."""
+        """Replace both sources with rows 0..k (after a recompute, a reset or a jump back)."""
         k = max(0, min(k, self.last))
-        self.source.data = {name: col[: k + 1] for name, col in self.columns.items()}
+        self.base = self._base(k)
+        self.archive.data = self._rows(0, self.base if self.base else -1)
+        self.source.data = self._rows(self.base, k)
         self.shown = k
 
     def advance(self, k: int) -> None:
@@ -54,5 +72,19 @@ class Trajectories:
         if k < self.shown or self.shown < 0:
             self.show(k)
             return
-        self.source.stream({name: col[self.shown + 1 : k + 1] for name, col in self.columns.items()})
+        base = self._base(k)
+        if base == self.base:
+            # Lists, not arrays: Bokeh sends each array as a websocket frame of its own (one per
+            # column), but numbers inline in the message's one JSON frame.
+            self.source.stream({name: col.tolist() for name, col in self._rows(self.shown + 1, k).items()})
+        else:
+            # The tail crossed a chunk boundary: the archive takes the rows up to it, and the tail
+            # restarts there (a replace of at most CHUNK rows).
+            self.archive.stream(self._rows(self.base + 1 if self.base else 0, base))
+            self.source.data = self._rows(base, k)
+            self.base = base
         self.shown = k
+
+    def drawn(self) -> dict[str, np.ndarray]:
+        """Rows 0..shown as the browser holds them, archive and tail joined (for tests and exports)."""
+        return self._rows(0, self.shown)

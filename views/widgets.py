@@ -10,7 +10,7 @@ from bokeh.models import CustomJSTickFormatter
 
 from optimizers.spec import HParam
 
-_LOG_FORMAT = CustomJSTickFormatter(code="return Number(Math.pow(10, tick).toPrecision(3)).toString();")
+_LOG_FORMAT_JS = "return Number(Math.pow(10, tick).toPrecision(3)).toString();"
 
 
 def _round(x: float) -> float:
@@ -59,7 +59,8 @@ def hparam_widget(h: HParam, value: Any, prefix: str = "") -> tuple[pn.widgets.W
             end=hi,
             step=(hi - lo) / 200,
             value=pos,
-            format=_LOG_FORMAT,
+            # A model of its own per widget: a Bokeh model must not be shared between sessions.
+            format=CustomJSTickFormatter(code=_LOG_FORMAT_JS),
         )
         return widget, lambda x: _round(10.0**x)
     lo, hi = min(h.lo, v), max(h.hi, v)

@@ -138,7 +138,7 @@ def write_html(state: RaceState, path: Path, options: Options) -> None:
     colors = [PALETTE[i % len(PALETTE)] for i in range(n)]
     labels = [state.label(i) for i in range(n)]
     k0 = res.steps if options.at_step is None else int(options.at_step)
-    traj = Trajectories()
+    traj = Trajectories(chunk=None)  # the player below replaces the shown rows wholesale
     traj.load(res)
     full_cols = dict(traj.columns)
     if res.surface.dim == 1:

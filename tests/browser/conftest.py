@@ -80,6 +80,27 @@ def browser():
         b.close()
 
 
+# JS: `rows()` gives the race columns the browser holds, or null before the race is drawn.
+RACE_ROWS_JS = """
+const rows = () => {
+  let live = null, archive = null;
+  for (const m of Bokeh.documents[0].all_models) {
+    if (m.constructor.__name__ !== 'ColumnDataSource') continue;
+    if (m.name === 'race') live = m; else if (m.name === 'race-archive') archive = m;
+  }
+  if (live === null) return null;
+  const col = (src, k) => Array.from(src.data instanceof Map ? src.data.get(k) : src.data[k]);
+  const keys = live.data instanceof Map ? [...live.data.keys()] : Object.keys(live.data);
+  const out = {};
+  for (const k of keys) {
+    const head = archive ? col(archive, k) : [];
+    out[k] = head.length ? head.concat(col(live, k).slice(1)) : col(live, k);
+  }
+  return out;
+};
+"""
+
+
 class AppPage:
     """A user's tab on the app, with the few questions the tests ask of what it shows."""
 
@@ -112,28 +133,14 @@ class AppPage:
         self.page.wait_for_timeout(300)
 
     def trajectory(self) -> dict:
-        """The race columns the browser holds (what the paths and curves draw)."""
-        return self.page.evaluate(
-            """() => {
-              for (const m of Bokeh.documents[0].all_models) {
-                if (m.constructor.__name__ !== 'ColumnDataSource') continue;
-                const d = m.data; const has = k => d instanceof Map ? d.has(k) : k in d;
-                if (!has('x0') || !has('step')) continue;
-                const out = {};
-                for (const k of (d instanceof Map ? d.keys() : Object.keys(d))) out[k] = Array.from(d instanceof Map ? d.get(k) : d[k]);
-                return out;
-              }
-              return null;
-            }"""
-        )
+        """The race rows the browser holds (what the paths and curves draw): the archive source's
+        rows 0..m joined to the live tail's rows m..k (see views/trajectories.py)."""
+        return self.page.evaluate(f"() => {{ {RACE_ROWS_JS} return rows(); }}")
 
     def wait_step(self, k: int, timeout: float = 10_000) -> int:
         """Wait until the drawn race ends at step k (frames may lag on a busy machine); return it."""
         self.page.wait_for_function(
-            "k => { for (const m of Bokeh.documents[0].all_models) { const d = m.data;"
-            " if (m.constructor.__name__ === 'ColumnDataSource' && d && (d instanceof Map ? d.has('x0') : 'x0' in d)"
-            " && (d instanceof Map ? d.has('step') : 'step' in d)) { const s = d instanceof Map ? d.get('step') : d['step'];"
-            " return s.length && s[s.length - 1] === k; } } return false; }",
+            f"k => {{ {RACE_ROWS_JS} const r = rows(); return !!r && r.step.length > 0 && r.step[r.step.length - 1] === k; }}",
             arg=k,
             timeout=timeout,
         )

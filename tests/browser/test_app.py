@@ -210,3 +210,23 @@ def test_diverging_racer_is_marked(app):
     data = ui.trajectory()
     assert all(abs(v) < 1e6 for v in data["x0"]), "a diverged racer must not be drawn off to infinity"
     ui.screenshot("07-diverged")
+
+
+def test_loss_legend_hides_and_shows_a_racers_curve(app):
+    """The legend entries are data-less twins (views/plots.py): a click must still reach the lines."""
+    ui, url = app
+    ui.open(f"{url}/app?r0=gd:lr=0.001&r1=adam:lr=0.02&steps=600&play=1&speed=500")
+    page = ui.page
+    ui.wait_step(600, timeout=30_000)  # the race has filled the archive and the tail
+    # {racer: [archive line visible, tail line visible]} for the loss curves, compared with `want`.
+    shows = """want => { const v = {}; for (const m of Bokeh.documents[0].all_models)
+        if (m.constructor.__name__ === 'GlyphRenderer' && m.name && m.name.startsWith('loss-'))
+          (v[m.name.split('-').pop()] ??= []).push(m.visible);
+        return JSON.stringify(v) === JSON.stringify(want); }"""
+    assert page.evaluate(shows, {"0": [True, True], "1": [True, True]})
+    entry = page.locator(".bk-Legend.bk-interactive .bk-item").filter(has_text="adam:lr=0.02")  # loss legend
+    entry.click()
+    page.wait_for_function(shows, arg={"0": [True, True], "1": [False, False]})
+    entry.click()
+    page.wait_for_function(shows, arg={"0": [True, True], "1": [True, True]})
+    assert ui.errors == []

@@ -1,0 +1,89 @@
+"""The archive + live-tail split of the race's Bokeh sources (views/trajectories.py).
+
+Whatever the sequence of frames, jumps and resets, the two sources together hold exactly rows 0..k,
+the tail never outgrows a chunk, and frames travel as small streams.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from bokeh.document import Document
+from bokeh.document.events import ColumnsStreamedEvent
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import optimizers
+from views.trajectories import CHUNK, Trajectories
+
+STEPS = 3 * CHUNK + 17
+
+
+@pytest.fixture(scope="module")
+def result():
+    return optimizers.race("rosenbrock", [{"optimizer": "adam", "lr": 0.05}, {"optimizer": "gd", "lr": 1e-3}],
+                           steps=STEPS)  # fmt: skip
+
+
+def joined(traj: Trajectories) -> dict[str, np.ndarray]:
+    """What the browser draws: the archive's rows, then the tail's without the row they share."""
+    head, tail = traj.archive.data, traj.source.data
+    out = {}
+    for name in traj.columns:
+        a, t = np.asarray(head[name], dtype=float), np.asarray(tail[name], dtype=float)
+        out[name] = np.concatenate([a, t[1:]]) if len(a) else t
+    return out
+
+
+def check(traj: Trajectories, k: int) -> None:
+    rows = joined(traj)
+    for name, col in traj.columns.items():
+        np.testing.assert_array_equal(rows[name], col[: k + 1], err_msg=name)
+    assert len(traj.source.data["step"]) <= CHUNK + 1
+    if len(traj.archive.data["step"]):
+        assert traj.archive.data["step"][-1] == traj.source.data["step"][0]  # the halves meet
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    moves=st.lists(st.tuples(st.sampled_from(["advance", "show"]), st.integers(0, STEPS + 5)), max_size=25)
+)
+def test_sources_hold_exactly_rows_up_to_the_shown_step(result, moves):
+    traj = Trajectories()
+    traj.load(result)
+    traj.show(0)
+    check(traj, 0)
+    for how, k in moves:
+        getattr(traj, how)(k)
+        check(traj, min(k, STEPS))
+
+
+def test_playing_streams_the_tail_and_moves_the_archive_once_per_chunk(result):
+    traj = Trajectories()
+    traj.load(result)
+    doc = Document()
+    doc.add_root(traj.source)
+    doc.add_root(traj.archive)
+    traj.show(0)
+    events = []
+    doc.on_change(events.append)  # what a session would send to the browser
+    frames = [*range(4, STEPS, 4), STEPS]
+    for k in frames:
+        traj.advance(k)
+    streamed = [e for e in events if isinstance(e, ColumnsStreamedEvent)]
+    archive_moves = [e for e in streamed if e.model is traj.archive]
+    tail = [e for e in streamed if e.model is traj.source]
+    assert len(archive_moves) == STEPS // CHUNK
+    assert len(tail) + len(archive_moves) == len(frames)  # one stream per frame (a move is a frame)
+    # Frames carry plain lists: Bokeh inlines them in the message's JSON instead of sending one
+    # binary websocket frame per column.
+    assert all(isinstance(col, list) for e in tail for col in e.data.values())
+    check(traj, STEPS)
+
+
+def test_without_chunks_everything_stays_in_one_source(result):
+    traj = Trajectories(chunk=None)
+    traj.load(result)
+    traj.show(STEPS)
+    assert len(traj.archive.data["step"]) == 0
+    assert len(traj.source.data["step"]) == STEPS + 1
