@@ -17,6 +17,7 @@ from bokeh.events import Tap
 
 from surfaces.grid import gradients
 
+from .plots import curve_figure, line_figure, racer_tooltips, surface_figure
 from .state import PALETTE, RaceState
 from .styles import html_pane
 from .theme import look
@@ -53,6 +54,7 @@ class RaceView:
         self._grads: np.ndarray | None = None
         self._frame = 0
         self._dead_key = None
+        self._labels: dict[int, str] = {}
         state.param.watch(self._on_result, ["result"])
         state.param.watch(self._on_step, ["step"])
         state.param.watch(self._on_look, ["theme", "present"])
@@ -68,11 +70,9 @@ class RaceView:
             s.theme,
             s.present,
             s.kappa,
-            tuple(s.label(i) for i in range(len(s.racers))),
         )
 
     def _build(self) -> None:
-        from .plots import curve_figure, line_figure, surface_figure
 
         s = self.state
         res = s.result
@@ -92,6 +92,20 @@ class RaceView:
         self.loss_pane.objects = [pn.pane.Bokeh(parts["loss"]["fig"], sizing_mode="stretch_both")]
         self.lr_pane.objects = [pn.pane.Bokeh(parts["lr"]["fig"], sizing_mode="stretch_both")]
 
+    def _relabel(self) -> None:
+        """Labels follow the racers' settings in place: a slider move must not rebuild the figures."""
+        s = self.state
+        dim = s.result.surface.dim
+        for i, (item, hover) in enumerate(
+            zip(self._parts["loss"]["legend"], self._parts["hovers"], strict=True)
+        ):
+            label = s.label(i)
+            if self._labels.get(i) == label:
+                continue
+            self._labels[i] = label
+            item.label = value(label)
+            hover.tooltips = racer_tooltips(dim, i, label)
+
     @_edits_bokeh
     def _on_look(self, *_):
         self._key = None
@@ -107,11 +121,11 @@ class RaceView:
         if key != self._key:
             self._build()
             self._key = key
+            self._labels = {}
             self._dead_key = None
         for name in ("loss", "lr"):
             self._parts[name]["fig"].x_range.end = max(s.steps, 1)
-        for item, i in zip(self._parts["loss"]["legend"], range(len(s.racers)), strict=False):
-            item.label = value(s.label(i))  # labels follow the settings without rebuilding the figure
+        self._relabel()
         if s.result.surface.dim == 1:
             self._grads = gradients(s.result.surface, s.result.params)[..., 0]
         x0 = s.result.params[:, 0]

@@ -54,6 +54,14 @@ def _last_row() -> CDSView:
     return CDSView(filter=CustomJSFilter(code="const n = source.get_length() ?? 0; return n ? [n - 1] : [];"))
 
 
+def racer_tooltips(dim: int, i: int, label: str) -> list[tuple[str, str]]:
+    """Racer i's hover text; the label changes with its settings, so the app swaps it in place."""
+    if dim == 1:
+        return [("racer", label), ("step", "@step"), ("x", f"@x{i}{{0.0000}}"), ("f", f"@loss{i}{{0.0000}}")]
+    return [("racer", label), ("step", "@step"), ("x", f"@x{i}{{0.0000}}"), ("y", f"@y{i}{{0.0000}}"),
+            ("loss", f"@loss{i}{{0.000e}}"), ("lr", f"@lr{i}{{0.000e}}")]  # fmt: skip
+
+
 def _both(glyph, traj, x: str, y: str, **style) -> list:
     """One racer's glyph drawn from the archive and from the live tail: together, rows 0..k."""
     return [glyph(x, y, source=src, **style) for src in (traj.archive, traj.source)]
@@ -158,22 +166,20 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
     start = ColumnDataSource({"x": [], "y": []})
     fig.scatter("x", "y", source=start, marker="circle_cross", size=look.head_size + 4,
                 fill_color=None, line_color=look.text, line_width=1.5)  # fmt: skip
+    hovers = []
     for i, color in enumerate(colors):
         # Lines only: a dot per iterate doubles what the browser repaints every frame.
         paths = _both(fig.line, traj, f"x{i}", f"y{i}", color=color, line_width=look.line_width, alpha=0.9)
-        fig.add_tools(
-            HoverTool(
-                renderers=paths, line_policy="nearest",
-                tooltips=[("racer", labels[i]), ("step", "@step"), ("x", f"@x{i}{{0.0000}}"),
-                          ("y", f"@y{i}{{0.0000}}"), ("loss", f"@loss{i}{{0.000e}}"), ("lr", f"@lr{i}{{0.000e}}")],
-            )
-        )  # fmt: skip
+        hovers.append(
+            HoverTool(renderers=paths, line_policy="nearest", tooltips=racer_tooltips(2, i, labels[i]))
+        )
+        fig.add_tools(hovers[-1])
     _heads(fig, traj, colors, look)
     dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": [], "align": [], "xoff": []})
     fig.scatter("x", "y", source=dead, marker="x", size=look.head_size + 8, line_color="color", line_width=4)
     fig.text("x", "y", text="text", source=dead, text_color="color", text_font_size=look.font,
              x_offset="xoff", y_offset=-8, text_align="align", text_font_style="bold")  # fmt: skip
-    return {"fig": fig, "dead": dead, "start": start}
+    return {"fig": fig, "dead": dead, "start": start, "hovers": hovers}
 
 
 def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dict:
@@ -239,10 +245,11 @@ def line_figure(surface, look: Look, colors, labels, traj) -> dict:
     tangents = ColumnDataSource({"x0": [], "y0": [], "x1": [], "y1": [], "color": []})
     fig.segment("x0", "y0", "x1", "y1", source=tangents, line_color="color", line_width=look.line_width,
                 line_dash="dashed")  # fmt: skip
+    hovers = []
     for i, color in enumerate(colors):
         dots = _both(fig.scatter, traj, f"x{i}", f"y{i}", size=4 + look.line_width, color=color, alpha=0.6)
-        fig.add_tools(HoverTool(renderers=dots, tooltips=[("racer", labels[i]), ("step", "@step"),
-                                                            ("x", f"@x{i}{{0.0000}}"), ("f", f"@loss{i}{{0.0000}}")]))  # fmt: skip
+        hovers.append(HoverTool(renderers=dots, tooltips=racer_tooltips(1, i, labels[i])))
+        fig.add_tools(hovers[-1])
     _heads(fig, traj, colors, look)
     dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": [], "align": [], "xoff": []})
     fig.scatter("x", "y", source=dead, marker="x", size=look.head_size + 8, line_color="color", line_width=4)
@@ -251,4 +258,4 @@ def line_figure(surface, look: Look, colors, labels, traj) -> dict:
     start = ColumnDataSource({"x": [], "y": []})
     fig.scatter("x", "y", source=start, marker="circle_cross", size=look.head_size + 4, fill_color=None,
                 line_color=look.text)  # fmt: skip
-    return {"fig": fig, "dead": dead, "tangents": tangents, "start": start}
+    return {"fig": fig, "dead": dead, "tangents": tangents, "start": start, "hovers": hovers}

@@ -1,0 +1,24 @@
+"""The live view in-process (no browser): what a settings change rebuilds, and what it only relabels."""
+
+from __future__ import annotations
+
+from views.live import RaceView
+from views.state import RaceState
+
+
+def test_a_slider_move_relabels_in_place_and_a_new_surface_rebuilds():
+    state = RaceState()
+    state.apply_query({"r0": "gd:lr=0.001", "r1": "adam:lr=0.02"})
+    view = RaceView(state)
+    figs = (view._parts["fig"], view._parts["loss"]["fig"], view._parts["lr"]["fig"])
+    before = view.traj.columns["x0"][5]
+    state.update_racer(0, lr=0.004)
+    # Rebuilding means new models for the browser to lay out: hundreds of them, for a label.
+    assert (view._parts["fig"], view._parts["loss"]["fig"], view._parts["lr"]["fig"]) == figs
+    assert state.label(0) == "gd:lr=0.004"
+    assert view._parts["hovers"][0].tooltips[0] == ("racer", "gd:lr=0.004")
+    assert view._parts["loss"]["legend"][0].label.value == "gd:lr=0.004"
+    assert view._parts["hovers"][1].tooltips[0] == ("racer", "adam:lr=0.02")
+    assert view.traj.columns["x0"][5] != before  # the sources hold the new race
+    state.surface = "beale"
+    assert view._parts["fig"] is not figs[0]
