@@ -121,9 +121,13 @@ class Playback:
         self.state.error = f"playback stopped after an internal error ({type(error).__name__}: {error})"[:300]
 
     def start_callbacks(self):
-        self.callback = pn.state.add_periodic_callback(
-            self.tick, period=int(1000 / FPS), start=self.state.playing
-        )
+        # Stopped until the page has loaded: a race opened with play=1 starts when it can be seen.
+        self.callback = pn.state.add_periodic_callback(self.tick, period=int(1000 / FPS), start=False)
+
+    def page_loaded(self):
+        if self.state.playing and self.callback is not None and not self.callback.running:
+            self._last = time.monotonic()
+            self.callback.start()
 
     def on_key(self, action: str):
         s = self.state
@@ -251,7 +255,11 @@ def build() -> pn.viewable.Viewable:
     # Marks the page live: onload runs once the browser's websocket is connected, so a visitor (or a
     # test) that sees this marker knows clicks now reach the server.
     ready = html_pane("", css_classes=["ready-marker"], width=0, height=0, margin=0)
-    pn.state.onload(lambda: setattr(ready, "object", "<span data-ready='1'></span>"))
+    def loaded():
+        playback.page_loaded()
+        ready.object = "<span data-ready='1'></span>"
+
+    pn.state.onload(loaded)
     curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both", min_width=300)
     # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
     plots = pn.Row(view.main, curves, sizing_mode="stretch_both", min_height=420,
