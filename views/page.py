@@ -10,6 +10,7 @@ import panel as pn
 
 from surfaces import SURFACES
 
+from . import heap
 from .explain import Explain
 from .export_menu import ExportMenu
 from .keyboard import Shortcuts
@@ -32,6 +33,7 @@ def _server_log() -> logging.Logger:
 
 
 log = _server_log()
+heap.settle()  # once per process, on the first page: everything imported so far is long-lived
 
 
 class Playback:
@@ -122,7 +124,9 @@ class Playback:
 
     def start_callbacks(self):
         # Stopped until the page has loaded: a race opened with play=1 starts when it can be seen.
-        self.callback = pn.state.add_periodic_callback(self.tick, period=int(1000 / FPS), start=False)
+        # `background` keeps the ticks out of Panel's busy tracking (a list shared by every session
+        # of the process, rescanned on each tick): it feeds only the busy indicator, which is off.
+        self.callback = pn.io.PeriodicCallback(callback=self.tick, period=int(1000 / FPS), background=True)
 
     def page_loaded(self):
         if self.state.playing and self.callback is not None and not self.callback.running:
@@ -255,6 +259,7 @@ def build() -> pn.viewable.Viewable:
     # Marks the page live: onload runs once the browser's websocket is connected, so a visitor (or a
     # test) that sees this marker knows clicks now reach the server.
     ready = html_pane("", css_classes=["ready-marker"], width=0, height=0, margin=0)
+
     def loaded():
         playback.page_loaded()
         ready.object = "<span data-ready='1'></span>"

@@ -17,7 +17,9 @@ from bokeh.models import (
     HoverTool,
     Legend,
     LegendItem,
+    Line,
     Range1d,
+    Scatter,
 )
 from bokeh.plotting import figure
 
@@ -62,9 +64,13 @@ def racer_tooltips(dim: int, i: int, label: str) -> list[tuple[str, str]]:
             ("loss", f"@loss{i}{{0.000e}}"), ("lr", f"@lr{i}{{0.000e}}")]  # fmt: skip
 
 
-def _both(glyph, traj, x: str, y: str, **style) -> list:
-    """One racer's glyph drawn from the archive and from the live tail: together, rows 0..k."""
-    return [glyph(x, y, source=src, **style) for src in (traj.archive, traj.source)]
+def _both(fig, glyph, traj, x: str, y: str, **style) -> list:
+    """One racer's glyph drawn from the archive and from the live tail: together, rows 0..k.
+
+    `glyph` is a glyph model class. Added with `add_glyph`, a renderer carries no selection and
+    muted copies of its glyph: nothing here is selected or muted, and every model of a document is
+    walked again for each message the session sends, so each frame costs less with fewer."""
+    return [fig.add_glyph(src, glyph(x=x, y=y, **style)) for src in (traj.archive, traj.source)]
 
 
 def _legend_proxy(fig, renderers, name: str):
@@ -169,7 +175,9 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
     hovers = []
     for i, color in enumerate(colors):
         # Lines only: a dot per iterate doubles what the browser repaints every frame.
-        paths = _both(fig.line, traj, f"x{i}", f"y{i}", color=color, line_width=look.line_width, alpha=0.9)
+        paths = _both(
+            fig, Line, traj, f"x{i}", f"y{i}", line_color=color, line_width=look.line_width, line_alpha=0.9
+        )
         hovers.append(
             HoverTool(renderers=paths, line_policy="nearest", tooltips=racer_tooltips(2, i, labels[i]))
         )
@@ -201,7 +209,7 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
     # Not the figure's id: Panel may hand the browser copies of the models under other ids.
     serial = next(_SERIAL)
     for i, color in enumerate(colors):
-        lines = _both(fig.line, traj, "step", f"{column}{i}", color=color, line_width=look.line_width)
+        lines = _both(fig, Line, traj, "step", f"{column}{i}", line_color=color, line_width=look.line_width)
         items.append(
             LegendItem(label=labels[i], renderers=[_legend_proxy(fig, lines, f"{kind}-{serial}-{i}")])
         )
@@ -247,7 +255,8 @@ def line_figure(surface, look: Look, colors, labels, traj) -> dict:
                 line_dash="dashed")  # fmt: skip
     hovers = []
     for i, color in enumerate(colors):
-        dots = _both(fig.scatter, traj, f"x{i}", f"y{i}", size=4 + look.line_width, color=color, alpha=0.6)
+        dots = _both(fig, Scatter, traj, f"x{i}", f"y{i}", size=4 + look.line_width, fill_color=color,
+                     line_color=color, fill_alpha=0.6, line_alpha=0.6)  # fmt: skip
         hovers.append(HoverTool(renderers=dots, tooltips=racer_tooltips(1, i, labels[i])))
         fig.add_tools(hovers[-1])
     _heads(fig, traj, colors, look)
