@@ -239,6 +239,7 @@ def _closed(ctx, playback: Playback) -> None:
     if playback.callback is not None:
         playback.callback.stop()
     log.info("session %s closed; its playback callback stopped", getattr(ctx, "id", "?"))
+    heap.release()
 
 
 def build() -> pn.viewable.Viewable:
