@@ -206,14 +206,13 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
     )
     _style(fig, look)
     items = []
-    # Not the figure's id: Panel may hand the browser copies of the models under other ids.
-    serial = next(_SERIAL)
+    serial = next(_SERIAL)  # keeps the lines' names unique in the document, across rebuilds
     for i, color in enumerate(colors):
         lines = _both(fig, Line, traj, "step", f"{column}{i}", line_color=color, line_width=look.line_width)
-        items.append(
-            LegendItem(label=labels[i], renderers=[_legend_proxy(fig, lines, f"{kind}-{serial}-{i}")])
-        )
-    if kind == "loss":
+        if kind == "loss":  # the racers' legend: the learning-rate panel goes without
+            twin = _legend_proxy(fig, lines, f"{kind}-{serial}-{i}")
+            items.append(LegendItem(label=labels[i], renderers=[twin]))
+    if items:
         legend = Legend(items=items, location="bottom_left", click_policy="hide",
                         label_text_font_size=look.tick_font, background_fill_alpha=0.7)  # fmt: skip
         fig.add_layout(legend)

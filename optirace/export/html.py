@@ -18,7 +18,7 @@ from bokeh.document import Document
 from bokeh.embed import file_html
 from bokeh.layouts import column, row
 from bokeh.models import Button, ColumnDataSource, CustomJS, Div, LegendItem, Slider
-from bokeh.resources import INLINE
+from bokeh.resources import Resources
 
 from surfaces.grid import gradients
 from views.plots import curve_figure, line_figure, surface_figure
@@ -37,6 +37,27 @@ _TEMPLATE = get_env().from_string(
     "{% extends 'file.html.jinja' %}{% block preamble %}"
     "<style>html, body { background: {{ background }}; }</style>{% endblock %}"
 )
+
+class _Standalone(Resources):
+    """Bokeh's own code inline, and nothing else.
+
+    Bokeh adds the `__javascript__`/`__css__` files of every model class the process has imported.
+    Inside the app's server those include Panel's, as paths relative to the server, which a file
+    saved to disk cannot load; the exported page is made of Bokeh models only."""
+
+    @property
+    def js_files(self) -> list[str]:
+        return []
+
+    @property
+    def css_files(self) -> list[str]:
+        return []
+
+    def clone(self, *, components=None) -> _Standalone:
+        # Bokeh clones the resources to drop unused components; the clone must stay standalone.
+        return _Standalone(mode=self.mode, minified=self.minified,
+                           components=components if components is not None else list(self.components))  # fmt: skip
+
 
 # One player per page; `action` is what the calling widget asks for.
 PLAYER_JS = r"""
@@ -218,6 +239,6 @@ def write_html(state: RaceState, path: Path, options: Options) -> None:
     doc = Document()
     doc.add_root(column(*items, styles={"background": lk.background}))
     doc.js_on_event("document_ready", player("ready"))
-    page = file_html(doc, resources=INLINE, title=options.title or f"OptiRace: {res.surface.title}",
+    page = file_html(doc, resources=_Standalone(mode="inline"), title=options.title or f"OptiRace: {res.surface.title}",
                      template=_TEMPLATE, template_variables={"background": lk.background})  # fmt: skip
     Path(path).write_text(page, encoding="utf-8")
