@@ -50,7 +50,7 @@ from surfaces import Surface  # noqa: E402
 
 from .racer import Racer  # noqa: E402
 from .spec import StepContext  # noqa: E402
-from .transforms import clip_norm, clip_value  # noqa: E402
+from .transforms import clip_grad  # noqa: E402
 
 __all__ = [
     "program",
@@ -289,12 +289,12 @@ def _stepper(surface: Surface, racer: Racer, batch_size: int | None):
             return surface.fn(x, **sparams)
 
         def grad_at(x, xi, rows):
-            g = raw_grad(x, sparams, rows) + noise * xi
-            return clip_value(clip_norm(g, clip[0]), clip[1])
+            return clip_grad(raw_grad(x, sparams, rows) + noise * xi, clip)
 
         def bad(x, loss):
-            far = jnp.any(jnp.abs(x - center) > bound)
-            return ~(jnp.all(jnp.isfinite(x)) & jnp.isfinite(loss)) | far
+            # Non-finite or out of bounds. A NaN or inf coordinate fails |x - c| <= bound as a
+            # finite far one does, so one comparison per coordinate covers all three.
+            return ~(jnp.all(jnp.abs(x - center) <= bound) & (jnp.abs(loss) < jnp.inf))
 
         p0 = jnp.asarray(start)
         loss0 = f(p0)
@@ -445,8 +445,9 @@ _COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 def race_program(surface: Surface, racers: tuple[Racer, ...], n: int, batch_size: int | None) -> RaceProgram:
     """One jitted loop stepping every racer of a race, compiled once per set of structures.
 
-    All racers share the loop and the race's draws; each keeps its own carry, so one racer's
-    divergence never touches another. The loop runs exactly `steps` times (a traced bound).
+    All racers share the loop and the race's draws; each keeps its own values and its own code,
+    so one racer's divergence never touches another, and a racer steps bit for bit as it would
+    alone. The loop runs exactly `steps` times (a traced bound).
     """
     key = (surface, tuple(r.key for r in racers), n, batch_size)
     prog = _RACES.get(key)
@@ -472,7 +473,8 @@ def race_program(surface: Surface, racers: tuple[Racer, ...], n: int, batch_size
         states.append(tuple(st))
     width = col
 
-    def run(values, xi, rows):
+    def begin_all(values):
+        """Every racer's (first carry, body) for the numbers in `values`."""
         start = values[:dim]
         noise, steps = values[dim], values[dim + 1]
         sparams = {k: values[dim + 2 + j] for j, k in enumerate(sp_names)}
@@ -483,7 +485,7 @@ def race_program(surface: Surface, racers: tuple[Racer, ...], n: int, batch_size
                 for k, (i, shape) in tree.items()
             }
 
-        carries, bodies, firsts = [], [], []
+        carries, bodies, base_lrs = [], [], []
         for begin, r, ((hp_s, inner_s, shp_s), tail), base in zip(
             begins, racers, slots, offsets, strict=True
         ):
@@ -495,27 +497,52 @@ def race_program(surface: Surface, racers: tuple[Racer, ...], n: int, batch_size
             carry0, body = begin(start, hp, shp, base_lr, clip, noise, steps, sparams)
             carries.append(carry0)
             bodies.append(body)
-            firsts.append((carry0[0], carry0[1], base_lr, carry0[2]))
+            base_lrs.append(base_lr)
+        return carries, bodies, base_lrs
 
-        def row(outs):
-            ps, ls, lrs, sts = zip(*outs, strict=True)
-            return jnp.concatenate(
-                [*ps, jnp.stack(ls), jnp.stack(lrs), *(_pack(s) for s in sts if jax.tree.leaves(s))]
-            )
-
-        table = jnp.zeros((n + 1, width), jnp.float64).at[0].set(row(firsts))
+    def run(values, xi, rows):
+        carries, _, base_lrs = begin_all(values)
+        row0 = jnp.concatenate(
+            [
+                *(c[0] for c in carries),
+                jnp.stack([c[1] for c in carries]),
+                jnp.stack(base_lrs),
+                *(_pack(c[2]) for c in carries if jax.tree.leaves(c[2])),
+            ]
+        )
+        table = jnp.zeros((n + 1, width), jnp.float64).at[0].set(row0)
+        trees = [jax.tree.structure(c[2]) for c in carries]
 
         def step(t, loop):
-            carries, table = loop
-            news, outs = [], []
-            for body, carry in zip(bodies, carries, strict=True):
-                carry, out = body(carry, t, xi[t], rows[t])
-                news.append(carry)
-                outs.append(out)
-            return news, jax.lax.dynamic_update_slice(table, row(outs)[None], (t + 1, jnp.int64(0)))
+            # Params, losses and states travel in the table's own row rather than as loop values
+            # of their own: XLA's CPU loop hands each loop value (and each number the loop reads
+            # from outside) to its kernel as a pointer, and past a few per racer those pointers
+            # are spilled and reloaded on every step. For the same reason the racers' numbers come
+            # in as the one `values` vector and are sliced inside the loop. `prev` is row t;
+            # row t + 1 is written piece by piece.
+            smalls, table, prev, values = loop
+            _, bodies, _ = begin_all(values)
+            out = []
+            for i, (body, (sstate, dead, dead_at), st, tree) in enumerate(
+                zip(bodies, smalls, states, trees, strict=True)
+            ):
+                p, loss = prev[i * dim : (i + 1) * dim], prev[R * dim + i]
+                state = jax.tree.unflatten(
+                    tree, [prev[a:b].reshape(shape).astype(dtype) for _, a, b, shape, dtype in st]
+                )
+                carry, (p, loss, lr, state) = body((p, loss, state, sstate, dead, dead_at), t, xi[t], rows[t])
+                out.append(carry[3:])
+                pieces = [(p, i * dim), (loss, R * dim + i), (lr, R * (dim + 1) + i)]
+                pieces += [(leaf, a) for leaf, (_, a, *_) in zip(jax.tree.leaves(state), st, strict=True)]
+                for x, col in pieces:
+                    x = jnp.reshape(x, (1, -1)).astype(jnp.float64)
+                    table = jax.lax.dynamic_update_slice(table, x, (t + 1, jnp.int64(col)))
+            return out, table, jax.lax.dynamic_index_in_dim(table, t + 1, keepdims=False), values
 
-        carries, table = jax.lax.fori_loop(jnp.int64(0), steps.astype(jnp.int64), step, (carries, table))
-        return table, jnp.stack([c[5] for c in carries])
+        smalls = [c[3:] for c in carries]
+        steps = values[dim + 1].astype(jnp.int64)
+        smalls, table, _, _ = jax.lax.fori_loop(jnp.int64(0), steps, step, (smalls, table, row0, values))
+        return table, jnp.stack([c[2] for c in smalls])
 
     prog = RaceProgram(jax.jit(run, compiler_options=_COMPILER_OPTIONS), width, tuple(states))
     with _LOCK:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 import torch
@@ -15,7 +16,7 @@ from jax import monitoring
 import optimizers
 import surfaces
 from optimizers.engine import compile_loops_as_one_kernel
-from optimizers.transforms import clip_norm, clip_value
+from optimizers.transforms import clip_grad, clip_norm, clip_value
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
@@ -441,6 +442,38 @@ def test_engine_clips_the_gradient_like_torch(how):
         np.testing.assert_allclose(
             res.params[0, 0] - res.params[0, 1], _torch_clip([14.0], how, limit), rtol=1e-12
         )
+
+
+# Zeros of both signs, an overflowing squared norm, inf and NaN: where a shortcut could differ.
+EDGES = VECTORS + [[-0.0, 0.0], [0.0, -0.0], [1e200, 1.0], [-math.inf, 1.0], [math.nan, 2.0], [5e-324, -3.0]]
+
+
+@pytest.mark.parametrize(
+    "limits", [(math.inf, math.inf), (2.0, math.inf), (math.inf, 0.5), (1.0, 0.3), (1e300, 1e300)]
+)
+def test_clip_grad_gives_the_two_transforms_number_for_number(limits):
+    """clip_grad skips both transforms when both limits are inf (a lax.cond on the traced limits);
+    every input still gets what clip_value(clip_norm(g)) gives, down to NaNs and the sign of zero."""
+    both = jax.jit(lambda g, lim: clip_value(clip_norm(g, lim[0]), lim[1]))
+    step = jax.jit(clip_grad)
+    for g in EDGES:
+        g, lim = np.asarray(g, dtype=np.float64), np.asarray(limits)
+        want, got = np.asarray(both(g, lim)), np.asarray(step(g, lim))
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got[~np.isnan(got)]), np.signbit(want[~np.isnan(want)]))
+
+
+def test_no_clipping_moves_as_a_limit_never_reached():
+    """Limits of inf take clip_grad's skipping branch, limits of 1e300 the clipping one (a factor of
+    exactly 1): in one race, the two racers' trajectories and states agree bit for bit."""
+    base = {"optimizer": "adam", "lr": 0.05, "amsgrad": True}
+    far = {**base, "clip_norm": 1e300, "clip_value": 1e300}
+    res = optimizers.race("rosenbrock", [base, far], steps=200, noise=0.3, seed=4)
+    np.testing.assert_array_equal(res.params[0], res.params[1])
+    np.testing.assert_array_equal(res.loss[0], res.loss[1])
+    for k, v in res.state[0].items():
+        np.testing.assert_array_equal(v, res.state[1][k])
+    assert not np.array_equal(res.params[0, -1], res.params[0, 0])  # it moved
 
 
 # --- sweeps and basin maps ------------------------------------------------------------------------
