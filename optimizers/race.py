@@ -156,7 +156,7 @@ def race(
         raise ValueError("racers: give a list of racers, e.g. [{'optimizer': 'adam', 'lr': 0.01}]")
     if not racers:
         raise ValueError("racers: give at least one racer")
-    parsed = tuple(Racer.from_spec(r) for r in racers)
+    parsed = tuple([Racer.from_spec(r) for r in racers])
     n = bucket(steps)
     prog = race_program(surf, parsed, n, batch)
     xi, rows = race_draws(surf, n, sigma, seed, batch)
@@ -176,13 +176,25 @@ def race(
         lr=table[1:, R * (dim + 1) : R * (dim + 2)].T,
         diverged_at=np.where(dead <= steps, dead, -1),
         state=[
-            {
-                name: table[:, a:b].reshape((m, *shape)).astype(dtype, copy=False)
-                for name, a, b, shape, dtype in st
-            }
+            {name: _column(table, a, b, shape, dtype) for name, a, b, shape, dtype in st}
             for st in prog.states
         ],
     )
+
+
+_F64 = np.dtype(np.float64)
+
+
+def _column(table: np.ndarray, a: int, b: int, shape: tuple, dtype) -> np.ndarray:
+    """Columns a:b of the table as one state's (steps + 1, *shape) array: a view for the usual
+    float64 scalars and vectors, with no reshape or cast to pay for (a race shows every step)."""
+    if not shape:
+        x = table[:, a]
+    elif len(shape) == 1:
+        x = table[:, a:b]
+    else:
+        x = table[:, a:b].reshape((table.shape[0], *shape))
+    return x if dtype == _F64 else x.astype(dtype)
 
 
 def _batched_run(
