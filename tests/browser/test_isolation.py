@@ -11,7 +11,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import ARTIFACTS, ROOT, AppPage, _free_port
+from conftest import ARTIFACTS, RACE_ROWS_JS, ROOT, AppPage, _free_port
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import load  # noqa: E402  (its Bokeh protocol client opens the heavy sessions)
@@ -64,7 +64,11 @@ def _open(browser, url: str) -> tuple[AppPage, object]:
 
 
 def _progress(ui: AppPage, seconds: float) -> tuple[int, float]:
-    """(steps advanced, longest wait in seconds between two changes of the shown step)."""
+    """(steps advanced, longest wait in seconds between two changes of the shown step), from the
+    first frame on: a race opened with play=1 starts once its page has loaded."""
+    first = ui.shown_step()
+    ui.page.wait_for_function(f"() => {{ {RACE_ROWS_JS} const r = rows(); return r && r.step.at(-1) !== {first}; }}",
+                              timeout=10_000)  # fmt: skip
     start = last = ui.shown_step()
     changed, longest, t_end = time.monotonic(), 0.0, time.monotonic() + seconds
     while time.monotonic() < t_end:
