@@ -316,9 +316,11 @@ def _stepper(surface: Surface, racer: Racer, batch_size: int | None):
             )
             p_new, state_new = update(p, g, state, hp_all, ctx)
             loss_new = f(p_new)
-            now_bad = bad(p_new, loss_new) & ~dead
-            dead_at = jnp.where(now_bad, t + 1, dead_at)
-            dead = dead | now_bad
+            # dead is dead_at >= 0 from the start (begin), so the incoming `dead` is not read:
+            # dead_at alone carries it, and the divergence test has one consumer instead of two
+            # (XLA copies a cheap expression into every consumer).
+            dead_at = jnp.where((dead_at < 0) & bad(p_new, loss_new), t + 1, dead_at)
+            dead = dead_at >= 0
             # A diverged racer freezes at its last good point: Distill's isFinite stop, scan-style.
             keep = lambda new, old: jnp.where(dead, old, new)  # noqa: E731
             p_new = keep(p_new, p)
