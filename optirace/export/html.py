@@ -38,6 +38,7 @@ _TEMPLATE = get_env().from_string(
     "<style>html, body { background: {{ background }}; }</style>{% endblock %}"
 )
 
+
 class _Standalone(Resources):
     """Bokeh's own code inline, and nothing else.
 
