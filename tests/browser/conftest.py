@@ -49,18 +49,7 @@ def server():
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/liveness", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"panel serve did not come up; see {ARTIFACTS / 'panel-serve.log'}")
-        time.sleep(0.3)
+    wait_live(url, proc, ARTIFACTS / "panel-serve.log")
     yield url
     proc.terminate()
     try:
@@ -78,6 +67,22 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield b
         b.close()
+
+
+def wait_live(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 120) -> None:
+    """Wait until a server started by a test answers /liveness; stop it and show its log if not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/liveness", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"server did not come up: {log_path.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.3)
 
 
 # JS: `rows()` gives the race columns the browser holds, or null before the race is drawn.

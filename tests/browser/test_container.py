@@ -17,27 +17,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ARTIFACTS, AppPage, _free_port
+from conftest import ARTIFACTS, AppPage, _free_port, wait_live
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from deployfile import NGINX, ROOT, Dockerfile, nginx_config, nginx_globals  # noqa: E402
 
 pytestmark = pytest.mark.browser
 DOCKERFILE = Dockerfile.read()
-
-
-def _wait_live(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/liveness", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"server did not come up: {log.read_text()[-2000:]}")
-        time.sleep(0.3)
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -102,7 +88,7 @@ def test_the_images_command_serves_a_real_session(image, browser):
     port = _free_port()
     proc, log, env = _run_image(image, port, cache)
     try:
-        _wait_live(f"http://127.0.0.1:{port}", proc, log)
+        wait_live(f"http://127.0.0.1:{port}", proc, log)
         # The HEALTHCHECK, as Docker runs it: exec form, in the workdir, with the image's environment.
         health = subprocess.run(DOCKERFILE.exec_form("HEALTHCHECK"), cwd=app, env=env, timeout=30)
         assert health.returncode == 0
@@ -128,7 +114,7 @@ def test_the_images_command_serves_a_real_session(image, browser):
     port = _free_port()
     proc, log, _ = _run_image(image, port, cache)
     try:
-        _wait_live(f"http://127.0.0.1:{port}", proc, log)
+        wait_live(f"http://127.0.0.1:{port}", proc, log)
         context = browser.new_context(viewport={"width": 1280, "height": 720})
         AppPage(context.new_page(), [], []).open(f"http://localhost:{port}/app")
         context.close()
@@ -157,7 +143,7 @@ def test_the_image_refuses_websockets_from_other_origins(image):
     port = _free_port()
     proc, log, _ = _run_image(image, port, image[2] / "jax-cache")
     try:
-        _wait_live(f"http://127.0.0.1:{port}", proc, log)
+        wait_live(f"http://127.0.0.1:{port}", proc, log)
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/app", timeout=60).read()
         token = re.search(rb'"token":"([^"]+)"', page).group(1).decode()
         assert _websocket_handshake(port, token, "http://elsewhere.example") == 403
@@ -172,7 +158,7 @@ def test_the_image_serves_under_a_prefix(image):
     port = _free_port()
     proc, log, env = _run_image(image, port, image[2] / "jax-cache", {"OPTIRACE_PREFIX": "/optirace"})
     try:
-        _wait_live(f"http://127.0.0.1:{port}/optirace", proc, log)
+        wait_live(f"http://127.0.0.1:{port}/optirace", proc, log)
         health = subprocess.run(DOCKERFILE.exec_form("HEALTHCHECK"), cwd=image[1], env=env, timeout=30)
         assert health.returncode == 0
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/optirace/app", timeout=60) as r:
@@ -207,14 +193,14 @@ def test_two_replicas_behind_nginx(browser, tmp_path):
                                          cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT))  # fmt: skip  # noqa: SIM115
             logs.append(log)
         for port, proc, log in zip(ports, apps, logs, strict=True):
-            _wait_live(f"http://127.0.0.1:{port}", proc, log)
+            wait_live(f"http://127.0.0.1:{port}", proc, log)
         conf = nginx_config(tmp_path, listen, ports)
         access = tmp_path / "access.log"
         nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf), "-g", nginx_globals(tmp_path)],
                                  stdout=open(access, "w"), stderr=subprocess.STDOUT)  # fmt: skip  # noqa: SIM115
         apps.append(nginx)
         base = f"http://{origin}"
-        _wait_live(base, nginx, tmp_path / "logs" / "error.log")
+        wait_live(base, nginx, tmp_path / "logs" / "error.log")
 
         # New visitors (no cookie) spread over both replicas; each gets an affinity cookie.
         time.sleep(0.5)

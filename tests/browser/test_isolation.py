@@ -11,7 +11,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import ARTIFACTS, RACE_ROWS_JS, ROOT, AppPage, _free_port
+from conftest import ARTIFACTS, RACE_ROWS_JS, ROOT, AppPage, _free_port, wait_live
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import load  # noqa: E402  (its Bokeh protocol client opens the heavy sessions)
@@ -36,16 +36,8 @@ def two_apps():
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/liveness", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"server did not come up; see {log_path}") from None
-            time.sleep(0.3)
+    log.flush()
+    wait_live(url, proc, log_path)
     yield url, log_path
     proc.terminate()
     try:

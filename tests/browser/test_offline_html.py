@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
 import pytest
+from conftest import _free_port, wait_live
 from PIL import Image
 
 from optirace.export import Options, export
@@ -191,9 +190,7 @@ MENU_APP = textwrap.dedent(
 def menu_server(tmp_path_factory):
     script = tmp_path_factory.mktemp("menu") / "menu.py"
     script.write_text(MENU_APP)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "menu-serve.log", "w")  # noqa: SIM115 (closed at teardown)
     proc = subprocess.Popen(
@@ -202,16 +199,7 @@ def menu_server(tmp_path_factory):
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/liveness", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("panel serve of the export menu did not come up") from None
-            time.sleep(0.3)
+    wait_live(url, proc, ARTIFACTS / "menu-serve.log", timeout=90)
     yield f"{url}/menu"
     proc.terminate()
     try:
