@@ -84,7 +84,3 @@ class Trajectories:
             self.source.data = self._rows(base, k)
             self.base = base
         self.shown = k
-
-    def drawn(self) -> dict[str, np.ndarray]:
-        """Rows 0..shown as the browser holds them, archive and tail joined (for tests and exports)."""
-        return self._rows(0, self.shown)
