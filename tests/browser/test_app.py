@@ -230,3 +230,40 @@ def test_loss_legend_hides_and_shows_a_racers_curve(app):
     entry.click()
     page.wait_for_function(shows, arg={"0": [True, True], "1": [True, True]})
     assert ui.errors == []
+
+
+# Every `<style data-css="position">` in the glyph renderers' shadow roots, in document order.
+_RENDERER_SHEETS_JS = """() => {
+  const out = [];
+  const walk = (n) => {
+    if (n.shadowRoot) walk(n.shadowRoot);
+    for (const c of n.children || []) walk(c);
+    if (n.host && n.host.classList && n.host.classList.contains('bk-GlyphRenderer'))
+      for (const s of n.children) if (s.tagName === 'STYLE' && s.dataset.css === 'position') out.push(s.textContent);
+  };
+  walk(document.body);
+  return out;
+}"""
+
+
+def test_growing_paths_leave_the_page_styles_alone(app):
+    """A growing path must not rewrite its renderer's style sheet on every frame (see
+    views/paintfix.py): each rewrite made the browser recalculate the whole page's styles, and the
+    animation painted a third of the frames it received."""
+    ui, url = app
+    ui.open(f"{url}/app?steps=3000&speed=120")
+    page = ui.page
+    page.get_by_role("button", name="▶ Play").click()
+    for _ in range(100):  # until the paths have grown past their first points
+        if ui.shown_step() >= 30:
+            break
+        page.wait_for_timeout(200)
+    before = page.evaluate(_RENDERER_SHEETS_JS)
+    start = ui.shown_step()
+    page.wait_for_timeout(1500)
+    after = page.evaluate(_RENDERER_SHEETS_JS)
+    assert ui.shown_step() > start + 30, "the race must have moved on while we watched"
+    assert len(before) >= 10, f"expected the race's glyph renderers, found {len(before)} position sheets"
+    changed = sum(a != b for a, b in zip(before, after, strict=True))
+    assert changed == 0, f"{changed} of {len(before)} renderer style sheets were rewritten while paths grew"
+    assert ui.errors == []

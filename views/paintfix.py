@@ -1,0 +1,68 @@
+"""Two BokehJS 3.9 paint costs the race's animation cannot afford, removed in the page.
+
+Profiling the page in Chromium (benchmarks/app.py; see the README) showed the browser spending most
+of each animated frame recalculating styles, not drawing:
+
+- every glyph renderer keeps a `<style>` sheet placing its DOM element over its glyph's screen
+  bounding box, and rewrites it on every paint. A growing path changes that box every frame, so
+  each of the race's ~80 renderers invalidated the page's styles once per frame (about 500 times a
+  second at 30 frames per second);
+- BokehJS then reads computed styles (`getComputedStyle`, for CSS-variable theming and the plot's
+  font size) many times per paint, and each read after an invalidation forces a full style
+  recalculation of the page.
+
+Two prototype patches, applied once per page:
+
+- a renderer's element is placed at its first paint and then left where it is. The element is an
+  empty, invisible placeholder for DOM content a renderer may carry; the app's renderers carry
+  none, and the canvas (not the element) draws the glyph and takes the pointer events;
+- an inline style sheet whose text is unchanged is not rewritten (BokehJS rewrites the same text
+  anyway, which the browser treats as a new sheet).
+
+Measured with 8 racers at 120 steps/s: frames painted with new rows went from about 9 to about 25
+per second. The patches are skipped, leaving BokehJS as it is, if its modules are not the expected
+ones (another Bokeh version).
+"""
+
+from __future__ import annotations
+
+from panel.custom import JSComponent
+
+
+class PaintFixes(JSComponent):
+    _esm = """
+    function patch() {
+      const B = window.Bokeh;
+      if (B == null || B.require == null || B.__optirace_paint_fixes) return;
+      let dom, glyph;
+      try {
+        dom = B.require("core/dom");
+        glyph = B.require("models/renderers/glyph_renderer");
+      } catch (e) {
+        return;
+      }
+      const sheet = dom.InlineStyleSheet && dom.InlineStyleSheet.prototype;
+      const view = glyph.GlyphRendererView && glyph.GlyphRendererView.prototype;
+      if (!sheet || typeof sheet._update !== "function" || !view || typeof view.update_position !== "function") return;
+      const update = sheet._update;
+      sheet._update = function (css) {
+        if (this.el == null || this.el.textContent !== css) update.call(this, css);
+      };
+      const place = view.update_position;
+      view.update_position = function () {
+        if (this.__optirace_placed) return;
+        this.__optirace_placed = true;
+        place.call(this);
+      };
+      B.__optirace_paint_fixes = true;
+    }
+    export function render() {
+      patch();
+      const el = document.createElement("span");
+      el.style.display = "none";
+      return el;
+    }
+    """
+
+    def __init__(self, **params):
+        super().__init__(width=0, height=0, margin=0, **params)
