@@ -14,8 +14,8 @@ from . import heap
 from .explain import Explain
 from .export_menu import ExportMenu
 from .keyboard import Shortcuts
-from .paintfix import PaintFixes
 from .live import FPS, RaceView
+from .paintfix import PaintFixes
 from .racers import RacerEditor
 from .state import LIMITS, RaceState
 from .styles import SHEET, html_pane
