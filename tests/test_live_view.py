@@ -22,3 +22,17 @@ def test_a_slider_move_relabels_in_place_and_a_new_surface_rebuilds():
     assert view.traj.columns["x0"][5] != before  # the sources hold the new race
     state.surface = "beale"
     assert view._parts["fig"] is not figs[0]
+
+
+def test_the_lr_panel_draws_each_whole_schedule_and_follows_slider_moves():
+    state = RaceState()
+    state.apply_query({"r0": "gd:lr=0.001", "r1": "sgd:lr=0.01,schedule=step,schedule.step_size=50",
+                       "steps": "200"})  # fmt: skip
+    view = RaceView(state)
+    gd, sgd = (s.data for s in view._parts["lr"]["schedules"])
+    # Drawn before the race plays: all 200 steps, from the few rows where the shape changes.
+    assert list(gd["step"]) == [0, 199, 200] and list(gd["lr"][:2]) == [0.001, 0.001]
+    assert list(sgd["step"][:4]) == [0, 49, 50, 99] and sgd["lr"][2] == 0.01 * 0.1
+    state.update_racer(0, lr=0.004)
+    gd = view._parts["lr"]["schedules"][0].data
+    assert list(gd["lr"][:2]) == [0.004, 0.004]

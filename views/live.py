@@ -119,10 +119,13 @@ class RaceView:
         self.traj.load(s.result)
         key = self._structure()
         if key != self._key:
-            self._build()
+            self._build()  # draws the new race's schedules too
             self._key = key
             self._labels = {}
             self._dead_key = None
+        else:
+            for i, source in enumerate(self._parts["lr"]["schedules"]):
+                source.data = self.traj.schedule(i)
         for name in ("loss", "lr"):
             self._parts[name]["fig"].x_range.end = max(s.steps, 1)
         self._relabel()

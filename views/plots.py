@@ -10,16 +10,15 @@ import itertools
 
 import numpy as np
 from bokeh.models import (
-    CDSView,
     ColumnDataSource,
     CustomJS,
-    CustomJSFilter,
     HoverTool,
     Legend,
     LegendItem,
     Line,
     Range1d,
     Scatter,
+    Span,
 )
 from bokeh.plotting import figure
 
@@ -50,10 +49,21 @@ def _style(fig, look: Look) -> None:
     fig.toolbar.logo = None
 
 
-def _last_row() -> CDSView:
-    """A view of the source's last row, computed in the browser, so the racers' current points
-    follow each streamed frame without a message of their own."""
-    return CDSView(filter=CustomJSFilter(code="const n = source.get_length() ?? 0; return n ? [n - 1] : [];"))
+def _follow_last_row(traj, code: str, **args) -> None:
+    """Run `code` in the browser whenever the live tail changes (a streamed frame or a replace),
+    with `row(name)` giving the tail's last value of a column. What it moves is marked not to sync,
+    so following the race costs no message back to the server."""
+    for model in args.values():
+        if hasattr(model, "syncable"):
+            model.syncable = False
+    js = (
+        "const d = source.data, n = source.get_length() ?? 0;"
+        "const row = (name) => { const c = d instanceof Map ? d.get(name) : d[name]; return n && c ? c[n - 1] : NaN; };"
+        + code
+    )
+    callback = CustomJS(args={"source": traj.source, **args}, code=js)
+    traj.source.js_on_change("data", callback)
+    traj.source.js_on_change("streaming", callback)
 
 
 def racer_tooltips(dim: int, i: int, label: str) -> list[tuple[str, str]]:
@@ -90,9 +100,19 @@ def _legend_proxy(fig, renderers, name: str):
 
 
 def _heads(fig, traj, colors, look: Look) -> None:
-    for i, color in enumerate(colors):
-        fig.scatter(f"x{i}", f"y{i}", source=traj.source, view=_last_row(), size=look.head_size,
-                    fill_color=color, line_color="#ffffff", line_width=2)  # fmt: skip
+    """The racers' current points: one glyph on a small source the browser fills from the tail's
+    last row, rather than a glyph per racer filtering the whole tail on every frame."""
+    heads = ColumnDataSource({"x": [], "y": [], "color": []})
+    fig.scatter("x", "y", source=heads, size=look.head_size, fill_color="color", line_color="#ffffff",
+                line_width=2)  # fmt: skip
+    n = len(colors)
+    _follow_last_row(
+        traj,
+        f"const x = [], y = []; for (let i = 0; i < {n}; i++) {{ x.push(row('x' + i)); y.push(row('y' + i)); }}"
+        "heads.data = {x, y, color: colors};",
+        heads=heads,
+        colors=list(colors),
+    )
 
 
 def _levels(z: np.ndarray, n: int = 18) -> np.ndarray:
@@ -207,20 +227,26 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
     _style(fig, look)
     items = []
     serial = next(_SERIAL)  # keeps the lines' names unique in the document, across rebuilds
+    schedules = []
     for i, color in enumerate(colors):
+        if kind == "lr":
+            # The whole schedule, drawn once per race: it is known before the race plays, and a
+            # static line costs the browser nothing per frame. The marker shows where the race is.
+            schedules.append(ColumnDataSource(traj.schedule(i)))
+            fig.add_glyph(schedules[-1], Line(x="step", y="lr", line_color=color, line_width=look.line_width))
+            continue
         lines = _both(fig, Line, traj, "step", f"{column}{i}", line_color=color, line_width=look.line_width)
-        if kind == "loss":  # the racers' legend: the learning-rate panel goes without
-            twin = _legend_proxy(fig, lines, f"{kind}-{serial}-{i}")
-            items.append(LegendItem(label=labels[i], renderers=[twin]))
+        twin = _legend_proxy(fig, lines, f"{kind}-{serial}-{i}")  # the racers' legend, on the loss panel
+        items.append(LegendItem(label=labels[i], renderers=[twin]))
     if items:
         legend = Legend(items=items, location="bottom_left", click_policy="hide",
                         label_text_font_size=look.tick_font, background_fill_alpha=0.7)  # fmt: skip
         fig.add_layout(legend)
-    # The step marker is a glyph on the source's last row, so it follows each streamed frame in the
-    # browser. (A Span moved by CustomJS would send every move back to the server.)
-    fig.vspan(x="step", source=traj.source, view=_last_row(), line_color=look.text, line_dash="dashed",
-              line_width=1.5)  # fmt: skip
-    return {"fig": fig, "legend": items}
+    # The step marker follows the tail's last row in the browser (see _follow_last_row).
+    marker = Span(location=0, dimension="height", line_color=look.text, line_dash="dashed", line_width=1.5)
+    fig.add_layout(marker)
+    _follow_last_row(traj, "if (n) marker.location = row('step');", marker=marker)
+    return {"fig": fig, "legend": items, "schedules": schedules}
 
 
 def line_figure(surface, look: Look, colors, labels, traj) -> dict:

@@ -16,6 +16,11 @@ from bokeh.models import ColumnDataSource
 
 from optimizers.race import RaceResult
 
+from .simplify import simplify
+
+# The learning-rate panel draws whole schedules within this many decades of the exact curve
+# (a thousandth of a decade is far below a pixel on any axis the panel shows).
+SCHEDULE_TOL = 1e-3
 GAP_FLOOR = 1e-16  # the log axis cannot show 0; a converged racer sits on this floor
 CHUNK = 256  # rows per archive move: per-frame browser work is O(CHUNK), and a move O(race) once
 
@@ -84,3 +89,13 @@ class Trajectories:
             self.source.data = self._rows(base, k)
             self.base = base
         self.shown = k
+
+    def schedule(self, i: int) -> dict:
+        """Racer i's learning rate over the whole race, as a curve for a log axis: the rows where
+        its shape changes (see views/simplify.py), with the race's own values at those rows."""
+        step, lr = self.columns["step"], self.columns.get(f"lr{i}")
+        if lr is None:
+            return {"step": [], "lr": []}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keep = simplify(step, np.log10(lr), SCHEDULE_TOL)
+        return {"step": step[keep], "lr": lr[keep]}

@@ -267,3 +267,43 @@ def test_growing_paths_leave_the_page_styles_alone(app):
     changed = sum(a != b for a, b in zip(before, after, strict=True))
     assert changed == 0, f"{changed} of {len(before)} renderer style sheets were rewritten while paths grew"
     assert ui.errors == []
+
+
+_CURRENT_JS = """() => {
+  const col = (m, k) => m.data instanceof Map ? m.data.get(k) : m.data[k];
+  let tail = null, heads = null; const spans = [];
+  for (const m of Bokeh.documents[0].all_models) {
+    const kind = m.constructor.__name__;
+    if (kind === 'ColumnDataSource' && m.name === 'race') tail = m;
+    if (kind === 'ColumnDataSource' && col(m, 'color') && col(m, 'x') && !col(m, 'text') && !col(m, 'x0')) heads = m;
+    if (kind === 'Span' && m.dimension === 'height') spans.push(m.location);
+  }
+  const n = tail.get_length();
+  const last = (k) => col(tail, k)[n - 1];
+  return {step: last('step'), tail: [0, 1, 2].map(i => [last('x' + i), last('y' + i)]),
+          heads: [...col(heads, 'x')].map((x, i) => [x, col(heads, 'y')[i]]), spans};
+}"""
+
+
+def test_current_points_and_step_markers_follow_the_race(app):
+    """Each racer's marker sits on its path's newest point, and the loss and learning-rate panels
+    mark the shown step, after steps, play and reset (they follow the tail in the browser)."""
+    ui, url = app
+    ui.open(f"{url}/app")
+    page = ui.page
+    for _ in range(3):
+        page.get_by_role("button", name="Step ▶").click()
+    ui.wait_step(3)
+    now = page.evaluate(_CURRENT_JS)
+    assert now["step"] == 3 and now["heads"] == now["tail"] and now["spans"] == [3, 3]
+    page.get_by_role("button", name="▶ Play").click()
+    page.wait_for_timeout(1000)
+    page.get_by_role("button", name="❚❚ Pause").click()
+    page.wait_for_timeout(500)
+    now = page.evaluate(_CURRENT_JS)
+    assert now["step"] > 10 and now["heads"] == now["tail"] and now["spans"] == [now["step"]] * 2
+    page.get_by_role("button", name="⟲ Reset").click()
+    ui.wait_step(0)
+    now = page.evaluate(_CURRENT_JS)
+    assert now["step"] == 0 and now["heads"] == now["tail"] and now["spans"] == [0, 0]
+    assert ui.errors == []
