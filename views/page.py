@@ -10,7 +10,7 @@ import panel as pn
 
 from surfaces import SURFACES
 
-from . import heap
+from . import heap, refcache
 from .explain import Explain
 from .export_menu import ExportMenu
 from .keyboard import Shortcuts
@@ -34,6 +34,7 @@ def _server_log() -> logging.Logger:
 
 
 log = _server_log()
+refcache.install()  # once per process: see views/refcache.py
 heap.settle()  # once per process, on the first page: everything imported so far is long-lived
 
 
