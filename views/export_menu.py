@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import panel as pn
+from panel.links import Callback
 
 from .state import RaceState
 
@@ -77,6 +78,8 @@ class ExportMenu(pn.viewable.Viewer):
         )
         for button, source in ((self.copy_link, self.link), (self.copy_snippet, self.snippet)):
             button.js_on_click(args={"source": source, "button": button, "label": button.label}, code=COPY_JS)
+        if pn.state.curdoc is not None:
+            pn.state.on_session_destroyed(lambda ctx: self.forget_links())
         self.scene_file = pn.widgets.FileDownload(callback=self._scene_bytes, filename="optirace-scene.json",
                                                   label="Download scene JSON", embed=False,
                                                   css_classes=["export-scene"])  # fmt: skip
@@ -102,6 +105,15 @@ class ExportMenu(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             css_classes=["export-menu"],
         )
+
+    def forget_links(self) -> None:
+        """Drop the copy buttons' browser callbacks from Panel's registry when the session ends.
+
+        Panel files a `js_on_click` callback under its button in a process-wide weak-keyed registry,
+        but the callback holds the button (and the text it copies), so the key never dies: without
+        this, every closed tab left its export menu, and all it reaches, in the server's memory."""
+        for button in (self.copy_link, self.copy_snippet):
+            Callback.registry.pop(button, None)
 
     # ----- link and snippet --------------------------------------------------------------------------
     def share_url(self, **extra: str) -> str:
