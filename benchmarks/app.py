@@ -61,6 +61,7 @@ def _serve(port: int) -> subprocess.Popen:
         [sys.executable, "-m", "panel", "serve", "app.py", "--port", str(port), "--address", "127.0.0.1",
          "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness", "--static-dirs", "assets=static"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONMALLOC": "malloc"},  # as scripts/run.sh and the image run it
     )  # fmt: skip
     for _ in range(600):
         try:

@@ -75,6 +75,7 @@ class Server:
             "JAX_ENABLE_X64": "1",
             "JAX_COMPILATION_CACHE_DIR": str(cache_dir),
             "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+            "PYTHONMALLOC": "malloc",  # as the image sets it
         }
         bindir = str(Path(sys.executable).parent)
         env["PATH"] = bindir + os.pathsep + env.get("PATH", "")

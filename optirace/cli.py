@@ -166,6 +166,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     from optimizers.engine import compile_loops_as_one_kernel
 
     compile_loops_as_one_kernel(os.environ)
+    # Memory falls back when tabs close (see the Dockerfile): glibc's allocator for Python objects.
+    os.environ.setdefault("PYTHONMALLOC", "malloc")
     if os.name == "posix":
         # exec: signals (Ctrl-C, a container's SIGTERM) reach panel directly.
         sys.stdout.flush()

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 port="${PORT:-5006}"
+# Memory falls back when tabs close (see the Dockerfile): glibc's allocator for Python objects.
+export PYTHONMALLOC="${PYTHONMALLOC:-malloc}"
 exec python3 -m panel serve app.py --port "$port" --address 127.0.0.1 --liveness \
   --allow-websocket-origin "localhost:$port" --allow-websocket-origin "127.0.0.1:$port" \
   --static-dirs assets=static "$@"

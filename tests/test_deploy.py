@@ -60,6 +60,7 @@ def test_dockerfile_has_what_a_course_image_needs():
     assert DOCKERFILE.exec_form("ENTRYPOINT") == ["python", "docker/entrypoint.py"]
     env = DOCKERFILE.env()
     assert env["JAX_PLATFORMS"] == "cpu" and env["JAX_ENABLE_X64"] == "1"
+    assert env["PYTHONMALLOC"] == "malloc"  # memory falls back when tabs close (docs/deploy.md)
     assert env["PORT"] == "5006"
     cache = env["JAX_COMPILATION_CACHE_DIR"]
     assert float(env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]) == 0
