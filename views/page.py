@@ -10,12 +10,11 @@ import panel as pn
 
 from surfaces import SURFACES
 
-from . import heap, refcache
+from . import heap, paintfix, refcache
 from .explain import Explain
 from .export_menu import ExportMenu
 from .keyboard import Shortcuts
 from .live import FPS, RaceView
-from .paintfix import PaintFixes
 from .racers import RacerEditor
 from .state import LIMITS, RaceState
 from .styles import SHEET, html_pane
@@ -254,11 +253,11 @@ def build() -> pn.viewable.Viewable:
     view = RaceView(state)
     playback = Playback(state)
     keys = Shortcuts(playback.on_key)
-    fixes = PaintFixes()
     notice, error = _alerts(state)
     playback.start_callbacks()
     if pn.state.curdoc is not None:
         pn.state.on_session_destroyed(lambda ctx: _closed(ctx, playback))
+        paintfix.install(pn.state.curdoc)
     _sync_url(state)
     # Marks the page live: onload runs once the browser's websocket is connected, so a visitor (or a
     # test) that sees this marker knows clicks now reach the server.
@@ -274,7 +273,7 @@ def build() -> pn.viewable.Viewable:
     plots = pn.Row(view.main, curves, sizing_mode="stretch_both", min_height=420,
                    styles={"height": "calc(100vh - 150px)"})  # fmt: skip
     if state.embed:
-        return pn.Column(notice, error, playback, plots, keys, fixes, ready, sizing_mode="stretch_both",
+        return pn.Column(notice, error, playback, plots, keys, ready, sizing_mode="stretch_both",
                          css_classes=["embed", "present" if state.present else "normal"])  # fmt: skip
     present = pn.widgets.Switch(name="presentation mode", value=state.present)
     present.param.watch(lambda e: setattr(state, "present", e.new), "value")
@@ -301,6 +300,6 @@ def build() -> pn.viewable.Viewable:
         pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
         pn.Card(Explain(state), title="Explain: each racer's update rule", collapsed=False,
                 sizing_mode="stretch_width"),
-        keys, fixes, ready,
+        keys, ready,
     ])  # fmt: skip
     return template

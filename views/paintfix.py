@@ -11,7 +11,7 @@ of each animated frame recalculating styles, not drawing:
   font size) many times per paint, and each read after an invalidation forces a full style
   recalculation of the page.
 
-Two prototype patches, applied once per page:
+Two prototype patches, applied once per page when its document is ready:
 
 - a renderer's element is placed at its first paint and then left where it is. The element is an
   empty, invisible placeholder for DOM content a renderer may carry; the app's renderers carry
@@ -26,43 +26,39 @@ ones (another Bokeh version).
 
 from __future__ import annotations
 
-from panel.custom import JSComponent
+from bokeh.document import Document
+from bokeh.events import DocumentReady
+from bokeh.models import CustomJS
+
+PATCH_JS = """
+const B = window.Bokeh;
+if (B != null && B.require != null && !B.__optirace_paint_fixes) {
+  let dom = null, glyph = null;
+  try {
+    dom = B.require("core/dom");
+    glyph = B.require("models/renderers/glyph_renderer");
+  } catch (e) {
+    dom = null;
+  }
+  const sheet = dom && dom.InlineStyleSheet && dom.InlineStyleSheet.prototype;
+  const view = glyph && glyph.GlyphRendererView && glyph.GlyphRendererView.prototype;
+  if (sheet && typeof sheet._update === "function" && view && typeof view.update_position === "function") {
+    const update = sheet._update;
+    sheet._update = function (css) {
+      if (this.el == null || this.el.textContent !== css) update.call(this, css);
+    };
+    const place = view.update_position;
+    view.update_position = function () {
+      if (this.__optirace_placed) return;
+      this.__optirace_placed = true;
+      place.call(this);
+    };
+    B.__optirace_paint_fixes = true;
+  }
+}
+"""
 
 
-class PaintFixes(JSComponent):
-    _esm = """
-    function patch() {
-      const B = window.Bokeh;
-      if (B == null || B.require == null || B.__optirace_paint_fixes) return;
-      let dom, glyph;
-      try {
-        dom = B.require("core/dom");
-        glyph = B.require("models/renderers/glyph_renderer");
-      } catch (e) {
-        return;
-      }
-      const sheet = dom.InlineStyleSheet && dom.InlineStyleSheet.prototype;
-      const view = glyph.GlyphRendererView && glyph.GlyphRendererView.prototype;
-      if (!sheet || typeof sheet._update !== "function" || !view || typeof view.update_position !== "function") return;
-      const update = sheet._update;
-      sheet._update = function (css) {
-        if (this.el == null || this.el.textContent !== css) update.call(this, css);
-      };
-      const place = view.update_position;
-      view.update_position = function () {
-        if (this.__optirace_placed) return;
-        this.__optirace_placed = true;
-        place.call(this);
-      };
-      B.__optirace_paint_fixes = true;
-    }
-    export function render() {
-      patch();
-      const el = document.createElement("span");
-      el.style.display = "none";
-      return el;
-    }
-    """
-
-    def __init__(self, **params):
-        super().__init__(width=0, height=0, margin=0, **params)
+def install(doc: Document) -> None:
+    """Apply the patches in the browser once the document is ready (a CustomJS: no extra module)."""
+    doc.js_on_event(DocumentReady, CustomJS(code=PATCH_JS))

@@ -21,6 +21,7 @@ from bokeh.models import Button, ColumnDataSource, CustomJS, Div, LegendItem, Sl
 from bokeh.resources import Resources
 
 from surfaces.grid import gradients
+from views import paintfix
 from views.plots import curve_figure, line_figure, surface_figure
 from views.state import PALETTE, RaceState
 from views.theme import look
@@ -239,6 +240,7 @@ def write_html(state: RaceState, path: Path, options: Options) -> None:
                             height=title_h))  # fmt: skip
     doc = Document()
     doc.add_root(column(*items, styles={"background": lk.background}))
+    paintfix.install(doc)  # the same browser paint fixes as the app (views/paintfix.py)
     doc.js_on_event("document_ready", player("ready"))
     page = file_html(doc, resources=_Standalone(mode="inline"), title=options.title or f"OptiRace: {res.surface.title}",
                      template=_TEMPLATE, template_variables={"background": lk.background})  # fmt: skip
