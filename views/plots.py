@@ -225,6 +225,10 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
         title="Loss" if kind == "loss" else "Learning rate",
     )
     _style(fig, look)
+    # The y range follows the data in the browser. Unsynced, its change (every frame, while a loss
+    # falls) stays there: synced, each was a message back that the server decoded against every
+    # model of the page, for a number it never reads.
+    fig.y_range.syncable = False
     items = []
     serial = next(_SERIAL)  # keeps the lines' names unique in the document, across rebuilds
     schedules = []

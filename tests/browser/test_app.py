@@ -307,3 +307,25 @@ def test_current_points_and_step_markers_follow_the_race(app):
     now = page.evaluate(_CURRENT_JS)
     assert now["step"] == 0 and now["heads"] == now["tail"] and now["spans"] == [0, 0]
     assert ui.errors == []
+
+
+def test_an_animating_page_sends_nothing_back(app):
+    """While the race plays, the browser only listens: every message it sent back (an autoscaled
+    axis range each frame, once) cost the server a decode of the whole page per frame."""
+    ui, url = app
+    ui.open(f"{url}/app?steps=3000&speed=200")
+    page = ui.page
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    sent: list[str] = []
+    cdp.on("Network.webSocketFrameSent", lambda e: sent.append(e["response"]["payloadData"][:200]))
+    page.get_by_role("button", name="▶ Play").click()
+    page.wait_for_timeout(1000)  # the click and the first frames
+    before, start = len(sent), ui.shown_step()
+    page.wait_for_timeout(2500)
+    assert ui.shown_step() > start + 100, "the race must be playing"
+    # A websocket message is three frames (header, metadata, content); allow one stray message.
+    assert len(sent) - before <= 3, (
+        f"the browser sent {len(sent) - before} frames: {sent[before : before + 3]}"
+    )
+    assert ui.errors == []
