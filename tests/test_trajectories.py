@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import optimizers
-from views.trajectories import CHUNK, Trajectories
+from views.trajectories import CHUNK, PATH_TOL, Trajectories
 
 STEPS = 3 * CHUNK + 17
 
@@ -42,6 +42,27 @@ def check(traj: Trajectories, k: int) -> None:
     assert len(traj.source.data["step"]) <= CHUNK + 1
     if len(traj.archive.data["step"]):
         assert traj.archive.data["step"][-1] == traj.source.data["step"][0]  # the halves meet
+    check_paths(traj)
+
+
+def check_paths(traj: Trajectories) -> None:
+    """Each racer's archived path: the race's own rows, meeting the tail, and every iterate it
+    leaves out within PATH_TOL (of the domain) of the kept row before it (so of the drawn line)."""
+    base = traj.base
+    sx, sy = traj.scale
+    for i, path in enumerate(traj.paths):
+        rows = np.asarray(path.data["step"], dtype=int)
+        if base == 0:
+            assert len(rows) == 0
+            continue
+        assert rows[0] == 0 and rows[-1] == base  # starts at the start, meets the tail
+        assert set(range(0, base + 1, CHUNK)) <= set(rows.tolist())  # every chunk edge
+        for name in ("x", "y", "loss", "lr"):
+            np.testing.assert_array_equal(path.data[f"{name}{i}"], traj.columns[f"{name}{i}"][rows])
+        x, y = traj.columns[f"x{i}"][: base + 1] / sx, traj.columns[f"y{i}"][: base + 1] / sy
+        last = rows[np.searchsorted(rows, np.arange(base + 1), side="right") - 1]
+        gap = np.hypot(x - x[last], y - y[last])
+        assert np.all(gap <= PATH_TOL * (1 + 1e-12)), f"racer {i}: an iterate {gap.max():.2e} from the line"
 
 
 @settings(max_examples=40, deadline=None)
@@ -87,3 +108,16 @@ def test_without_chunks_everything_stays_in_one_source(result):
     traj.show(STEPS)
     assert len(traj.archive.data["step"]) == 0
     assert len(traj.source.data["step"]) == STEPS + 1
+
+
+def test_a_settled_racer_archives_few_points_and_a_restless_one_all():
+    # adam settles at the bowl's minimum; lion keeps jumping lr per coordinate around it forever.
+    res = optimizers.race("quadratic", [{"optimizer": "adam", "lr": 0.1}, {"optimizer": "lion", "lr": 0.05}],
+                          steps=STEPS)  # fmt: skip
+    traj = Trajectories()
+    traj.load(res)
+    traj.show(STEPS)
+    check_paths(traj)
+    adam, lion = (len(p.data["step"]) for p in traj.paths)
+    assert adam < traj.base // 3
+    assert lion == traj.base + 1

@@ -74,13 +74,17 @@ def racer_tooltips(dim: int, i: int, label: str) -> list[tuple[str, str]]:
             ("loss", f"@loss{i}{{0.000e}}"), ("lr", f"@lr{i}{{0.000e}}")]  # fmt: skip
 
 
-def _both(fig, glyph, traj, x: str, y: str, **style) -> list:
-    """One racer's glyph drawn from the archive and from the live tail: together, rows 0..k.
+def _both(fig, glyph, traj, x: str, y: str, archive=None, **style) -> list:
+    """One racer's glyph drawn from the archive (or the racer's own, lighter `archive`, see
+    Trajectories.paths) and from the live tail: together, rows 0..k.
 
     `glyph` is a glyph model class. Added with `add_glyph`, a renderer carries no selection and
     muted copies of its glyph: nothing here is selected or muted, and every model of a document is
     walked again for each message the session sends, so each frame costs less with fewer."""
-    return [fig.add_glyph(src, glyph(x=x, y=y, **style)) for src in (traj.archive, traj.source)]
+    return [
+        fig.add_glyph(src, glyph(x=x, y=y, **style))
+        for src in (traj.archive if archive is None else archive, traj.source)
+    ]
 
 
 def _legend_proxy(fig, renderers, name: str):
@@ -195,9 +199,8 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
     hovers = []
     for i, color in enumerate(colors):
         # Lines only: a dot per iterate doubles what the browser repaints every frame.
-        paths = _both(
-            fig, Line, traj, f"x{i}", f"y{i}", line_color=color, line_width=look.line_width, line_alpha=0.9
-        )
+        paths = _both(fig, Line, traj, f"x{i}", f"y{i}", archive=traj.paths[i], line_color=color,
+                      line_width=look.line_width, line_alpha=0.9)  # fmt: skip
         hovers.append(
             HoverTool(renderers=paths, line_policy="nearest", tooltips=racer_tooltips(2, i, labels[i]))
         )

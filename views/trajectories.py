@@ -23,6 +23,10 @@ from .simplify import simplify
 SCHEDULE_TOL = 1e-3
 GAP_FLOOR = 1e-16  # the log axis cannot show 0; a converged racer sits on this floor
 CHUNK = 256  # rows per archive move: per-frame browser work is O(CHUNK), and a move O(race) once
+# The archived part of a racer's path on the surface leaves out iterates closer than this fraction
+# of the plotted domain to the last one kept: every iterate stays within it of the drawn line
+# (half a pixel on a 1000-pixel plot), and a racer that has settled stops costing paint.
+PATH_TOL = 1 / 2000
 
 
 class Trajectories:
@@ -35,6 +39,10 @@ class Trajectories:
         self.columns: dict[str, np.ndarray] = {"step": np.zeros(0)}
         self.shown = -1
         self.base = 0  # the live tail's first row; the archive ends there (empty while it is 0)
+        # Per racer: the archived part of its path on the surface, with fewer rows (see `kept`).
+        self.paths: list[ColumnDataSource] = []
+        self.kept: list[np.ndarray] = []
+        self.scale: tuple[float, float] = (1.0, 1.0)  # the plotted domain's width and height
 
     def load(self, res: RaceResult) -> None:
         """Precompute every column of the race (no Bokeh traffic yet)."""
@@ -50,6 +58,12 @@ class Trajectories:
             cols[f"gap{i}"] = gap[i]
             cols[f"lr{i}"] = lr[i]
         self.columns = cols
+        n = res.params.shape[0]
+        if len(self.paths) != n:  # a new racer count rebuilds the figures, which take these
+            self.paths = [ColumnDataSource(data={"step": []}, name=f"race-path-{i}") for i in range(n)]
+        dom = res.surface.domain
+        self.scale = (dom[0][1] - dom[0][0], (dom[1][1] - dom[1][0]) if len(dom) > 1 else 1.0)
+        self.kept = [self._path_rows(cols[f"x{i}"], cols[f"y{i}"]) for i in range(n)]
 
     @property
     def last(self) -> int:
@@ -61,11 +75,42 @@ class Trajectories:
     def _rows(self, lo: int, hi: int) -> dict:
         return {name: col[lo : hi + 1] for name, col in self.columns.items()}
 
+    def _path_rows(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """A racer's rows to draw in its archived path: each chunk's first and last row, every
+        non-finite one, and every iterate further than PATH_TOL (relative to the domain) from the
+        last one kept. A row left out lies within PATH_TOL of the kept row before it, which ends
+        the drawn segment it would have been on."""
+        sx, sy = self.scale
+        xs, ys = (x / sx).tolist(), (y / sy).tolist()
+        n, chunk = len(xs), self.chunk or max(len(xs), 1)
+        tol2 = PATH_TOL * PATH_TOL
+        keep = []
+        for start in range(0, max(n - 1, 1), chunk):
+            end = min(start + chunk, n - 1)
+            keep.append(start)
+            lx, ly = xs[start], ys[start]
+            for r in range(start + 1, end):
+                dx, dy = xs[r] - lx, ys[r] - ly
+                if not dx * dx + dy * dy <= tol2:  # also keeps NaN
+                    keep.append(r)
+                    lx, ly = xs[r], ys[r]
+        if n > 1:
+            keep.append(n - 1)
+        return np.unique(np.asarray(keep, dtype=np.int64))
+
+    def _path(self, i: int, lo: int, hi: int) -> dict:
+        """Racer i's archived path rows within lo..hi: the columns its glyph and hover read."""
+        rows = self.kept[i]
+        rows = rows[(rows >= lo) & (rows <= hi)]
+        return {name: self.columns[name][rows] for name in ("step", f"x{i}", f"y{i}", f"loss{i}", f"lr{i}")}
+
     def show(self, k: int) -> None:
         """Replace both sources with rows 0..k (after a recompute, a reset or a jump back)."""
         k = max(0, min(k, self.last))
         self.base = self._base(k)
         self.archive.data = self._rows(0, self.base if self.base else -1)
+        for i, path in enumerate(self.paths):
+            path.data = self._path(i, 0, self.base if self.base else -1)
         self.source.data = self._rows(self.base, k)
         self.shown = k
 
@@ -85,7 +130,10 @@ class Trajectories:
         else:
             # The tail crossed a chunk boundary: the archive takes the rows up to it, and the tail
             # restarts there (a replace of at most CHUNK rows).
-            self.archive.stream(self._rows(self.base + 1 if self.base else 0, base))
+            lo = self.base + 1 if self.base else 0
+            self.archive.stream(self._rows(lo, base))
+            for i, path in enumerate(self.paths):
+                path.stream(self._path(i, lo, base))
             self.source.data = self._rows(base, k)
             self.base = base
         self.shown = k
