@@ -75,11 +75,13 @@ class RacerEditor:
             widget, convert = hparam_widget(h, values.get(h.name, h.default), prefix="")
             key = f"{prefix}{h.name}"
 
-            def changed(event, key=key, convert=convert, widget=widget):
-                self._set(index, key, convert(event.new), widget)
+            def changed(*events, key=key, convert=convert, widget=widget):
+                self._set(index, key, convert(events[-1].new), widget)
 
             # Sliders report drags as `value` and keyboard moves only as `value_throttled`;
-            # listen to both (a repeated value is ignored in _set).
+            # listen to both (a repeated value is ignored in _set). When both change in one update,
+            # param passes both events as positional arguments: hence *events, and keyword-only
+            # defaults that an event can never land in.
             widget.param.watch(
                 changed, ["value", "value_throttled"] if "value_throttled" in widget.param else "value"
             )

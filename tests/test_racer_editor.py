@@ -1,0 +1,33 @@
+"""The racer cards' controls (views/racers.py), in-process."""
+
+from __future__ import annotations
+
+import math
+
+import panel as pn
+import param
+
+from views.racers import RacerEditor
+from views.state import RaceState
+
+
+def _lr_slider(editor: RacerEditor):
+    card = editor.cards.objects[0]
+    return next(
+        w for w in card.select(pn.widgets.Widget) if w.name == "lr" or getattr(w, "label", "") == "lr"
+    )
+
+
+def test_a_drag_released_in_one_update_sets_the_lr():
+    """A drag whose release reaches the server with `value` and `value_throttled` together (one
+    update, two events for the same watcher) must set the racer's lr, not fail."""
+    state = RaceState()
+    state.apply_query({"r0": "gd:lr=0.001"})
+    editor = RacerEditor(state)
+    slider = _lr_slider(editor)
+    with param.edit_constant(slider):  # as Panel applies a browser's change
+        slider.param.update(value=-2.125, value_throttled=-2.125)  # log10 of the lr
+    assert math.isclose(state.racers[0]["lr"], 10**-2.125, rel_tol=0.01)  # shown to 2 digits: 0.0075
+    with param.edit_constant(slider):
+        slider.param.update(value_throttled=-2.5)  # a keyboard move: value_throttled alone
+    assert math.isclose(state.racers[0]["lr"], 10**-2.5, rel_tol=0.02)
