@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -32,7 +33,8 @@ __all__ = ["RaceResult", "race", "sweep", "basins"]
 
 @dataclass(frozen=True)
 class RaceResult:
-    """What a race returns; arrays are numpy float64.
+    """What a race returns; arrays are numpy float64, read-only views of the race's one output
+    table (`.copy()` one to change it).
 
     params       (n_racers, steps + 1, dim); params[:, 0] is the start
     loss         (n_racers, steps + 1): f at each params row
@@ -40,6 +42,7 @@ class RaceResult:
     diverged_at  (n_racers,): first step whose params or loss were non-finite or out of bounds
                  (the racer is frozen at its last good point from there on); -1 if none
     state        one dict per racer: state name -> (steps + 1, ...) array, row 0 the initial state
+                 (made on first use: most callers never read it)
     """
 
     surface: Surface
@@ -48,7 +51,15 @@ class RaceResult:
     loss: np.ndarray
     lr: np.ndarray
     diverged_at: np.ndarray
-    state: list[dict[str, np.ndarray]]
+    table: np.ndarray = field(repr=False, compare=False)  # every array above is a view of it
+    layout: tuple = field(repr=False, compare=False)  # RaceProgram.states: where each state sits
+
+    @functools.cached_property
+    def state(self) -> list[dict[str, np.ndarray]]:
+        return [
+            {name: _column(self.table, a, b, shape, dtype) for name, a, b, shape, dtype in st}
+            for st in self.layout
+        ]
 
     @property
     def steps(self) -> int:
@@ -164,8 +175,10 @@ def race(
     for r in parsed:
         values += r.numbers
     table, dead = prog.fn(np.asarray(values, dtype=np.float64), xi, rows)
-    # One copy of the rows the race asked for; every result array is a view of it.
-    table = np.array(np.asarray(table)[: steps + 1])
+    # Every result array is a read-only view of the program's output, with no copy: a copy of the
+    # table (half a megabyte for 8 racers x 1000 steps) took longer than the Python around the
+    # program, and results are values, not buffers to write into.
+    table = np.asarray(table)[: steps + 1]
     dead = np.asarray(dead)
     R, dim, m = len(parsed), surf.dim, steps + 1
     return RaceResult(
@@ -175,10 +188,8 @@ def race(
         loss=table[:, R * dim : R * (dim + 1)].T,
         lr=table[1:, R * (dim + 1) : R * (dim + 2)].T,
         diverged_at=np.where(dead <= steps, dead, -1),
-        state=[
-            {name: _column(table, a, b, shape, dtype) for name, a, b, shape, dtype in st}
-            for st in prog.states
-        ],
+        table=table,
+        layout=prog.states,
     )
 
 

@@ -208,8 +208,10 @@ def test_bench_quick_prints_every_figure():
         "race 8 racers x 100 steps",
         "torch.optim, Python loop + autograd",
         "speedup ours vs torch.optim",
-        "optax, all in one jitted scan (constants)",
-        "optax, all in one jitted scan (inject_hyperparams)",
+        "optax scan, points + losses (constants)",
+        "optax scan, points + losses (inject_hyperparams)",
+        "optax scan, the same outputs as race()",
+        "the same, each step packed in one row",
         "lr sweep 16 values x 100 steps",
         "basin map 16x16 x 100 steps",
     ):
