@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import optimizers
-from views.trajectories import CHUNK, PATH_TOL, Trajectories
+from views.trajectories import CHUNK, LOSS_TOL, PATH_TOL, Trajectories
 
 STEPS = 3 * CHUNK + 17
 
@@ -43,6 +43,24 @@ def check(traj: Trajectories, k: int) -> None:
     if len(traj.archive.data["step"]):
         assert traj.archive.data["step"][-1] == traj.source.data["step"][0]  # the halves meet
     check_paths(traj)
+    check_losses(traj)
+
+
+def check_losses(traj: Trajectories) -> None:
+    """Each racer's archived loss curve: the race's own rows, meeting the tail, every chunk edge, and
+    every row it leaves out within the tolerance (in decades) of the line drawn through the kept ones."""
+    base = traj.base
+    for i, curve in enumerate(traj.losses):
+        rows = np.asarray(curve.data["step"], dtype=int)
+        if base == 0:
+            assert len(rows) == 0
+            continue
+        assert rows[0] == 0 and rows[-1] == base
+        assert set(range(0, base + 1, CHUNK)) <= set(rows.tolist())
+        np.testing.assert_array_equal(curve.data[f"gap{i}"], traj.columns[f"gap{i}"][rows])
+        logs = np.log10(traj.columns[f"gap{i}"][: base + 1])
+        drawn = np.interp(np.arange(base + 1), rows, logs[rows])
+        assert np.max(np.abs(drawn - logs)) <= traj.loss_tol * (1 + 1e-9), f"racer {i}"
 
 
 def check_paths(traj: Trajectories) -> None:
@@ -85,6 +103,8 @@ def test_playing_streams_the_tail_and_moves_the_archive_once_per_chunk(result):
     doc = Document()
     doc.add_root(traj.source)
     doc.add_root(traj.archive)
+    for curve in traj.losses:
+        doc.add_root(curve)
     traj.show(0)
     events = []
     doc.on_change(events.append)  # what a session would send to the browser
@@ -93,6 +113,8 @@ def test_playing_streams_the_tail_and_moves_the_archive_once_per_chunk(result):
         traj.advance(k)
     streamed = [e for e in events if isinstance(e, ColumnsStreamedEvent)]
     archive_moves = [e for e in streamed if e.model is traj.archive]
+    loss_moves = [e for e in streamed if e.model in traj.losses]
+    assert len(loss_moves) == len(traj.losses) * (STEPS // CHUNK)
     tail = [e for e in streamed if e.model is traj.source]
     assert len(archive_moves) == STEPS // CHUNK
     assert len(tail) + len(archive_moves) == len(frames)  # one stream per frame (a move is a frame)
@@ -121,3 +143,19 @@ def test_a_settled_racer_archives_few_points_and_a_restless_one_all():
     adam, lion = (len(p.data["step"]) for p in traj.paths)
     assert adam < traj.base // 3
     assert lion == traj.base + 1
+    # Their loss curves: adam's falls smoothly and then sits on the floor.
+    check_losses(traj)
+    assert len(traj.losses[0].data["step"]) < traj.base // 4
+
+
+def test_the_loss_tolerance_is_a_sliver_of_the_decades_shown():
+    res = optimizers.race("quadratic", [{"optimizer": "adam", "lr": 0.1}, {"optimizer": "gd", "lr": 1e-3}],
+                          steps=500)  # fmt: skip
+    traj = Trajectories()
+    traj.load(res)
+    logs = np.log10(np.stack([traj.columns["gap0"], traj.columns["gap1"]]))
+    assert logs.max() - logs.min() > 10  # adam reaches the floor
+    assert traj.loss_tol == pytest.approx(LOSS_TOL * (logs.max() - logs.min()))
+    flat = optimizers.race("quadratic", [{"optimizer": "gd", "lr": 0.0}], steps=50)  # a flat curve
+    traj.load(flat)
+    assert traj.loss_tol == LOSS_TOL  # the floor: a 2000th of one decade

@@ -242,7 +242,8 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
             schedules.append(ColumnDataSource(traj.schedule(i)))
             fig.add_glyph(schedules[-1], Line(x="step", y="lr", line_color=color, line_width=look.line_width))
             continue
-        lines = _both(fig, Line, traj, "step", f"{column}{i}", line_color=color, line_width=look.line_width)
+        lines = _both(fig, Line, traj, "step", f"{column}{i}", archive=traj.losses[i], line_color=color,
+                      line_width=look.line_width)  # fmt: skip
         twin = _legend_proxy(fig, lines, f"{kind}-{serial}-{i}")  # the racers' legend, on the loss panel
         items.append(LegendItem(label=labels[i], renderers=[twin]))
     if items:

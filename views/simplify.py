@@ -11,10 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def simplify(x: np.ndarray, y: np.ndarray, tol: float) -> np.ndarray:
+def simplify(x: np.ndarray, y: np.ndarray, tol: float, breaks=()) -> np.ndarray:
     """Indices of the points to keep so that the polyline through them stays within `tol` of y
     (vertically, at every original x). Non-finite y are gaps: they and their finite neighbours
-    are kept, so breaks in the line stay where they were."""
+    are kept, so breaks in the line stay where they were. Indices in `breaks` are kept too, and
+    each piece between them is simplified on its own.
+
+    The pieces are split level by level, every piece of a level at once: a long race's curves
+    (thousands of points, some never simplifying) take a few array passes, not a Python step per
+    kept point."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1:
@@ -25,21 +30,35 @@ def simplify(x: np.ndarray, y: np.ndarray, tol: float) -> np.ndarray:
     keep = np.zeros(n, dtype=bool)
     finite = np.isfinite(y)
     keep[~finite] = True
-    # Runs of finite values, simplified one by one.
+    # The ends of every run of finite values.
     edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
-    for lo, hi in zip(edges[::2], edges[1::2] - 1, strict=True):
-        keep[lo] = keep[hi] = True
-        stack = [(lo, hi)]
-        while stack:
-            a, b = stack.pop()
-            if b - a < 2:
-                continue
-            xs, ys = x[a + 1 : b], y[a + 1 : b]
-            t = (xs - x[a]) / (x[b] - x[a]) if x[b] != x[a] else np.zeros_like(xs)
-            err = np.abs(ys - (y[a] + t * (y[b] - y[a])))
-            j = int(np.argmax(err))
-            if err[j] > tol:
-                m = a + 1 + j
-                keep[m] = True
-                stack += [(a, m), (m, b)]
+    keep[edges[::2]] = True
+    keep[edges[1::2] - 1] = True
+    cut = np.asarray(breaks, dtype=np.int64).reshape(-1)
+    keep[cut[(cut >= 0) & (cut < n)]] = True
+    # Pieces: consecutive kept points, both finite, with points between them (which are finite:
+    # every non-finite point is kept).
+    k = np.flatnonzero(keep)
+    a, b = k[:-1], k[1:]
+    live = finite[a] & finite[b] & (b - a >= 2)
+    a, b = a[live], b[live]
+    while len(a):
+        inner = b - a - 1
+        first = np.cumsum(inner) - inner  # where each piece's points start in the flat arrays
+        piece = np.repeat(np.arange(len(a)), inner)
+        idx = np.arange(len(piece)) - first[piece] + a[piece] + 1
+        xa, xb, ya, yb = x[a][piece], x[b][piece], y[a][piece], y[b][piece]
+        dx = xb - xa
+        t = np.where(dx != 0, (x[idx] - xa) / np.where(dx != 0, dx, 1.0), 0.0)
+        err = np.abs(y[idx] - (ya + t * (yb - ya)))
+        worst = np.maximum.reduceat(err, first)
+        split = worst > tol
+        # Each split piece breaks at its first point of largest error.
+        at = np.flatnonzero((err == worst[piece]) & split[piece])
+        _, one = np.unique(piece[at], return_index=True)
+        m = idx[at[one]]
+        keep[m] = True
+        a, b = np.concatenate([a[split], m]), np.concatenate([m, b[split]])
+        live = b - a >= 2
+        a, b = a[live], b[live]
     return np.flatnonzero(keep)

@@ -27,6 +27,11 @@ CHUNK = 256  # rows per archive move: per-frame browser work is O(CHUNK), and a 
 # of the plotted domain to the last one kept: every iterate stays within it of the drawn line
 # (half a pixel on a 1000-pixel plot), and a racer that has settled stops costing paint.
 PATH_TOL = 1 / 2000
+# The archived part of a racer's loss curve leaves out rows whose log loss lies within this
+# fraction of the decades the whole race's curves span of the line through the rows kept (a tenth of
+# a pixel on a 200-pixel panel at the race's end). Late in a long race the full curves were most of
+# what the browser painted per frame.
+LOSS_TOL = 1 / 2000
 
 
 class Trajectories:
@@ -42,6 +47,10 @@ class Trajectories:
         # Per racer: the archived part of its path on the surface, with fewer rows (see `kept`).
         self.paths: list[ColumnDataSource] = []
         self.kept: list[np.ndarray] = []
+        # Per racer: the archived part of its loss curve, with fewer rows (see `loss_kept`).
+        self.losses: list[ColumnDataSource] = []
+        self.loss_kept: list[np.ndarray] = []
+        self.loss_tol = 0.0  # decades
         self.scale: tuple[float, float] = (1.0, 1.0)  # the plotted domain's width and height
 
     def load(self, res: RaceResult) -> None:
@@ -61,9 +70,14 @@ class Trajectories:
         n = res.params.shape[0]
         if len(self.paths) != n:  # a new racer count rebuilds the figures, which take these
             self.paths = [ColumnDataSource(data={"step": []}, name=f"race-path-{i}") for i in range(n)]
+            self.losses = [ColumnDataSource(data={"step": []}, name=f"race-loss-{i}") for i in range(n)]
         dom = res.surface.domain
         self.scale = (dom[0][1] - dom[0][0], (dom[1][1] - dom[1][0]) if len(dom) > 1 else 1.0)
         self.kept = [self._path_rows(cols[f"x{i}"], cols[f"y{i}"]) for i in range(n)]
+        logs = np.log10(gap)  # floored above 0, so finite where the loss is
+        finite = logs[np.isfinite(logs)]
+        self.loss_tol = LOSS_TOL * max(float(finite.max() - finite.min()) if finite.size else 0.0, 1.0)
+        self.loss_kept = [self._curve_rows(cols["step"], logs[i], self.loss_tol) for i in range(n)]
 
     @property
     def last(self) -> int:
@@ -98,11 +112,22 @@ class Trajectories:
             keep.append(n - 1)
         return np.unique(np.asarray(keep, dtype=np.int64))
 
+    def _curve_rows(self, x: np.ndarray, y: np.ndarray, tol: float) -> np.ndarray:
+        """A curve's rows to draw in its archive (views/simplify.py), split at every chunk edge, where
+        the archive grows, so each chunk is simplified on its own and its edges are kept."""
+        return simplify(x, y, tol, breaks=np.arange(0, len(x), self.chunk or max(len(x), 1)))
+
     def _path(self, i: int, lo: int, hi: int) -> dict:
         """Racer i's archived path rows within lo..hi: the columns its glyph and hover read."""
-        rows = self.kept[i]
+        return self._archived(self.kept[i], lo, hi, ("step", f"x{i}", f"y{i}", f"loss{i}", f"lr{i}"))
+
+    def _loss(self, i: int, lo: int, hi: int) -> dict:
+        """Racer i's archived loss-curve rows within lo..hi."""
+        return self._archived(self.loss_kept[i], lo, hi, ("step", f"gap{i}"))
+
+    def _archived(self, rows: np.ndarray, lo: int, hi: int, names: tuple[str, ...]) -> dict:
         rows = rows[(rows >= lo) & (rows <= hi)]
-        return {name: self.columns[name][rows] for name in ("step", f"x{i}", f"y{i}", f"loss{i}", f"lr{i}")}
+        return {name: self.columns[name][rows] for name in names}
 
     def show(self, k: int) -> None:
         """Replace both sources with rows 0..k (after a recompute, a reset or a jump back)."""
@@ -111,6 +136,8 @@ class Trajectories:
         self.archive.data = self._rows(0, self.base if self.base else -1)
         for i, path in enumerate(self.paths):
             path.data = self._path(i, 0, self.base if self.base else -1)
+        for i, curve in enumerate(self.losses):
+            curve.data = self._loss(i, 0, self.base if self.base else -1)
         self.source.data = self._rows(self.base, k)
         self.shown = k
 
@@ -134,6 +161,8 @@ class Trajectories:
             self.archive.stream(self._rows(lo, base))
             for i, path in enumerate(self.paths):
                 path.stream(self._path(i, lo, base))
+            for i, curve in enumerate(self.losses):
+                curve.stream(self._loss(i, lo, base))
             self.source.data = self._rows(base, k)
             self.base = base
         self.shown = k
