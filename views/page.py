@@ -63,6 +63,7 @@ class Playback:
         self._last = time.monotonic()
         self._scrub_sent = 0.0
         self.callback = None
+        self._ctx = None  # the session's context, once served (see start_callbacks)
         self._syncing = False
 
     def __panel__(self):
@@ -103,6 +104,12 @@ class Playback:
             self.callback.stop()
 
     def tick(self):
+        if self._tab_gone():
+            # Bokeh keeps a closed tab's session, and so this callback, for up to half a minute
+            # before destroying it: at 30 frames a second, for no one.
+            self.callback.stop()
+            log.info("session %s: its tab has gone; playback paused", getattr(self._ctx, "id", "?"))
+            return
         now = time.monotonic()
         # Clamp dt so a stalled tab does not jump far ahead when it wakes.
         dt = min(now - self._last, 0.25)
@@ -128,6 +135,12 @@ class Playback:
         # `background` keeps the ticks out of Panel's busy tracking (a list shared by every session
         # of the process, rescanned on each tick): it feeds only the busy indicator, which is off.
         self.callback = pn.io.PeriodicCallback(callback=self.tick, period=int(1000 / FPS), background=True)
+        self._ctx = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
+
+    def _tab_gone(self) -> bool:
+        """True once the session's last browser connection has closed (Bokeh never reconnects one)."""
+        session = getattr(self._ctx, "session", None)
+        return session is not None and session.connection_count == 0
 
     def page_loaded(self):
         if self.state.playing and self.callback is not None and not self.callback.running:
