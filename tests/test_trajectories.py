@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from bokeh.document import Document
-from bokeh.document.events import ColumnDataChangedEvent, ColumnsStreamedEvent
+from bokeh.document.events import ColumnsStreamedEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,47 +25,23 @@ def result():
                            steps=STEPS)  # fmt: skip
 
 
-class Browser:
-    """What the page holds: the server's replacements of the tail, plus every frame's feed rows after
-    the tail's last, as views/reveal.py appends them (all revealed: the queue has drained)."""
-
-    def __init__(self, traj: Trajectories) -> None:
-        self.traj = traj
-        self.seen_tail = self.seen_feed = None  # the objects last applied (kept: ids are reused)
-        self.tail: dict[str, np.ndarray] = {}
-
-    def sync(self) -> None:
-        traj = self.traj
-        if traj.source.data is not self.seen_tail:  # a replacement from the server
-            self.seen_tail = traj.source.data
-            self.tail = {k: np.asarray(v, dtype=float) for k, v in traj.source.data.items()}
-        if traj.feed.data is not self.seen_feed:  # a frame
-            self.seen_feed = traj.feed.data
-            block = np.asarray(traj.feed.data["rows"], dtype=float).reshape(-1, len(self.tail))
-            names = list(self.tail)
-            last = self.tail["step"][-1] if len(self.tail["step"]) else -1
-            fresh = block[block[:, names.index("step")] > last]
-            for c, name in enumerate(names):
-                self.tail[name] = np.concatenate([self.tail[name], fresh[:, c]])
-
-    def joined(self) -> dict[str, np.ndarray]:
-        """The archive's rows, then the tail's without the row they share."""
-        self.sync()
-        head = self.traj.archive.data
-        out = {}
-        for name in self.traj.columns:
-            a, t = np.asarray(head[name], dtype=float), self.tail[name]
-            out[name] = np.concatenate([a, t[1:]]) if len(a) else t
-        return out
+def joined(traj: Trajectories) -> dict[str, np.ndarray]:
+    """What the browser draws: the archive's rows, then the tail's without the row they share."""
+    head, tail = traj.archive.data, traj.source.data
+    out = {}
+    for name in traj.columns:
+        a, t = np.asarray(head[name], dtype=float), np.asarray(tail[name], dtype=float)
+        out[name] = np.concatenate([a, t[1:]]) if len(a) else t
+    return out
 
 
-def check(traj: Trajectories, k: int, page: Browser) -> None:
-    rows = page.joined()
+def check(traj: Trajectories, k: int) -> None:
+    rows = joined(traj)
     for name, col in traj.columns.items():
         np.testing.assert_array_equal(rows[name], col[: k + 1], err_msg=name)
-    assert len(page.tail["step"]) <= CHUNK + 1
+    assert len(traj.source.data["step"]) <= CHUNK + 1
     if len(traj.archive.data["step"]):
-        assert traj.archive.data["step"][-1] == page.tail["step"][0]  # the halves meet
+        assert traj.archive.data["step"][-1] == traj.source.data["step"][0]  # the halves meet
     check_paths(traj)
     check_losses(traj)
 
@@ -114,45 +90,38 @@ def check_paths(traj: Trajectories) -> None:
 def test_sources_hold_exactly_rows_up_to_the_shown_step(result, moves):
     traj = Trajectories()
     traj.load(result)
-    page = Browser(traj)
     traj.show(0)
-    check(traj, 0, page)
+    check(traj, 0)
     for how, k in moves:
         getattr(traj, how)(k)
-        check(traj, min(k, STEPS), page)
+        check(traj, min(k, STEPS))
 
 
-def test_playing_streams_the_feed_and_moves_the_archive_once_per_chunk(result):
+def test_playing_streams_the_tail_and_moves_the_archive_once_per_chunk(result):
     traj = Trajectories()
     traj.load(result)
     doc = Document()
     doc.add_root(traj.source)
     doc.add_root(traj.archive)
-    doc.add_root(traj.feed)
     for curve in traj.losses:
         doc.add_root(curve)
-    page = Browser(traj)
     traj.show(0)
-    page.sync()
     events = []
     doc.on_change(events.append)  # what a session would send to the browser
     frames = [*range(4, STEPS, 4), STEPS]
     for k in frames:
         traj.advance(k)
-        page.sync()
     streamed = [e for e in events if isinstance(e, ColumnsStreamedEvent)]
-    fed = [e for e in events if isinstance(e, ColumnDataChangedEvent) and e.model is traj.feed]
     archive_moves = [e for e in streamed if e.model is traj.archive]
     loss_moves = [e for e in streamed if e.model in traj.losses]
     assert len(loss_moves) == len(traj.losses) * (STEPS // CHUNK)
-    assert not any(e.model is traj.source for e in streamed)  # the browser fills the tail
+    tail = [e for e in streamed if e.model is traj.source]
     assert len(archive_moves) == STEPS // CHUNK
-    assert len(fed) + len(archive_moves) == len(frames)  # one message per frame (a move is a frame)
-    # A frame is one float64 block (Bokeh sends it as one binary buffer), its new rows only.
-    block = traj.feed.data["rows"]  # the last frame's
-    assert isinstance(block, np.ndarray) and block.dtype == np.float64
-    assert block.size == (STEPS - frames[-2]) * len(traj.columns)
-    check(traj, STEPS, page)
+    assert len(tail) + len(archive_moves) == len(frames)  # one stream per frame (a move is a frame)
+    # Frames carry plain lists: Bokeh inlines them in the message's JSON instead of sending one
+    # binary websocket frame per column.
+    assert all(isinstance(col, list) for e in tail for col in e.data.values())
+    check(traj, STEPS)
 
 
 def test_without_chunks_everything_stays_in_one_source(result):

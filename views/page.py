@@ -14,9 +14,8 @@ from . import heap, paintfix, refcache
 from .explain import Explain
 from .export_menu import ExportMenu
 from .keyboard import Shortcuts
-from .live import RaceView
+from .live import FPS, RaceView
 from .racers import RacerEditor
-from .reveal import TICKS
 from .state import LIMITS, RaceState
 from .styles import SHEET, html_pane
 
@@ -135,7 +134,7 @@ class Playback:
         # Stopped until the page has loaded: a race opened with play=1 starts when it can be seen.
         # `background` keeps the ticks out of Panel's busy tracking (a list shared by every session
         # of the process, rescanned on each tick): it feeds only the busy indicator, which is off.
-        self.callback = pn.io.PeriodicCallback(callback=self.tick, period=int(1000 / TICKS), background=True)
+        self.callback = pn.io.PeriodicCallback(callback=self.tick, period=int(1000 / FPS), background=True)
         self._ctx = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
 
     def _tab_gone(self) -> bool:
