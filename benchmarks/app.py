@@ -182,12 +182,12 @@ def main() -> None:
             # Peer: the bytes a frame costs when streamed (measured on the websocket over the late
             # window), against re-sending the rows drawn so far as binary float64 columns.
             n_cols, n_rows = page.evaluate(
-                """() => { let live = null, archive = null;
-                   for (const m of Bokeh.documents[0].all_models) { if (m.name === 'race') live = m; if (m.name === 'race-archive') archive = m; }
-                   const len = src => (src.data instanceof Map ? src.data.get('step') : src.data['step']).length;
+                """() => { const live = [...Bokeh.documents[0].all_models].find(m => m.name === 'race');
+                   const col = k => (live.data instanceof Map ? live.data.get(k) : live.data[k]);
                    const keys = live.data instanceof Map ? [...live.data.keys()] : Object.keys(live.data);
-                   return [keys.length, len(archive) ? len(archive) + len(live) - 1 : len(live)]; }"""
-            )
+                   const step = col('step');
+                   return [keys.length, step.length ? step[step.length - 1] + 1 : 0]; }"""
+            )  # every column of rows 0..k, the race shown so far
             full_bytes = n_cols * 8 * n_rows
             per_frame = ws_bytes / ws_frames if ws_frames and ws_bytes else float("nan")
             rows += [("bytes per frame on the websocket, late (mean)", per_frame, "", None),
