@@ -329,3 +329,36 @@ def test_an_animating_page_sends_nothing_back(app):
         f"the browser sent {len(sent) - before} frames: {sent[before : before + 3]}"
     )
     assert ui.errors == []
+
+
+def test_the_drawn_rows_are_the_race_exactly(app):
+    """Whenever one looks while the race plays, the drawn rows are steps 0..j, none missing or
+    twice; once paused, they are the race's own numbers, bit for bit, up to the step shown."""
+    import numpy as np
+
+    import optimizers
+
+    ui, url = app
+    racers = ["adam:lr=0.02", "gd:lr=0.001"]
+    ui.open(f"{url}/app?r0={racers[0]}&r1={racers[1]}&steps=240&speed=90")
+    page = ui.page
+    page.get_by_role("button", name="▶ Play").click()
+    seen = []
+    for _ in range(12):  # looks taken at any moment, between frames or within one
+        page.wait_for_timeout(97)
+        steps = ui.trajectory()["step"]
+        assert steps == list(range(len(steps))), f"drawn steps not 0..j: {steps[-8:]}"
+        seen.append(len(steps))
+    assert seen[-1] > seen[0] + 40, "the race must be playing"
+    page.get_by_role("button", name="❚❚ Pause").click()
+    page.get_by_role("button", name="▶ Play").wait_for()
+    page.wait_for_timeout(300)
+    k = _step_label(page)
+    ui.wait_step(k)
+    rows = ui.trajectory()
+    race = optimizers.race("rosenbrock", racers, steps=240)
+    for i in range(2):
+        np.testing.assert_array_equal(rows[f"x{i}"], race.params[i, : k + 1, 0])
+        np.testing.assert_array_equal(rows[f"y{i}"], race.params[i, : k + 1, 1])
+        np.testing.assert_array_equal(rows[f"loss{i}"], race.loss[i, : k + 1])
+    assert ui.errors == []
