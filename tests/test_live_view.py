@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+from panel.theme import DarkTheme
+
 from views.live import RaceView
 from views.state import RaceState
+from views.theme import look
 
 
 def test_a_slider_move_relabels_in_place_and_a_new_surface_rebuilds():
@@ -36,3 +40,21 @@ def test_the_lr_panel_draws_each_whole_schedule_and_follows_slider_moves():
     state.update_racer(0, lr=0.004)
     gd = view._parts["lr"]["schedules"][0].data
     assert list(gd["lr"][:2]) == [0.004, 0.004]
+
+
+@pytest.mark.parametrize(("theme", "present"), [("light", False), ("dark", False), ("dark", True)])
+def test_the_looks_font_sizes_survive_panels_dark_theme(theme, present):
+    """Bokeh takes a property set to its default as unset, and Panel's dark theme then put its own
+    sizes on the axes and titles: the dark page's labels were a size the look never chose."""
+    state = RaceState()
+    state.apply_query({"theme": theme, "present": "1" if present else "0"})
+    view = RaceView(state)
+    lk = look(theme, present)
+    figs = (view._parts["fig"], view._parts["loss"]["fig"], view._parts["lr"]["fig"])
+    for fig in figs:
+        for model in fig.references():
+            DarkTheme.bokeh_theme.apply_to_model(model)
+        for ax in (*fig.xaxis, *fig.yaxis):
+            assert (ax.major_label_text_font_size, ax.axis_label_text_font_size) == (lk.tick_font, lk.font)
+        assert fig.title.text_font_size == lk.font
+    assert view._parts["loss"]["fig"].min_border_left == lk.axis_room

@@ -226,6 +226,9 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
         x_axis_label="step",
         y_axis_label="loss − min" if kind == "loss" else "learning rate",
         title="Loss" if kind == "loss" else "Learning rate",
+        # Room for the widest label from the start: as a falling loss reached longer labels the
+        # frame narrowed, jittering the panel, and each change was a message back to the server.
+        min_border_left=look.axis_room,
     )
     _style(fig, look)
     # The y range follows the data in the browser. Unsynced, its change (every frame, while a loss

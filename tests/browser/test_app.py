@@ -331,6 +331,28 @@ def test_an_animating_page_sends_nothing_back(app):
     assert ui.errors == []
 
 
+_FRAME_WIDTHS_JS = """() => [...Bokeh.documents[0].all_models]
+    .filter(m => m.constructor.__name__ === 'Figure').map(m => m.title.text + ': ' + m.inner_width)"""
+
+
+def test_the_loss_panel_holds_still_as_its_labels_lengthen(app):
+    """A loss falling from 10^2 to the 10^-16 floor lengthens the log axis's labels: the panel's
+    frame must not narrow with them (it jittered, and each change was a message back)."""
+    ui, url = app
+    ui.open(f"{url}/app?surface=quadratic&r0=sgd:lr=0.05&steps=600&speed=300")
+    page = ui.page
+    widths = {tuple(page.evaluate(_FRAME_WIDTHS_JS))}
+    first = ui.trajectory()["gap0"][0]
+    page.get_by_role("button", name="▶ Play").click()
+    while ui.shown_step() < 599:
+        page.wait_for_timeout(100)
+        widths.add(tuple(page.evaluate(_FRAME_WIDTHS_JS)))
+    last = ui.trajectory()["gap0"][-1]
+    assert first > 100 and last == 1e-16, "the race must span the decades it is meant to"
+    assert len(widths) == 1, f"the panels' frames changed width: {sorted(widths)}"
+    assert ui.errors == []
+
+
 def test_the_drawn_rows_are_the_race_exactly(app):
     """Whenever one looks while the race plays, the drawn rows are steps 0..j, none missing or
     twice; once paused, they are the race's own numbers, bit for bit, up to the step shown."""
