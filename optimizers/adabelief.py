@@ -3,6 +3,7 @@
 import jax.numpy as jnp
 
 from . import hparams as H
+from .common import bias_correction
 from .spec import HParam, Optimizer
 
 
@@ -22,8 +23,8 @@ def adabelief_update(p, g, state, hp, ctx):
     b1, b2, t = hp["beta1"], hp["beta2"], ctx.t
     m = (1.0 - b1) * g + b1 * state["exp_avg"]
     s = (1.0 - b2) * (g - m) ** 2 + b2 * state["exp_avg_var"] + hp["eps_root"]
-    m_hat = m / (1.0 - b1**t)
-    s_hat = s / (1.0 - b2**t)
+    m_hat = m / bias_correction(b1, t)
+    s_hat = s / bias_correction(b2, t)
     return p - ctx.lr * (m_hat / (jnp.sqrt(s_hat) + hp["eps"])), {"exp_avg": m, "exp_avg_var": s}
 
 

@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 
 from . import hparams as H
-from .common import adam_grad, bias_correction, ema_sq, lerp
+from .common import adam_grad, bias_correction, ema_sq, lerp, power
 from .spec import HParam, Optimizer
 
 __all__ = ["NADAM", "nadam_init", "nadam_update"]
@@ -16,7 +16,7 @@ def nadam_init(p, hp):
 
 def _mu(beta1, t, psi):
     """Dozat's warming momentum: mu_t = beta1 (1 - 0.96^(t psi) / 2)."""
-    return beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+    return beta1 * (1.0 - 0.5 * power(0.96, t * psi))
 
 
 def nadam_update(p, g, state, hp, ctx):

@@ -6,7 +6,7 @@
 import jax.numpy as jnp
 
 from . import hparams as H
-from .common import adam_grad, bias_correction, ema_sq, lerp
+from .common import adam_grad, bias_correction, ema_sq, lerp, power
 from .spec import Optimizer
 
 __all__ = ["RADAM", "RADAM_HPARAMS", "radam_init", "radam_update", "RHO_THRESHOLD"]
@@ -43,7 +43,7 @@ def radam_update(p, g, state, hp, ctx):
     bc2 = bias_correction(beta2, t)
     m_hat = m / bias_correction(beta1, t)
     rho_inf = 2.0 / (1.0 - beta2) - 1.0
-    rho_t = rho_inf - 2.0 * t * beta2**t / bc2
+    rho_t = rho_inf - 2.0 * t * power(beta2, t) / bc2
     rectified = rho_t > RHO_THRESHOLD
     # Below the threshold r_t may be the root of a negative number; that branch is never taken.
     r = jnp.sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))

@@ -3,6 +3,7 @@
 import jax.numpy as jnp
 
 from . import hparams as H
+from .common import bias_correction
 from .spec import Optimizer
 
 # optax.yogi starts both accumulators here (scale_by_yogi's initial_accumulator_value).
@@ -26,8 +27,8 @@ def yogi_update(p, g, state, hp, ctx):
     v = state["exp_avg_sq"]
     g2 = g * g
     v = v - (1.0 - b2) * jnp.sign(v - g2) * g2
-    m_hat = m / (1.0 - b1**t)
-    v_hat = v / (1.0 - b2**t)
+    m_hat = m / bias_correction(b1, t)
+    v_hat = v / bias_correction(b2, t)
     return p - ctx.lr * (m_hat / (jnp.sqrt(v_hat) + hp["eps"])), {"exp_avg": m, "exp_avg_sq": v}
 
 
