@@ -6,10 +6,12 @@ the tail never outgrows a chunk, and frames travel as small streams.
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pytest
 from bokeh.document import Document
-from bokeh.document.events import ColumnsStreamedEvent
+from bokeh.document.events import ColumnDataChangedEvent, ColumnsStreamedEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,23 +27,52 @@ def result():
                            steps=STEPS)  # fmt: skip
 
 
-def joined(traj: Trajectories) -> dict[str, np.ndarray]:
-    """What the browser draws: the archive's rows, then the tail's without the row they share."""
-    head, tail = traj.archive.data, traj.source.data
-    out = {}
-    for name in traj.columns:
-        a, t = np.asarray(head[name], dtype=float), np.asarray(tail[name], dtype=float)
-        out[name] = np.concatenate([a, t[1:]]) if len(a) else t
-    return out
+class Browser:
+    """What the page holds, from the events the server sends (a Bokeh document's changes): the
+    tail as last replaced, plus every frame's rows after its last, as views/reveal.py appends them
+    (all revealed: the queue has drained)."""
+
+    def __init__(self, traj: Trajectories) -> None:
+        self.traj = traj
+        self.doc = Document()
+        for model in (traj.source, traj.archive, traj.feed, *traj.losses, *traj.paths):
+            self.doc.add_root(model)
+        self.events: list = []
+        self.doc.on_change(self.events.append)
+        self.tail: dict[str, np.ndarray] = {"step": np.zeros(0)}
+
+    def sync(self) -> None:
+        for e in self.events:
+            if isinstance(e, ColumnDataChangedEvent) and e.model is self.traj.source:  # a replacement
+                self.tail = {k: np.asarray(v, dtype=float) for k, v in self.traj.source.data.items()}
+            elif isinstance(e, ColumnsStreamedEvent) and e.model is self.traj.feed:  # a frame
+                names = list(self.tail)
+                (cell,) = e.data["rows"]
+                block = np.frombuffer(base64.b64decode(cell), dtype="<f8").reshape(-1, len(names))
+                last = self.tail["step"][-1] if len(self.tail["step"]) else -1
+                fresh = block[block[:, names.index("step")] > last]
+                for c, name in enumerate(names):
+                    self.tail[name] = np.concatenate([self.tail[name], fresh[:, c]])
+        self.events.clear()
+
+    def joined(self) -> dict[str, np.ndarray]:
+        """The archive's rows, then the tail's without the row they share."""
+        self.sync()
+        head = self.traj.archive.data
+        out = {}
+        for name in self.traj.columns:
+            a, t = np.asarray(head[name], dtype=float), self.tail[name]
+            out[name] = np.concatenate([a, t[1:]]) if len(a) else t
+        return out
 
 
-def check(traj: Trajectories, k: int) -> None:
-    rows = joined(traj)
+def check(traj: Trajectories, k: int, page: Browser) -> None:
+    rows = page.joined()
     for name, col in traj.columns.items():
         np.testing.assert_array_equal(rows[name], col[: k + 1], err_msg=name)
-    assert len(traj.source.data["step"]) <= CHUNK + 1
+    assert len(page.tail["step"]) <= CHUNK + 1
     if len(traj.archive.data["step"]):
-        assert traj.archive.data["step"][-1] == traj.source.data["step"][0]  # the halves meet
+        assert traj.archive.data["step"][-1] == page.tail["step"][0]  # the halves meet
     check_paths(traj)
     check_losses(traj)
 
@@ -90,38 +121,56 @@ def check_paths(traj: Trajectories) -> None:
 def test_sources_hold_exactly_rows_up_to_the_shown_step(result, moves):
     traj = Trajectories()
     traj.load(result)
+    page = Browser(traj)
     traj.show(0)
-    check(traj, 0)
+    check(traj, 0, page)
     for how, k in moves:
         getattr(traj, how)(k)
-        check(traj, min(k, STEPS))
+        check(traj, min(k, STEPS), page)
 
 
-def test_playing_streams_the_tail_and_moves_the_archive_once_per_chunk(result):
+def test_playing_streams_the_feed_and_moves_the_archive_once_per_chunk(result):
     traj = Trajectories()
     traj.load(result)
-    doc = Document()
-    doc.add_root(traj.source)
-    doc.add_root(traj.archive)
-    for curve in traj.losses:
-        doc.add_root(curve)
+    page = Browser(traj)
     traj.show(0)
+    page.sync()
     events = []
-    doc.on_change(events.append)  # what a session would send to the browser
+    page.doc.on_change(events.append)  # what a session would send to the browser
     frames = [*range(4, STEPS, 4), STEPS]
     for k in frames:
         traj.advance(k)
+        page.sync()
     streamed = [e for e in events if isinstance(e, ColumnsStreamedEvent)]
+    fed = [e for e in streamed if e.model is traj.feed]
     archive_moves = [e for e in streamed if e.model is traj.archive]
     loss_moves = [e for e in streamed if e.model in traj.losses]
     assert len(loss_moves) == len(traj.losses) * (STEPS // CHUNK)
-    tail = [e for e in streamed if e.model is traj.source]
+    assert not any(e.model is traj.source for e in streamed)  # the browser fills the tail
     assert len(archive_moves) == STEPS // CHUNK
-    assert len(tail) + len(archive_moves) == len(frames)  # one stream per frame (a move is a frame)
-    # Frames carry plain lists: Bokeh inlines them in the message's JSON instead of sending one
-    # binary websocket frame per column.
-    assert all(isinstance(col, list) for e in tail for col in e.data.values())
-    check(traj, STEPS)
+    assert len(fed) + len(archive_moves) == len(frames)  # one message per frame (a move is a frame)
+    # A frame's rows travel as one base64 text cell, inline in the message's JSON; the feed keeps
+    # only the latest.
+    assert all(e.rollover == 1 and isinstance(e.data["rows"][0], str) for e in fed)
+    (cell,) = fed[-1].data["rows"]
+    assert len(base64.b64decode(cell)) == 8 * (STEPS - frames[-2]) * len(traj.columns)
+    check(traj, STEPS, page)
+
+
+def test_a_jump_back_reaches_the_page(result):
+    """After frames, showing the step the tail was last replaced at: the server's copy of the tail
+    has not changed, but the page's has (it revealed the frames), and the replacement reaches it."""
+    traj = Trajectories()
+    traj.load(result)
+    page = Browser(traj)
+    traj.show(0)
+    traj.advance(3)
+    page.sync()
+    assert page.tail["step"].tolist() == [0, 1, 2, 3]
+    traj.show(0)
+    page.sync()
+    assert page.tail["step"].tolist() == [0]
+    check(traj, 0, page)
 
 
 def test_without_chunks_everything_stays_in_one_source(result):

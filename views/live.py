@@ -18,12 +18,11 @@ from bokeh.events import Tap
 from surfaces.grid import gradients
 
 from .plots import curve_figure, line_figure, racer_tooltips, surface_figure
+from .reveal import TICKS
 from .state import PALETTE, RaceState
 from .styles import html_pane
 from .theme import look
 from .trajectories import Trajectories
-
-FPS = 30
 
 
 def _edits_bokeh(method):
@@ -150,7 +149,7 @@ class RaceView:
         self._markers(k)
         self._frame += 1
         # Tables are text: refresh them twice a second while playing, and on every pause.
-        if not self.state.playing or self._frame % (FPS // 2) == 0:
+        if not self.state.playing or self._frame % (TICKS // 2) == 0:
             self._tables(k)
 
     @_edits_bokeh

@@ -13,9 +13,11 @@ from surfaces import SURFACES
 from . import heap, paintfix, refcache
 from .explain import Explain
 from .export_menu import ExportMenu
+from .frequent import Scrubber
 from .keyboard import Shortcuts
-from .live import FPS, RaceView
+from .live import RaceView
 from .racers import RacerEditor
+from .reveal import TICKS
 from .state import LIMITS, RaceState
 from .styles import SHEET, html_pane
 
@@ -49,7 +51,7 @@ class Playback:
         self.reset = pn.widgets.Button(name="⟲ Reset", width=90, css_classes=["reset"])
         self.speed = pn.widgets.FloatSlider(name="speed (steps/s)", start=1, end=500, step=1, value=state.speed,
                                             width=200)  # fmt: skip
-        self.scrub = pn.widgets.IntSlider(name="step", start=0, end=max(state.steps_done, 1), value=state.step,
+        self.scrub = Scrubber(name="step", start=0, end=max(state.steps_done, 1), value=state.step,
                                           sizing_mode="stretch_width", min_width=200, css_classes=["scrubber"])  # fmt: skip
         self.play.on_click(lambda e: state.toggle())
         self.forward.on_click(lambda e: state.step_once(1))
@@ -134,7 +136,7 @@ class Playback:
         # Stopped until the page has loaded: a race opened with play=1 starts when it can be seen.
         # `background` keeps the ticks out of Panel's busy tracking (a list shared by every session
         # of the process, rescanned on each tick): it feeds only the busy indicator, which is off.
-        self.callback = pn.io.PeriodicCallback(callback=self.tick, period=int(1000 / FPS), background=True)
+        self.callback = pn.io.PeriodicCallback(callback=self.tick, period=int(1000 / TICKS), background=True)
         self._ctx = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
 
     def _tab_gone(self) -> bool:

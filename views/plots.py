@@ -235,6 +235,9 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
     # falls) stays there: synced, each was a message back that the server decoded against every
     # model of the page, for a number it never reads.
     fig.y_range.syncable = False
+    # Likewise the plot's own size: its inner width changes with the width of the y labels as the
+    # range moves, and the server never reads it.
+    fig.syncable = False
     items = []
     serial = next(_SERIAL)  # keeps the lines' names unique in the document, across rebuilds
     schedules = []

@@ -4,7 +4,9 @@ Columns: `step`, and per racer i: `x{i}`, `y{i}` (for one-variable surfaces y is
 `gap{i}` (loss minus the global minimum's value, floored for the log axis) and `lr{i}`.
 
 The shown rows 0..k are split at a chunk boundary m: `archive` holds rows 0..m and `source` (the
-live tail) rows m..k, so the two halves of each line meet at row m. BokehJS reprocesses every row of a
+live tail) rows m..k, so the two halves of each line meet at row m. While playing, new rows reach
+the tail through `feed` and a script in the browser (views/reveal.py): on the server, the tail holds
+rows m..j and the feed the latest frame's rows, up to k. BokehJS reprocesses every row of a
 source on each stream, for every glyph drawing from it; streaming frames into a short tail keeps that
 work bounded however long the race, and the archive changes once per chunk.
 """
@@ -16,6 +18,7 @@ from bokeh.models import ColumnDataSource
 
 from optimizers.race import RaceResult
 
+from . import reveal
 from .simplify import simplify
 
 # The learning-rate panel draws whole schedules within this many decades of the exact curve
@@ -40,7 +43,11 @@ class Trajectories:
         replace the shown rows wholesale in the browser."""
         self.source = ColumnDataSource(data={"step": []}, name="race")
         self.archive = ColumnDataSource(data={"step": []}, name="race-archive")
+        # A frame's new rows travel in `feed`; the browser moves them into `source` (views/reveal.py).
+        self.feed = ColumnDataSource(data=dict(reveal.EMPTY), name="race-feed")
         self.chunk = chunk
+        if chunk is not None:
+            reveal.install(self.source, self.feed)
         self.columns: dict[str, np.ndarray] = {"step": np.zeros(0)}
         self.shown = -1
         self.base = 0  # the live tail's first row; the archive ends there (empty while it is 0)
@@ -117,6 +124,10 @@ class Trajectories:
         the archive grows, so each chunk is simplified on its own and its edges are kept."""
         return simplify(x, y, tol, breaks=np.arange(0, len(x), self.chunk or max(len(x), 1)))
 
+    def block(self, lo: int, hi: int) -> np.ndarray:
+        """Rows lo..hi of every column as one row-major float64 array, in the columns' order."""
+        return np.stack([col[lo : hi + 1] for col in self.columns.values()], axis=1).ravel()
+
     def _path(self, i: int, lo: int, hi: int) -> dict:
         """Racer i's archived path rows within lo..hi: the columns its glyph and hover read."""
         return self._archived(self.kept[i], lo, hi, ("step", f"x{i}", f"y{i}", f"loss{i}", f"lr{i}"))
@@ -151,9 +162,14 @@ class Trajectories:
             return
         base = self._base(k)
         if base == self.base:
-            # Lists, not arrays: Bokeh sends each array as a websocket frame of its own (one per
-            # column), but numbers inline in the message's one JSON frame.
-            self.source.stream({name: col.tolist() for name, col in self._rows(self.shown + 1, k).items()})
+            if self.chunk is None:
+                # Lists, not arrays: Bokeh sends each array as a websocket frame of its own (one
+                # per column), but numbers inline in the message's one JSON frame.
+                self.source.stream(
+                    {name: col.tolist() for name, col in self._rows(self.shown + 1, k).items()}
+                )
+            else:
+                self.feed.stream(reveal.frame(self.block(self.shown + 1, k)), rollover=1)
         else:
             # The tail crossed a chunk boundary: the archive takes the rows up to it, and the tail
             # restarts there (a replace of at most CHUNK rows).

@@ -353,9 +353,10 @@ def test_the_loss_panel_holds_still_as_its_labels_lengthen(app):
     assert ui.errors == []
 
 
-def test_the_drawn_rows_are_the_race_exactly(app):
-    """Whenever one looks while the race plays, the drawn rows are steps 0..j, none missing or
-    twice; once paused, they are the race's own numbers, bit for bit, up to the step shown."""
+def test_the_revealed_rows_are_the_race_exactly(app):
+    """The browser reveals each server frame's rows over the frame's interval (views/reveal.py):
+    whenever one looks, the drawn rows are steps 0..j, none missing or twice, and once paused they
+    are the race's own numbers, bit for bit, up to the step the server paused at."""
     import numpy as np
 
     import optimizers
@@ -372,6 +373,7 @@ def test_the_drawn_rows_are_the_race_exactly(app):
         assert steps == list(range(len(steps))), f"drawn steps not 0..j: {steps[-8:]}"
         seen.append(len(steps))
     assert seen[-1] > seen[0] + 40, "the race must be playing"
+    assert len(set(seen)) > 8, "rows must arrive a few at a time, not in bursts"
     page.get_by_role("button", name="❚❚ Pause").click()
     page.get_by_role("button", name="▶ Play").wait_for()
     page.wait_for_timeout(300)
