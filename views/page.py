@@ -108,7 +108,7 @@ class Playback:
     def tick(self):
         if self._tab_gone():
             # Bokeh keeps a closed tab's session, and so this callback, for up to half a minute
-            # before destroying it: at 30 frames a second, for no one.
+            # before destroying it: at 20 frames a second, for no one.
             self.callback.stop()
             log.info("session %s: its tab has gone; playback paused", getattr(self._ctx, "id", "?"))
             return
