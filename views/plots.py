@@ -257,7 +257,10 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
                         label_text_font_size=look.tick_font, background_fill_alpha=0.7)  # fmt: skip
         fig.add_layout(legend)
     # The step marker follows the tail's last row in the browser (see _follow_last_row).
-    marker = Span(location=0, dimension="height", line_color=look.text, line_dash="dashed", line_width=1.5)
+    # On the overlay layer: BokehJS then repaints only that layer when the marker alone moves (the
+    # learning-rate panel, whose schedules are static, on every animation frame), not the whole plot.
+    marker = Span(location=0, dimension="height", line_color=look.text, line_dash="dashed", line_width=1.5,
+                  level="overlay")  # fmt: skip
     fig.add_layout(marker)
     _follow_last_row(traj, "if (n) marker.location = row('step');", marker=marker)
     return {"fig": fig, "legend": items, "schedules": schedules}

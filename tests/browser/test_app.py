@@ -386,3 +386,31 @@ def test_the_revealed_rows_are_the_race_exactly(app):
         np.testing.assert_array_equal(rows[f"y{i}"], race.params[i, : k + 1, 1])
         np.testing.assert_array_equal(rows[f"loss{i}"], race.loss[i, : k + 1])
     assert ui.errors == []
+
+
+_COUNT_PAINTS_JS = """() => {
+  window.__paints = {};
+  for (const f of [...Bokeh.documents[0].all_models].filter(m => m.constructor.__name__ === 'Figure')) {
+    const view = Bokeh.index.find_one(f), counts = (window.__paints[f.title.text] = {primary: 0, overlays: 0});
+    const primary = view._paint_primary.bind(view), overlays = view._paint_overlays.bind(view);
+    view._paint_primary = (ctx) => { counts.primary += 1; return primary(ctx); };
+    view._paint_overlays = (ctx) => { counts.overlays += 1; return overlays(ctx); };
+  }
+}"""
+
+
+def test_the_learning_rate_panel_repaints_only_its_marker_while_playing(app):
+    """The schedules are drawn once per race; while it plays only the step marker moves, and it is
+    on the overlay layer, so the panel's main layer (axes, grid, 8 lines, legend) is not redrawn on
+    every animation frame."""
+    ui, url = app
+    ui.open(f"{url}/app?steps=2000&speed=200")
+    page = ui.page
+    page.evaluate(_COUNT_PAINTS_JS)
+    page.get_by_role("button", name="▶ Play").click()
+    page.wait_for_timeout(2000)
+    paints = page.evaluate("window.__paints")
+    assert paints["Loss"]["primary"] > 10, f"the race must be playing and drawn: {paints}"
+    assert paints["Learning rate"]["overlays"] > 10, f"the marker must follow the race: {paints}"
+    assert paints["Learning rate"]["primary"] == 0, paints
+    assert ui.errors == []
