@@ -589,3 +589,20 @@ def test_sweep_and_basins_validate_too():
         optimizers.sweep("rosenbrock", {"optimizer": "sgd"}, over={"beta1": [0.1]})
     with pytest.raises(ValueError, match=r"grid = 1 is not allowed"):
         optimizers.basins("rosenbrock", {"optimizer": "sgd"}, grid=1)
+
+
+def test_power_is_beta_to_the_t_within_rounding():
+    """beta^t is computed as exp(t log beta) (optimizers/common.py): it must agree with pow, as torch
+    and optax compute it, to rounding, including beta = 0 and the 1 - beta^t of the first steps."""
+    import jax.numpy as jnp
+
+    from optimizers.common import bias_correction, power
+
+    beta = np.array([0.0, 1e-3, 0.5, 0.9, 0.99, 0.999, 0.9999, 0.999999])
+    t = np.array([1.0, 2.0, 10.0, 1e3, 1e5])
+    B, T = np.meshgrid(beta, t)
+    ours = np.asarray(power(jnp.asarray(B), jnp.asarray(T)))
+    np.testing.assert_allclose(ours, B**T, rtol=1e-12, atol=0)
+    bc = np.asarray(bias_correction(jnp.asarray(B), jnp.asarray(T)))
+    np.testing.assert_allclose(bc, 1.0 - B**T, rtol=1e-9, atol=0)
+    assert float(power(jnp.asarray(0.0), jnp.asarray(1.0))) == 0.0
