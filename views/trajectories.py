@@ -46,8 +46,7 @@ class Trajectories:
         # A frame's new rows travel in `feed`; the browser moves them into `source` (views/reveal.py).
         self.feed = ColumnDataSource(data=dict(reveal.EMPTY), name="race-feed")
         self.chunk = chunk
-        if chunk is not None:
-            reveal.install(self.source, self.feed)
+        reveal.install(self.source, self.feed)
         self.columns: dict[str, np.ndarray] = {"step": np.zeros(0)}
         self.shown = -1
         self.base = 0  # the live tail's first row; the archive ends there (empty while it is 0)
@@ -162,14 +161,7 @@ class Trajectories:
             return
         base = self._base(k)
         if base == self.base:
-            if self.chunk is None:
-                # Lists, not arrays: Bokeh sends each array as a websocket frame of its own (one
-                # per column), but numbers inline in the message's one JSON frame.
-                self.source.stream(
-                    {name: col.tolist() for name, col in self._rows(self.shown + 1, k).items()}
-                )
-            else:
-                self.feed.stream(reveal.frame(self.block(self.shown + 1, k)), rollover=1)
+            self.feed.stream(reveal.frame(self.block(self.shown + 1, k)), rollover=1)
         else:
             # The tail crossed a chunk boundary: the archive takes the rows up to it, and the tail
             # restarts there (a replace of at most CHUNK rows).
