@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import optimizers
-from views.simplify import simplify
+from views.simplify import simplify, strokes
 from views.trajectories import SCHEDULE_TOL, Trajectories
 
 
@@ -47,11 +47,93 @@ def test_straight_pieces_shrink_to_their_corners():
     assert simplify(x, step, 1e-9).tolist() == [0, 499, 500, 999]
 
 
+def _walk(steps, scale):
+    """A 2-D random walk from hypothesis' numbers, with a NaN point where a step was NaN."""
+    d = np.asarray(steps, dtype=np.float64).reshape(-1, 2) * scale
+    xy = np.cumsum(np.nan_to_num(d), axis=0)
+    xy[np.isnan(d)] = np.nan
+    return xy[:, 0].copy(), xy[:, 1].copy()
+
+
+def _to_polyline(px, py, xs, ys) -> np.ndarray:
+    """Each point's distance to the nearest segment of the polyline (xs, ys), which breaks at NaN;
+    to its nearest point where it has no segment."""
+    if not len(px):
+        return np.zeros(0)
+    ok = np.isfinite(xs[:-1] + ys[:-1] + xs[1:] + ys[1:])
+    ax, ay, bx, by = xs[:-1][ok], ys[:-1][ok], xs[1:][ok], ys[1:][ok]
+    fin = np.isfinite(xs + ys)
+    # A lone point is a segment of length 0.
+    ax, ay = np.concatenate([ax, xs[fin]]), np.concatenate([ay, ys[fin]])
+    bx, by = np.concatenate([bx, xs[fin]]), np.concatenate([by, ys[fin]])
+    dx, dy = bx - ax, by - ay
+    length2 = np.where(dx * dx + dy * dy > 0, dx * dx + dy * dy, 1.0)
+    t = np.clip(((px[:, None] - ax) * dx + (py[:, None] - ay) * dy) / length2, 0, 1)
+    return np.min(np.hypot(px[:, None] - ax - t * dx, py[:, None] - ay - t * dy), axis=1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.one_of(st.floats(-1, 1), st.just(float("nan"))), min_size=2, max_size=400).filter(
+        lambda v: len(v) % 2 == 0),
+    st.sampled_from([0.0, 1e-3, 0.05, 0.5]),
+)  # fmt: skip
+def test_a_simplified_path_stays_within_tolerance_in_the_plane(steps, tol):
+    x, y = _walk(steps, 1.0)
+    keep = simplify(x, y, tol, metric="segment")
+    assert np.all(np.diff(keep) > 0) and keep[0] == 0 and keep[-1] == len(x) - 1
+    bad = ~np.isfinite(x + y)
+    assert set(np.flatnonzero(bad)) <= set(keep), "every gap is kept"
+    # Each finite point lies within tol of the segment joining the kept points around it.
+    xs, ys = x[keep], y[keep]
+    far = _to_polyline(x[~bad], y[~bad], xs, ys)
+    assert np.all(far <= tol + 1e-9)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from([-1.0, 1.0, 0.0, 0.5, float("nan")]), min_size=2, max_size=600).filter(
+        lambda v: len(v) % 2 == 0),
+    st.sampled_from([0.01, 0.1, 0.3]),
+)  # fmt: skip
+def test_strokes_draw_each_segment_once_and_lose_nothing_visible(steps, cell):
+    # Steps of fixed size, as Lion takes: the walk revisits the same places, the case strokes is for.
+    x, y = _walk(steps, 0.1)
+    rows = np.arange(len(x))
+    points, starts = strokes(x, y, rows, cell)
+    assert np.all(np.diff(points) > 0) and points[0] == 0 and not starts[0]
+    xs, ys = x[points], y[points]
+    # The polyline as drawn: a NaN before every start.
+    at = np.arange(len(points)) + np.cumsum(starts)
+    dx, dy = np.full(len(points) + starts.sum(), np.nan), np.full(len(points) + starts.sum(), np.nan)
+    dx[at], dy[at] = xs, ys
+    fin = np.isfinite(x + y)
+    # Every original point (so every original segment, whose ends are) lies within a cell's diagonal.
+    assert np.all(_to_polyline(x[fin], y[fin], dx, dy) <= cell * np.sqrt(2) + 1e-9)
+    # No two drawn segments join the same two cells.
+    seg = [(tuple(np.floor([dx[j], dy[j]] / np.float64(cell))), tuple(np.floor([dx[j + 1], dy[j + 1]] / np.float64(cell))))
+           for j in range(len(dx) - 1) if np.isfinite(dx[j] + dy[j] + dx[j + 1] + dy[j + 1])]  # fmt: skip
+    keys = [tuple(sorted(pair)) for pair in seg]
+    assert len(keys) == len(set(keys))
+
+
+def test_a_scribble_is_drawn_once():
+    # Back and forth between two points 500 times, then away: three points and one break.
+    x = np.concatenate([np.tile([0.0, 1.0], 500), [2.0]])
+    points, starts = strokes(x, np.zeros_like(x), np.arange(len(x)), 0.5)
+    assert points.tolist() == [0, 1, 999, 1000]
+    assert starts.tolist() == [False, False, True, False]
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="one length"):
         simplify(np.arange(3.0), np.arange(4.0), 0.1)
     with pytest.raises(ValueError, match="tolerance"):
         simplify(np.arange(3.0), np.arange(3.0), float("nan"))
+    with pytest.raises(ValueError, match="metric"):
+        simplify(np.arange(3.0), np.arange(3.0), 0.1, metric="manhattan")
+    with pytest.raises(ValueError, match="cell"):
+        strokes(np.arange(3.0), np.arange(3.0), np.arange(3), 0.0)
 
 
 @pytest.mark.parametrize(

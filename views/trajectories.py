@@ -19,16 +19,19 @@ from bokeh.models import ColumnDataSource
 from optimizers.race import RaceResult
 
 from . import reveal
-from .simplify import simplify
+from .simplify import simplify, strokes
 
 # The learning-rate panel draws whole schedules within this many decades of the exact curve
 # (a thousandth of a decade is far below a pixel on any axis the panel shows).
 SCHEDULE_TOL = 1e-3
 GAP_FLOOR = 1e-16  # the log axis cannot show 0; a converged racer sits on this floor
 CHUNK = 256  # rows per archive move: per-frame browser work is O(CHUNK), and a move O(race) once
-# The archived part of a racer's path on the surface leaves out iterates closer than this fraction
-# of the plotted domain to the last one kept: every iterate stays within it of the drawn line
-# (half a pixel on a 1000-pixel plot), and a racer that has settled stops costing paint.
+# The archived part of a racer's path on the surface is drawn within this fraction of the plotted
+# domain of every iterate (half a pixel on a 1000-pixel plot): half of it for RDP, which leaves out
+# the iterates of a nearly straight stretch, and half for drawing each repeated segment once (see
+# views/simplify.py). A racer that has settled stops costing paint, and a scribbling one costs the
+# pixels it covers, not its steps: late in a long race the paths were most of what the browser
+# painted per frame.
 PATH_TOL = 1 / 2000
 # The archived part of a racer's loss curve leaves out rows whose log loss lies within this
 # fraction of the decades the whole race's curves span of the line through the rows kept (a tenth of
@@ -50,9 +53,11 @@ class Trajectories:
         self.columns: dict[str, np.ndarray] = {"step": np.zeros(0)}
         self.shown = -1
         self.base = 0  # the live tail's first row; the archive ends there (empty while it is 0)
-        # Per racer: the archived part of its path on the surface, with fewer rows (see `kept`).
+        # Per racer: the archived part of its path on the surface, with fewer rows: the rows drawn
+        # (`kept`), and which of them start a new stroke (`starts`, see _path_rows).
         self.paths: list[ColumnDataSource] = []
         self.kept: list[np.ndarray] = []
+        self.starts: list[np.ndarray] = []
         # Per racer: the archived part of its loss curve, with fewer rows (see `loss_kept`).
         self.losses: list[ColumnDataSource] = []
         self.loss_kept: list[np.ndarray] = []
@@ -79,7 +84,9 @@ class Trajectories:
             self.losses = [ColumnDataSource(data={"step": []}, name=f"race-loss-{i}") for i in range(n)]
         dom = res.surface.domain
         self.scale = (dom[0][1] - dom[0][0], (dom[1][1] - dom[1][0]) if len(dom) > 1 else 1.0)
-        self.kept = [self._path_rows(cols[f"x{i}"], cols[f"y{i}"]) for i in range(n)]
+        drawn = [self._path_rows(cols[f"x{i}"], cols[f"y{i}"]) for i in range(n)]
+        self.kept = [rows for rows, _ in drawn]
+        self.starts = [starts for _, starts in drawn]
         logs = np.log10(gap)  # floored above 0, so finite where the loss is
         finite = logs[np.isfinite(logs)]
         self.loss_tol = LOSS_TOL * max(float(finite.max() - finite.min()) if finite.size else 0.0, 1.0)
@@ -95,28 +102,15 @@ class Trajectories:
     def _rows(self, lo: int, hi: int) -> dict:
         return {name: col[lo : hi + 1] for name, col in self.columns.items()}
 
-    def _path_rows(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """A racer's rows to draw in its archived path: each chunk's first and last row, every
-        non-finite one, and every iterate further than PATH_TOL (relative to the domain) from the
-        last one kept. A row left out lies within PATH_TOL of the kept row before it, which ends
-        the drawn segment it would have been on."""
+    def _path_rows(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A racer's archived path (see PATH_TOL): the rows to draw, and which of them start a new
+        stroke. RDP runs on each chunk alone, so chunk edges, where the archive grows, are kept by
+        it; the repeated segments are left out across the whole race."""
         sx, sy = self.scale
-        xs, ys = (x / sx).tolist(), (y / sy).tolist()
-        n, chunk = len(xs), self.chunk or max(len(xs), 1)
-        tol2 = PATH_TOL * PATH_TOL
-        keep = []
-        for start in range(0, max(n - 1, 1), chunk):
-            end = min(start + chunk, n - 1)
-            keep.append(start)
-            lx, ly = xs[start], ys[start]
-            for r in range(start + 1, end):
-                dx, dy = xs[r] - lx, ys[r] - ly
-                if not dx * dx + dy * dy <= tol2:  # also keeps NaN
-                    keep.append(r)
-                    lx, ly = xs[r], ys[r]
-        if n > 1:
-            keep.append(n - 1)
-        return np.unique(np.asarray(keep, dtype=np.int64))
+        xs, ys = x / sx, y / sy
+        rows = simplify(xs, ys, PATH_TOL / 2, breaks=np.arange(0, len(xs), self.chunk or max(len(xs), 1)),
+                        metric="segment")  # fmt: skip
+        return strokes(xs, ys, rows, PATH_TOL / 2 / np.sqrt(2))
 
     def _curve_rows(self, x: np.ndarray, y: np.ndarray, tol: float) -> np.ndarray:
         """A curve's rows to draw in its archive (views/simplify.py), split at every chunk edge, where
@@ -128,8 +122,19 @@ class Trajectories:
         return np.stack([col[lo : hi + 1] for col in self.columns.values()], axis=1).ravel()
 
     def _path(self, i: int, lo: int, hi: int) -> dict:
-        """Racer i's archived path rows within lo..hi: the columns its glyph and hover read."""
-        return self._archived(self.kept[i], lo, hi, ("step", f"x{i}", f"y{i}", f"loss{i}", f"lr{i}"))
+        """Racer i's archived path rows within lo..hi: the columns its glyph and hover read, with a
+        row of NaN before each point that starts a stroke (where Bokeh breaks a line)."""
+        rows, starts = self.kept[i], self.starts[i]
+        inside = (rows >= lo) & (rows <= hi)
+        rows, starts = rows[inside], starts[inside]
+        # Each point's place once the breaks are in: one more for every start up to and including it.
+        at = np.arange(len(rows)) + np.cumsum(starts)
+        out = {}
+        for name in ("step", f"x{i}", f"y{i}", f"loss{i}", f"lr{i}"):
+            col = np.full(len(rows) + int(starts.sum()), np.nan)
+            col[at] = self.columns[name][rows]
+            out[name] = col
+        return out
 
     def _loss(self, i: int, lo: int, hi: int) -> dict:
         """Racer i's archived loss-curve rows within lo..hi."""
