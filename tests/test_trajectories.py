@@ -28,9 +28,10 @@ def result():
 
 
 class Browser:
-    """What the page holds, from the events the server sends (a Bokeh document's changes): the
-    tail as last replaced, plus every frame's rows after its last, as views/reveal.py appends them
-    (all revealed: the queue has drained)."""
+    """What the page holds, from the events the server sends (a Bokeh document's changes), doing
+    what views/reveal.py does in the browser: sources as last replaced, plus every frame's rows
+    after the tail's last (all revealed: the queue has drained), plus each move at a chunk
+    boundary (rows into the archive and the racers' curves, the tail restarting there)."""
 
     def __init__(self, traj: Trajectories) -> None:
         self.traj = traj
@@ -39,29 +40,65 @@ class Browser:
             self.doc.add_root(model)
         self.events: list = []
         self.doc.on_change(self.events.append)
-        self.tail: dict[str, np.ndarray] = {"step": np.zeros(0)}
+        self.held: dict = {}  # model -> {column: array}, as the browser holds it
+
+    def data(self, model) -> dict[str, np.ndarray]:
+        return self.held.get(model, {"step": np.zeros(0)})
+
+    @property
+    def tail(self) -> dict[str, np.ndarray]:
+        return self.data(self.traj.source)
 
     def sync(self) -> None:
         for e in self.events:
-            if isinstance(e, ColumnDataChangedEvent) and e.model is self.traj.source:  # a replacement
-                self.tail = {k: np.asarray(v, dtype=float) for k, v in self.traj.source.data.items()}
-            elif isinstance(e, ColumnsStreamedEvent) and e.model is self.traj.feed:  # a frame
-                names = list(self.tail)
-                (cell,) = e.data["rows"]
-                block = np.frombuffer(base64.b64decode(cell), dtype="<f8").reshape(-1, len(names))
-                last = self.tail["step"][-1] if len(self.tail["step"]) else -1
-                fresh = block[block[:, names.index("step")] > last]
-                for c, name in enumerate(names):
-                    self.tail[name] = np.concatenate([self.tail[name], fresh[:, c]])
+            if isinstance(e, ColumnDataChangedEvent):  # a replacement
+                self.held[e.model] = {k: np.asarray(v, dtype=float) for k, v in e.model.data.items()}
+            elif isinstance(e, ColumnsStreamedEvent):
+                assert e.model is self.traj.feed, "only the feed is streamed: the browser moves the rest"
+                self._fed(e.data)
         self.events.clear()
+
+    def _append(self, model, cols: dict) -> None:
+        held = self.data(model)
+        self.held[model] = {k: np.concatenate([held.get(k, np.zeros(0)), v]) for k, v in cols.items()}
+
+    def _fed(self, cell: dict) -> None:
+        names = list(self.tail)
+        block = np.frombuffer(base64.b64decode(cell["rows"][0]), dtype="<f8").reshape(-1, len(names))
+        col = {name: block[:, c] for c, name in enumerate(names)}
+        (base,) = cell["base"]
+        if base < 0:  # a frame: its rows after the tail's last
+            last = self.tail["step"][-1] if len(self.tail["step"]) else -1
+            fresh = col["step"] > last
+            self._append(self.traj.source, {k: v[fresh] for k, v in col.items()})
+            return
+        lo = int(col["step"][0])
+        self._append(self.traj.archive, {k: v[: base - lo + 1] for k, v in col.items()})
+        keep = np.frombuffer(base64.b64decode(cell["keep"][0]), dtype="<i4").tolist()
+        racers, p = keep[0], 1
+        lists = []
+        for _ in range(2 * racers):
+            n = keep[p]
+            lists.append(keep[p + 1 : p + 1 + n])
+            p += 1 + n
+        for i in range(racers):
+            for model, cols, rows in ((self.traj.paths[i], ("step", f"x{i}", f"y{i}", f"loss{i}", f"lr{i}"), lists[i]),
+                                      (self.traj.losses[i], ("step", f"gap{i}"), lists[racers + i])):  # fmt: skip
+                at = []
+                for r in rows:
+                    at += [None, -r - 1] if r < 0 else [r]
+                self._append(
+                    model, {k: np.array([np.nan if r is None else col[k][r - lo] for r in at]) for k in cols}
+                )
+        self.held[self.traj.source] = {k: v[base - lo :] for k, v in col.items()}
 
     def joined(self) -> dict[str, np.ndarray]:
         """The archive's rows, then the tail's without the row they share."""
         self.sync()
-        head = self.traj.archive.data
+        head = self.data(self.traj.archive)
         out = {}
         for name in self.traj.columns:
-            a, t = np.asarray(head[name], dtype=float), self.tail[name]
+            a, t = head.get(name, np.zeros(0)), self.tail[name]
             out[name] = np.concatenate([a, t[1:]]) if len(a) else t
         return out
 
@@ -71,24 +108,26 @@ def check(traj: Trajectories, k: int, page: Browser) -> None:
     for name, col in traj.columns.items():
         np.testing.assert_array_equal(rows[name], col[: k + 1], err_msg=name)
     assert len(page.tail["step"]) <= CHUNK + 1
-    if len(traj.archive.data["step"]):
-        assert traj.archive.data["step"][-1] == page.tail["step"][0]  # the halves meet
-    check_paths(traj)
-    check_losses(traj)
+    archive = page.data(traj.archive)
+    if len(archive["step"]):
+        assert archive["step"][-1] == page.tail["step"][0]  # the halves meet
+    check_paths(traj, [page.data(p) for p in traj.paths])
+    check_losses(traj, [page.data(c) for c in traj.losses])
 
 
-def check_losses(traj: Trajectories) -> None:
-    """Each racer's archived loss curve: the race's own rows, meeting the tail, every chunk edge, and
-    every row it leaves out within the tolerance (in decades) of the line drawn through the kept ones."""
+def check_losses(traj: Trajectories, held: list | None = None) -> None:
+    """Each racer's archived loss curve (as the page holds it, or as the server last sent it): the
+    race's own rows, meeting the tail, every chunk edge, and every row it leaves out within the
+    tolerance (in decades) of the line drawn through the kept ones."""
     base = traj.base
-    for i, curve in enumerate(traj.losses):
-        rows = np.asarray(curve.data["step"], dtype=int)
+    for i, data in enumerate(held or [c.data for c in traj.losses]):
+        rows = np.asarray(data["step"], dtype=int)
         if base == 0:
             assert len(rows) == 0
             continue
         assert rows[0] == 0 and rows[-1] == base
         assert set(range(0, base + 1, CHUNK)) <= set(rows.tolist())
-        np.testing.assert_array_equal(curve.data[f"gap{i}"], traj.columns[f"gap{i}"][rows])
+        np.testing.assert_array_equal(data[f"gap{i}"], traj.columns[f"gap{i}"][rows])
         logs = np.log10(traj.columns[f"gap{i}"][: base + 1])
         drawn = np.interp(np.arange(base + 1), rows, logs[rows])
         assert np.max(np.abs(drawn - logs)) <= traj.loss_tol * (1 + 1e-9), f"racer {i}"
@@ -107,30 +146,30 @@ def _distance_to_polyline(px, py, xs, ys) -> np.ndarray:
     return np.min(np.hypot(px[:, None] - ax - t * dx, py[:, None] - ay - t * dy), axis=1)
 
 
-def check_paths(traj: Trajectories) -> None:
-    """Each racer's archived path: the race's own rows in order, from the start, the same however
-    the archive grew (streams or a replacement), and every iterate up to the tail within PATH_TOL
-    (of the domain) of the line drawn."""
+def check_paths(traj: Trajectories, held: list | None = None) -> None:
+    """Each racer's archived path (as the page holds it, or as the server last sent it): the race's
+    own rows in order, from the start, the same however the archive grew (moves or a replacement),
+    and every iterate up to the tail within PATH_TOL (of the domain) of the line drawn."""
     base = traj.base
     sx, sy = traj.scale
-    for i, path in enumerate(traj.paths):
-        steps = np.asarray(path.data["step"], dtype=float)
+    for i, data in enumerate(held or [p.data for p in traj.paths]):
+        steps = np.asarray(data["step"], dtype=float)
         if base == 0:
             assert len(steps) == 0
             continue
         whole = traj._path(i, 0, base)  # what a replacement sends
         for name, col in whole.items():
-            np.testing.assert_array_equal(np.asarray(path.data[name], dtype=float), col, err_msg=name)
+            np.testing.assert_array_equal(np.asarray(data[name], dtype=float), col, err_msg=name)
         gaps = np.isnan(steps)
         rows = steps[~gaps].astype(int)
         assert rows[0] == 0 and not gaps[0] and rows[-1] <= base
         assert np.all(np.diff(rows) > 0)
         assert not np.any(gaps[1:] & gaps[:-1])  # a break is one row of NaN
         for name in ("x", "y", "loss", "lr"):
-            np.testing.assert_array_equal(np.asarray(path.data[f"{name}{i}"])[~gaps],
+            np.testing.assert_array_equal(np.asarray(data[f"{name}{i}"])[~gaps],
                                           traj.columns[f"{name}{i}"][rows])  # fmt: skip
         x, y = traj.columns[f"x{i}"][: base + 1] / sx, traj.columns[f"y{i}"][: base + 1] / sy
-        xs, ys = np.asarray(path.data[f"x{i}"]) / sx, np.asarray(path.data[f"y{i}"]) / sy
+        xs, ys = np.asarray(data[f"x{i}"]) / sx, np.asarray(data[f"y{i}"]) / sy
         far = _distance_to_polyline(x, y, xs, ys)
         assert np.all(far <= PATH_TOL * (1 + 1e-9)), f"racer {i}: an iterate {far.max():.2e} from the line"
 
@@ -162,18 +201,15 @@ def test_playing_streams_the_feed_and_moves_the_archive_once_per_chunk(result):
     for k in frames:
         traj.advance(k)
         page.sync()
-    streamed = [e for e in events if isinstance(e, ColumnsStreamedEvent)]
-    fed = [e for e in streamed if e.model is traj.feed]
-    archive_moves = [e for e in streamed if e.model is traj.archive]
-    loss_moves = [e for e in streamed if e.model in traj.losses]
-    assert len(loss_moves) == len(traj.losses) * (STEPS // CHUNK)
-    assert not any(e.model is traj.source for e in streamed)  # the browser fills the tail
-    assert len(archive_moves) == STEPS // CHUNK
-    assert len(fed) + len(archive_moves) == len(frames)  # one message per frame (a move is a frame)
-    # A frame's rows travel as one base64 text cell, inline in the message's JSON; the feed keeps
-    # only the latest.
-    assert all(e.rollover == 1 and isinstance(e.data["rows"][0], str) for e in fed)
-    (cell,) = fed[-1].data["rows"]
+    # One message per frame, and only the feed changes: a frame's rows, or at a chunk boundary the
+    # move the browser makes (views/reveal.py), each one base64 cell inline in the message's JSON;
+    # the feed keeps only the latest.
+    assert len(events) == len(frames)
+    assert all(isinstance(e, ColumnsStreamedEvent) and e.model is traj.feed for e in events)
+    assert all(e.rollover == 1 and isinstance(e.data["rows"][0], str) for e in events)
+    moves = [e for e in events if e.data["base"][0] >= 0]
+    assert [e.data["base"][0] for e in moves] == list(range(CHUNK, STEPS + 1, CHUNK))
+    (cell,) = events[-1].data["rows"]
     assert len(base64.b64decode(cell)) == 8 * (STEPS - frames[-2]) * len(traj.columns)
     check(traj, STEPS, page)
 

@@ -4,11 +4,16 @@ Columns: `step`, and per racer i: `x{i}`, `y{i}` (for one-variable surfaces y is
 `gap{i}` (loss minus the global minimum's value, floored for the log axis) and `lr{i}`.
 
 The shown rows 0..k are split at a chunk boundary m: `archive` holds rows 0..m and `source` (the
-live tail) rows m..k, so the two halves of each line meet at row m. While playing, new rows reach
-the tail through `feed` and a script in the browser (views/reveal.py): on the server, the tail holds
-rows m..j and the feed the latest frame's rows, up to k. BokehJS reprocesses every row of a
-source on each stream, for every glyph drawing from it; streaming frames into a short tail keeps that
-work bounded however long the race, and the archive changes once per chunk.
+live tail) rows m..k, so the two halves of each line meet at row m. Each racer's path and loss
+curve also have a lighter archive of their own (`paths`, `losses`), which the plots draw.
+
+While playing, new rows reach the tail through `feed` and a script in the browser
+(views/reveal.py), which also makes the move at each chunk boundary: rows to the archives, the tail
+restarting at the boundary. The server's copies of these sources then hold what it last replaced,
+not what the browser shows; it replaces them outright on a jump, a reset or a recompute. BokehJS
+reprocesses every row of a source on each stream, for every glyph drawing from it; streaming frames
+into a short tail keeps that work bounded however long the race, and the archives change once per
+chunk.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ class Trajectories:
         # A frame's new rows travel in `feed`; the browser moves them into `source` (views/reveal.py).
         self.feed = ColumnDataSource(data=dict(reveal.EMPTY), name="race-feed")
         self.chunk = chunk
-        reveal.install(self.source, self.feed)
+        reveal.install(self.source, self.feed, self.archive)
         self.columns: dict[str, np.ndarray] = {"step": np.zeros(0)}
         self.shown = -1
         self.base = 0  # the live tail's first row; the archive ends there (empty while it is 0)
@@ -80,8 +85,11 @@ class Trajectories:
         self.columns = cols
         n = res.params.shape[0]
         if len(self.paths) != n:  # a new racer count rebuilds the figures, which take these
-            self.paths = [ColumnDataSource(data={"step": []}, name=f"race-path-{i}") for i in range(n)]
-            self.losses = [ColumnDataSource(data={"step": []}, name=f"race-loss-{i}") for i in range(n)]
+            # Named: the browser finds them by name when it moves rows in (views/reveal.py).
+            self.paths = [ColumnDataSource(data={"step": []}, name=f"race-path-{i}", syncable=False)
+                          for i in range(n)]  # fmt: skip
+            self.losses = [ColumnDataSource(data={"step": []}, name=f"race-loss-{i}", syncable=False)
+                           for i in range(n)]  # fmt: skip
         dom = res.surface.domain
         self.scale = (dom[0][1] - dom[0][0], (dom[1][1] - dom[1][0]) if len(dom) > 1 else 1.0)
         drawn = [self._path_rows(cols[f"x{i}"], cols[f"y{i}"]) for i in range(n)]
@@ -121,12 +129,22 @@ class Trajectories:
         """Rows lo..hi of every column as one row-major float64 array, in the columns' order."""
         return np.stack([col[lo : hi + 1] for col in self.columns.values()], axis=1).ravel()
 
+    def _path_within(self, i: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """Racer i's archived path rows within lo..hi, and which of them start a stroke."""
+        rows, starts = self.kept[i], self.starts[i]
+        inside = (rows >= lo) & (rows <= hi)
+        return rows[inside], starts[inside]
+
+    def _loss_within(self, i: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """Racer i's archived loss-curve rows within lo..hi (a curve has no breaks but its NaN)."""
+        rows = self.loss_kept[i]
+        rows = rows[(rows >= lo) & (rows <= hi)]
+        return rows, np.zeros(len(rows), dtype=bool)
+
     def _path(self, i: int, lo: int, hi: int) -> dict:
         """Racer i's archived path rows within lo..hi: the columns its glyph and hover read, with a
         row of NaN before each point that starts a stroke (where Bokeh breaks a line)."""
-        rows, starts = self.kept[i], self.starts[i]
-        inside = (rows >= lo) & (rows <= hi)
-        rows, starts = rows[inside], starts[inside]
+        rows, starts = self._path_within(i, lo, hi)
         # Each point's place once the breaks are in: one more for every start up to and including it.
         at = np.arange(len(rows)) + np.cumsum(starts)
         out = {}
@@ -138,21 +156,21 @@ class Trajectories:
 
     def _loss(self, i: int, lo: int, hi: int) -> dict:
         """Racer i's archived loss-curve rows within lo..hi."""
-        return self._archived(self.loss_kept[i], lo, hi, ("step", f"gap{i}"))
-
-    def _archived(self, rows: np.ndarray, lo: int, hi: int, names: tuple[str, ...]) -> dict:
-        rows = rows[(rows >= lo) & (rows <= hi)]
-        return {name: self.columns[name][rows] for name in names}
+        rows, _ = self._loss_within(i, lo, hi)
+        return {name: self.columns[name][rows] for name in ("step", f"gap{i}")}
 
     def show(self, k: int) -> None:
         """Replace both sources with rows 0..k (after a recompute, a reset or a jump back)."""
         k = max(0, min(k, self.last))
         self.base = self._base(k)
-        self.archive.data = self._rows(0, self.base if self.base else -1)
+        end = self.base if self.base else -1
+        # The server's copies are stale once the browser has revealed or moved rows on its own,
+        # and may equal the new rows; Bokeh sends a source's replaced data even then.
+        self.archive.data = self._rows(0, end)
         for i, path in enumerate(self.paths):
-            path.data = self._path(i, 0, self.base if self.base else -1)
+            path.data = self._path(i, 0, end)
         for i, curve in enumerate(self.losses):
-            curve.data = self._loss(i, 0, self.base if self.base else -1)
+            curve.data = self._loss(i, 0, end)
         self.source.data = self._rows(self.base, k)
         self.shown = k
 
@@ -168,15 +186,13 @@ class Trajectories:
         if base == self.base:
             self.feed.stream(reveal.frame(self.block(self.shown + 1, k)), rollover=1)
         else:
-            # The tail crossed a chunk boundary: the archive takes the rows up to it, and the tail
-            # restarts there (a replace of at most CHUNK rows).
+            # The tail crossed a chunk boundary: the archive and the racers' curves take the rows
+            # up to it, and the tail restarts there. One cell carries it all, and the browser
+            # makes the moves (views/reveal.py).
             lo = self.base + 1 if self.base else 0
-            self.archive.stream(self._rows(lo, base))
-            for i, path in enumerate(self.paths):
-                path.stream(self._path(i, lo, base))
-            for i, curve in enumerate(self.losses):
-                curve.stream(self._loss(i, lo, base))
-            self.source.data = self._rows(base, k)
+            paths = [self._path_within(i, lo, base) for i in range(len(self.paths))]
+            losses = [self._loss_within(i, lo, base) for i in range(len(self.losses))]
+            self.feed.stream(reveal.move(self.block(lo, k), base, paths, losses), rollover=1)
             self.base = base
         self.shown = k
 

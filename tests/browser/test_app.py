@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import RACE_ROWS_JS
 
 pytestmark = pytest.mark.browser
 
@@ -385,6 +386,55 @@ def test_the_revealed_rows_are_the_race_exactly(app):
         np.testing.assert_array_equal(rows[f"x{i}"], race.params[i, : k + 1, 0])
         np.testing.assert_array_equal(rows[f"y{i}"], race.params[i, : k + 1, 1])
         np.testing.assert_array_equal(rows[f"loss{i}"], race.loss[i, : k + 1])
+    assert ui.errors == []
+
+
+def test_the_browser_moves_rows_into_the_archives_as_the_server_would(app):
+    """At each chunk boundary the browser itself moves rows into the archive and the racers' lighter
+    path and loss curves (views/reveal.py). Paused after a few boundaries, what it holds is what the
+    server sends for that step on a replacement, to the bit (NaN rows, where a path breaks,
+    included)."""
+    import numpy as np
+
+    import optimizers
+    from views.trajectories import CHUNK, Trajectories
+
+    ui, url = app
+    racers = ["lion:lr=0.01", "gd:lr=0.001", "adam:lr=0.02"]
+    ui.open(f"{url}/app?" + "&".join(f"r{i}={r}" for i, r in enumerate(racers)) + "&steps=1500&speed=500")
+    page = ui.page
+    page.get_by_role("button", name="▶ Play").click()
+    page.wait_for_function(f"() => {{ {RACE_ROWS_JS} const r = rows(); return r && r.step.length > {3 * CHUNK + 20}; }}",
+                           timeout=20_000)  # fmt: skip
+    page.get_by_role("button", name="❚❚ Pause").click()
+    page.get_by_role("button", name="▶ Play").wait_for()
+    page.wait_for_timeout(300)
+    k = _step_label(page)
+    ui.wait_step(k)
+    held = page.evaluate(
+        """() => { const out = {};
+           for (const m of Bokeh.documents[0].all_models)
+             if (m.constructor.__name__ === 'ColumnDataSource' && /^race-(path|loss)-|^race-archive$/.test(m.name)) {
+               const keys = m.data instanceof Map ? [...m.data.keys()] : Object.keys(m.data);
+               out[m.name] = Object.fromEntries(keys.map(k => [k, Array.from(m.data instanceof Map ? m.data.get(k) : m.data[k],
+                                                                      v => (Number.isNaN(v) ? 'nan' : v))]));
+             }
+           return out; }"""
+    )  # fmt: skip
+    traj = Trajectories()
+    traj.load(optimizers.race("rosenbrock", racers, steps=1500))
+    traj.show(k)
+    assert traj.base >= 3 * CHUNK
+    want = {"race-archive": traj.archive.data}
+    want.update({f"race-path-{i}": p.data for i, p in enumerate(traj.paths)})
+    want.update({f"race-loss-{i}": c.data for i, c in enumerate(traj.losses)})
+    assert any(np.isnan(np.asarray(traj.paths[0].data["step"], dtype=float)).tolist()), (
+        "lion's path must break"
+    )
+    for name, data in want.items():
+        for column, values in data.items():
+            got = np.array([np.nan if v == "nan" else v for v in held[name][column]], dtype=float)
+            np.testing.assert_array_equal(got, np.asarray(values, dtype=float), err_msg=f"{name}.{column}")
     assert ui.errors == []
 
 
