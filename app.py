@@ -1,5 +1,5 @@
 """OptiRace: `panel serve app.py`. A thin assembly; the pieces live in views/, the maths in optimizers/."""
 
-from views.page import build
+from views.page import serve
 
-build().servable()
+serve()

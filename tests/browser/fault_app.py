@@ -6,13 +6,12 @@ session's code would; every other session is the plain app.
 
 import panel as pn
 
-from views.page import build
+from views.page import serve
 
-page = build()
+serve()
 if pn.state.session_args.get("fault"):
 
     def broken():
         raise RuntimeError("fault injected by the isolation test")
 
     pn.state.add_periodic_callback(broken, period=100)
-page.servable()
