@@ -258,6 +258,20 @@ def _closed(ctx, playback: Playback) -> None:
     heap.release()
 
 
+def _built_when_opened(title: str, make, **params) -> pn.Card:
+    """A collapsed card whose content is built the first time it is opened. The export menu is
+    27 of the page's 400 models; most visits never open it, and every model costs the server and the
+    browser time before the race is drawn."""
+    card = pn.Card(title=title, collapsed=True, **params)
+
+    def opened(event):
+        if not event.new and not card.objects:
+            card.objects = [make()]
+
+    card.param.watch(opened, "collapsed")
+    return card
+
+
 def build() -> pn.viewable.Viewable:
     """One session's page. Bokeh runs app.py per session, so this runs per session too; the jitted
     programs it uses are compiled once per process in `optimizers`."""
@@ -307,7 +321,7 @@ def build() -> pn.viewable.Viewable:
         pn.pane.Markdown("### Surface"), surface_box,
         pn.pane.Markdown("### Racers"), RacerEditor(state),
         pn.pane.Markdown("### Race"), race_box,
-        pn.Card(ExportMenu(state), title="Export and share", collapsed=True, sizing_mode="stretch_width"),
+        _built_when_opened("Export and share", lambda: ExportMenu(state), sizing_mode="stretch_width"),
         pn.Row(html_pane("presentation mode"), present),
     ])  # fmt: skip
     template.main.extend([

@@ -13,12 +13,15 @@ from bokeh.models import (
     ColumnDataSource,
     CustomJS,
     HoverTool,
+    ImageRGBA,
     Legend,
     LegendItem,
     Line,
     Range1d,
     Scatter,
+    Segment,
     Span,
+    Text,
 )
 from bokeh.plotting import figure
 
@@ -28,6 +31,19 @@ from .theme import Look, ramp
 
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 _SERIAL = itertools.count()  # tells apart the figures of one document, for names looked up in JS
+
+
+def _draw(fig, glyph, source: ColumnDataSource | None = None, **data):
+    """Add `glyph`, reading `source` or a new source holding `data`. Unlike figure.scatter() and
+    the like, add_glyph gives the renderer no selection or muted copies of its glyph: nothing here
+    is selected or muted, and every model of a page costs the server and the browser time before
+    the race is drawn (and is walked again for each message the session sends)."""
+    return fig.add_glyph(source if source is not None else ColumnDataSource(data), glyph)
+
+
+def _legend(fig, items: list[tuple[str, object]], **style) -> None:
+    """A legend for glyphs added with _draw (which take no legend_label)."""
+    fig.add_layout(Legend(items=[LegendItem(label=label, renderers=[r]) for label, r in items], **style))
 
 
 def _style(fig, look: Look) -> None:
@@ -87,17 +103,18 @@ def _both(fig, glyph, traj, x: str, y: str, archive=None, **style) -> list:
     ]
 
 
-def _legend_proxy(fig, renderers, name: str):
+def _legend_proxy(fig, renderers, name: str, nowhere: ColumnDataSource):
     """A twin of a racer's streamed lines that draws nothing, for its legend entry.
 
     BokehJS rebuilds a legend (a canvas per entry, then a style recalculation) whenever anything its
     items reach changes, transitively: listing the streamed lines would rebuild it on every frame.
-    The twin reaches nothing streamed, so clicking it finds its lines by name, in the browser. Its one
-    point is NaN: the legend draws an entry's swatch from the first row of its renderer."""
+    The twin reaches nothing streamed, so clicking it finds its lines by name, in the browser. It
+    draws from `nowhere`, one point of NaN the figure's twins share: the legend draws an entry's
+    swatch from the first row of its renderer."""
     for r in renderers:
         r.name = name
     glyph = renderers[0].glyph
-    twin = fig.line(x=[np.nan], y=[np.nan], line_color=glyph.line_color, line_width=glyph.line_width)
+    twin = _draw(fig, Line(x="x", y="y", line_color=glyph.line_color, line_width=glyph.line_width), nowhere)
     code = f"for (const r of cb_obj.document.all_models) if (r.name === '{name}') r.visible = cb_obj.visible"
     twin.js_on_change("visible", CustomJS(code=code))
     return twin
@@ -107,8 +124,8 @@ def _heads(fig, traj, colors, look: Look) -> None:
     """The racers' current points: one glyph on a small source the browser fills from the tail's
     last row, rather than a glyph per racer filtering the whole tail on every frame."""
     heads = ColumnDataSource({"x": [], "y": [], "color": []})
-    fig.scatter("x", "y", source=heads, size=look.head_size, fill_color="color", line_color="#ffffff",
-                line_width=2)  # fmt: skip
+    _draw(fig, Scatter(x="x", y="y", size=look.head_size, fill_color="color", line_color="#ffffff", line_width=2),
+          heads)  # fmt: skip
     n = len(colors)
     _follow_last_row(
         traj,
@@ -117,6 +134,19 @@ def _heads(fig, traj, colors, look: Look) -> None:
         heads=heads,
         colors=list(colors),
     )
+
+
+def _dead(fig, look: Look, **text_style) -> ColumnDataSource:
+    """Diverged racers: a cross and "diverged at step k" (the source is filled by views/live.py)."""
+    dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": [], "align": [], "xoff": []})
+    _draw(
+        fig,
+        Scatter(x="x", y="y", marker="x", size=look.head_size + 8, line_color="color", line_width=4),
+        dead,
+    )
+    _draw(fig, Text(x="x", y="y", text="text", text_color="color", text_font_size=look.font, x_offset="xoff",
+                    text_align="align", **text_style), dead)  # fmt: skip
+    return dead
 
 
 def _levels(z: np.ndarray, n: int = 18) -> np.ndarray:
@@ -181,21 +211,23 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
     )
     _style(fig, look)
     (x_lo, x_hi), (y_lo, y_hi) = surface.domain
-    fig.image_rgba(image=[contour_image(Zd, levels, look)], x=x_lo, y=y_lo, dw=x_hi - x_lo, dh=y_hi - y_lo)
+    _draw(fig, ImageRGBA(image="image", x=x_lo, y=y_lo, dw=x_hi - x_lo, dh=y_hi - y_lo),
+          image=[contour_image(Zd, levels, look)])  # fmt: skip
+    marks = []
     if surface.local_minima:
         lm = np.asarray(surface.local_minima)
-        fig.scatter(lm[:, 0], lm[:, 1], marker="triangle", size=11, fill_color=None,
-                    line_color=look.minimum, line_width=1.5, legend_label="local minimum")  # fmt: skip
+        marks.append(("local minimum", _draw(fig, Scatter(x="x", y="y", marker="triangle", size=11, fill_color=None,
+                                                          line_color=look.minimum, line_width=1.5),
+                                             x=lm[:, 0], y=lm[:, 1])))  # fmt: skip
     gm = np.asarray(surface.minima)
-    fig.scatter(gm[:, 0], gm[:, 1], marker="star", size=17, fill_color="#ffffff",
-                line_color=look.minimum, line_width=1.5, legend_label="global minimum")  # fmt: skip
-    fig.legend.location = "top_right"
-    fig.legend.background_fill_alpha = 0.7
-    fig.legend.label_text_font_size = look.tick_font
-    fig.legend.click_policy = "none"
+    marks.append(("global minimum", _draw(fig, Scatter(x="x", y="y", marker="star", size=17, fill_color="#ffffff",
+                                                       line_color=look.minimum, line_width=1.5),
+                                          x=gm[:, 0], y=gm[:, 1])))  # fmt: skip
+    _legend(fig, marks, location="top_right", background_fill_alpha=0.7, label_text_font_size=look.tick_font,
+            click_policy="none")  # fmt: skip
     start = ColumnDataSource({"x": [], "y": []})
-    fig.scatter("x", "y", source=start, marker="circle_cross", size=look.head_size + 4,
-                fill_color=None, line_color=look.text, line_width=1.5)  # fmt: skip
+    _draw(fig, Scatter(x="x", y="y", marker="circle_cross", size=look.head_size + 4, fill_color=None,
+                       line_color=look.text, line_width=1.5), start)  # fmt: skip
     hovers = []
     for i, color in enumerate(colors):
         # Lines only: a dot per iterate doubles what the browser repaints every frame.
@@ -206,10 +238,7 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
         )
         fig.add_tools(hovers[-1])
     _heads(fig, traj, colors, look)
-    dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": [], "align": [], "xoff": []})
-    fig.scatter("x", "y", source=dead, marker="x", size=look.head_size + 8, line_color="color", line_width=4)
-    fig.text("x", "y", text="text", source=dead, text_color="color", text_font_size=look.font,
-             x_offset="xoff", y_offset=-8, text_align="align", text_font_style="bold")  # fmt: skip
+    dead = _dead(fig, look, y_offset=-8, text_font_style="bold")
     return {"fig": fig, "dead": dead, "start": start, "hovers": hovers}
 
 
@@ -240,6 +269,7 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
     fig.syncable = False
     items = []
     serial = next(_SERIAL)  # keeps the lines' names unique in the document, across rebuilds
+    nowhere = ColumnDataSource({"x": [np.nan], "y": [np.nan]})  # what the legend's twins draw
     schedules = []
     for i, color in enumerate(colors):
         if kind == "lr":
@@ -250,7 +280,9 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
             continue
         lines = _both(fig, Line, traj, "step", f"{column}{i}", archive=traj.losses[i], line_color=color,
                       line_width=look.line_width)  # fmt: skip
-        twin = _legend_proxy(fig, lines, f"{kind}-{serial}-{i}")  # the racers' legend, on the loss panel
+        twin = _legend_proxy(
+            fig, lines, f"{kind}-{serial}-{i}", nowhere
+        )  # the racers' legend, on the loss panel
         items.append(LegendItem(label=labels[i], renderers=[twin]))
     if items:
         legend = Legend(items=items, location="bottom_left", click_policy="hide",
@@ -282,19 +314,22 @@ def line_figure(surface, look: Look, colors, labels, traj) -> dict:
         title=surface.title,
     )
     _style(fig, look)
-    fig.line(xs, F, color=look.text, line_width=look.line_width, alpha=0.8)
+    _draw(
+        fig, Line(x="x", y="y", line_color=look.text, line_width=look.line_width, line_alpha=0.8), x=xs, y=F
+    )
     gm = np.asarray(surface.minima)[:, 0]
-    fig.scatter(gm, [surface.min_value] * len(gm), marker="star", size=17, fill_color="#ffffff",
-                line_color=look.minimum, legend_label="global minimum")  # fmt: skip
+    marks = [("global minimum", _draw(fig, Scatter(x="x", y="y", marker="star", size=17, fill_color="#ffffff",
+                                                   line_color=look.minimum),
+                                      x=gm, y=[surface.min_value] * len(gm)))]  # fmt: skip
     if surface.local_minima:
         lm = np.asarray(surface.local_minima)[:, 0]
-        fig.scatter(lm, [float(surface.f(np.array([v]))) for v in lm], marker="triangle", size=11,
-                    fill_color=None, line_color=look.minimum, legend_label="local minimum")  # fmt: skip
-    fig.legend.location = "top_center"
-    fig.legend.label_text_font_size = look.tick_font
+        marks.append(("local minimum", _draw(fig, Scatter(x="x", y="y", marker="triangle", size=11, fill_color=None,
+                                                          line_color=look.minimum),
+                                             x=lm, y=[float(surface.f(np.array([v]))) for v in lm])))  # fmt: skip
+    _legend(fig, marks, location="top_center", label_text_font_size=look.tick_font)
     tangents = ColumnDataSource({"x0": [], "y0": [], "x1": [], "y1": [], "color": []})
-    fig.segment("x0", "y0", "x1", "y1", source=tangents, line_color="color", line_width=look.line_width,
-                line_dash="dashed")  # fmt: skip
+    _draw(fig, Segment(x0="x0", y0="y0", x1="x1", y1="y1", line_color="color", line_width=look.line_width,
+                       line_dash="dashed"), tangents)  # fmt: skip
     hovers = []
     for i, color in enumerate(colors):
         dots = _both(fig, Scatter, traj, f"x{i}", f"y{i}", size=4 + look.line_width, fill_color=color,
@@ -302,11 +337,8 @@ def line_figure(surface, look: Look, colors, labels, traj) -> dict:
         hovers.append(HoverTool(renderers=dots, tooltips=racer_tooltips(1, i, labels[i])))
         fig.add_tools(hovers[-1])
     _heads(fig, traj, colors, look)
-    dead = ColumnDataSource({"x": [], "y": [], "color": [], "text": [], "align": [], "xoff": []})
-    fig.scatter("x", "y", source=dead, marker="x", size=look.head_size + 8, line_color="color", line_width=4)
-    fig.text("x", "y", text="text", source=dead, text_color="color", text_font_size=look.font,
-             x_offset="xoff", text_align="align")  # fmt: skip
+    dead = _dead(fig, look)
     start = ColumnDataSource({"x": [], "y": []})
-    fig.scatter("x", "y", source=start, marker="circle_cross", size=look.head_size + 4, fill_color=None,
-                line_color=look.text)  # fmt: skip
+    _draw(fig, Scatter(x="x", y="y", marker="circle_cross", size=look.head_size + 4, fill_color=None,
+                       line_color=look.text), start)  # fmt: skip
     return {"fig": fig, "dead": dead, "tangents": tangents, "start": start, "hovers": hovers}

@@ -438,6 +438,21 @@ def test_the_browser_moves_rows_into_the_archives_as_the_server_would(app):
     assert ui.errors == []
 
 
+def test_the_export_menu_is_built_when_first_opened(app):
+    """The export card's content is built on its first opening, not with every page; opened, it
+    offers the formats and the link to the figure shown."""
+    ui, url = app
+    ui.open(f"{url}/app?surface=booth&steps=120")
+    page = ui.page
+    assert page.locator(".export-format").count() == 0
+    page.get_by_text("Export and share", exact=True).click()
+    page.locator(".export-format select").wait_for(timeout=10_000)
+    assert "GIF (animated)" in page.locator(".export-format select").inner_text()
+    link = page.locator(".export-link input").input_value()
+    assert "surface=booth" in link and "steps=120" in link
+    assert ui.errors == []
+
+
 _COUNT_PAINTS_JS = """() => {
   window.__paints = {};
   for (const f of [...Bokeh.documents[0].all_models].filter(m => m.constructor.__name__ === 'Figure')) {
