@@ -125,6 +125,20 @@ def test_a_scribble_is_drawn_once():
     assert starts.tolist() == [False, False, True, False]
 
 
+def test_a_restless_curve_stops_splitting_and_keeps_its_points():
+    # Oscillating every step: RDP would split off a point or two per level for thousands of levels;
+    # past LEVELS the unsettled pieces keep every point, still within tolerance.
+    rng = np.random.default_rng(0)
+    x = np.arange(3000.0)
+    y = np.cumsum(rng.normal(size=3000)) * 1e-3 + np.where(np.arange(3000) % 2, 1.0, -1.0)
+    keep = simplify(x, y, 0.01)
+    assert len(keep) > 2900
+    assert _max_error(x, y, keep) <= 0.01
+    smooth = simplify(x, np.sin(x / 300), 1e-4)  # a smooth curve still shrinks
+    assert len(smooth) < 400
+    assert _max_error(x, np.sin(x / 300), smooth) <= 1e-4 + 1e-12
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="one length"):
         simplify(np.arange(3.0), np.arange(4.0), 0.1)

@@ -17,7 +17,7 @@ its block then holds every row from the archive's end to the server's step, and 
 racer, the rows its lighter path and loss curve keep (a start of a stroke as -(row + 1)), as int32.
 The script appends those rows to the archive and the racers' curves, and restarts the tail at
 `base`. Sent as Bokeh columns, the same move was about 140 arrays, each a websocket frame, once a
-second: a third of the server's cost of an animating session.
+second: about a quarter of the server's CPU for an animating session (an A/B, late in a race).
 
 The tail, the archive and the curves are marked not to sync: the browser's own changes never
 travel back. The server still replaces them outright (a jump, a reset, a recompute); the queue is

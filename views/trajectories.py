@@ -92,13 +92,25 @@ class Trajectories:
                            for i in range(n)]  # fmt: skip
         dom = res.surface.domain
         self.scale = (dom[0][1] - dom[0][0], (dom[1][1] - dom[1][0]) if len(dom) > 1 else 1.0)
-        drawn = [self._path_rows(cols[f"x{i}"], cols[f"y{i}"]) for i in range(n)]
-        self.kept = [rows for rows, _ in drawn]
-        self.starts = [starts for _, starts in drawn]
         logs = np.log10(gap)  # floored above 0, so finite where the loss is
         finite = logs[np.isfinite(logs)]
         self.loss_tol = LOSS_TOL * max(float(finite.max() - finite.min()) if finite.size else 0.0, 1.0)
-        self.loss_kept = [self._curve_rows(cols["step"], logs[i], self.loss_tol) for i in range(n)]
+        self.kept, self.starts, self.loss_kept = [], [], []  # see _lighten
+
+    def _lighten(self) -> None:
+        """The racers' lighter archived paths and loss curves, computed when the archive is first
+        needed: most slider moves happen before a race has filled its first chunk, and the 8 racers
+        of a 5000-step race cost about 20 ms here."""
+        n = len(self.paths)
+        if len(self.kept) == n:
+            return
+        cols = self.columns
+        drawn = [self._path_rows(cols[f"x{i}"], cols[f"y{i}"]) for i in range(n)]
+        self.kept = [rows for rows, _ in drawn]
+        self.starts = [starts for _, starts in drawn]
+        self.loss_kept = [
+            self._curve_rows(cols["step"], np.log10(cols[f"gap{i}"]), self.loss_tol) for i in range(n)
+        ]
 
     @property
     def last(self) -> int:
@@ -131,12 +143,14 @@ class Trajectories:
 
     def _path_within(self, i: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         """Racer i's archived path rows within lo..hi, and which of them start a stroke."""
+        self._lighten()
         rows, starts = self.kept[i], self.starts[i]
         inside = (rows >= lo) & (rows <= hi)
         return rows[inside], starts[inside]
 
     def _loss_within(self, i: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         """Racer i's archived loss-curve rows within lo..hi (a curve has no breaks but its NaN)."""
+        self._lighten()
         rows = self.loss_kept[i]
         rows = rows[(rows >= lo) & (rows <= hi)]
         return rows, np.zeros(len(rows), dtype=bool)
