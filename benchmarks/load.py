@@ -9,7 +9,7 @@ that session), open the Bokeh websocket with the page's token, pull the document
 client never builds Bokeh models: it counts the patches the server sends, so the load generator
 costs little CPU next to the server it measures (its own CPU is reported too).
 
-A frame is one `ColumnsStreamed` patch of the race source: each animation tick that reveals new
+A frame is one `ColumnsStreamed` patch of the race's feed source: each animation tick that reveals new
 steps streams exactly one. Phases:
 
 1. start the server; warm-up session (imports, JIT compiles), closed; wait until Bokeh has
