@@ -271,3 +271,16 @@ def test_the_loss_tolerance_is_a_sliver_of_the_decades_shown():
     flat = optimizers.race("quadratic", [{"optimizer": "gd", "lr": 0.0}], steps=50)  # a flat curve
     traj.load(flat)
     assert traj.loss_tol == LOSS_TOL  # the floor: a 2000th of one decade
+
+
+def test_a_race_shown_before_its_first_chunk_computes_no_lighter_curves(result):
+    # Most slider moves happen before a race has filled its first chunk: the archive is empty
+    # then, and its lighter curves (the costly part of a recompute) wait until it is not.
+    traj = Trajectories()
+    traj.load(result)
+    page = Browser(traj)
+    traj.show(CHUNK - 1)
+    assert traj.kept == [] and traj.loss_kept == []
+    traj.advance(CHUNK + 3)  # the first move needs them
+    assert len(traj.kept) == len(traj.paths) == 2
+    check(traj, CHUNK + 3, page)

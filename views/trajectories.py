@@ -143,6 +143,8 @@ class Trajectories:
 
     def _path_within(self, i: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         """Racer i's archived path rows within lo..hi, and which of them start a stroke."""
+        if hi < lo:  # an empty archive (before the first chunk) needs no lighter curves
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
         self._lighten()
         rows, starts = self.kept[i], self.starts[i]
         inside = (rows >= lo) & (rows <= hi)
@@ -150,6 +152,8 @@ class Trajectories:
 
     def _loss_within(self, i: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         """Racer i's archived loss-curve rows within lo..hi (a curve has no breaks but its NaN)."""
+        if hi < lo:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
         self._lighten()
         rows = self.loss_kept[i]
         rows = rows[(rows >= lo) & (rows <= hi)]
