@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polyline import distance_to_polyline
 
 import optimizers
 from views.simplify import simplify, strokes
@@ -55,23 +56,6 @@ def _walk(steps, scale):
     return xy[:, 0].copy(), xy[:, 1].copy()
 
 
-def _to_polyline(px, py, xs, ys) -> np.ndarray:
-    """Each point's distance to the nearest segment of the polyline (xs, ys), which breaks at NaN;
-    to its nearest point where it has no segment."""
-    if not len(px):
-        return np.zeros(0)
-    ok = np.isfinite(xs[:-1] + ys[:-1] + xs[1:] + ys[1:])
-    ax, ay, bx, by = xs[:-1][ok], ys[:-1][ok], xs[1:][ok], ys[1:][ok]
-    fin = np.isfinite(xs + ys)
-    # A lone point is a segment of length 0.
-    ax, ay = np.concatenate([ax, xs[fin]]), np.concatenate([ay, ys[fin]])
-    bx, by = np.concatenate([bx, xs[fin]]), np.concatenate([by, ys[fin]])
-    dx, dy = bx - ax, by - ay
-    length2 = np.where(dx * dx + dy * dy > 0, dx * dx + dy * dy, 1.0)
-    t = np.clip(((px[:, None] - ax) * dx + (py[:, None] - ay) * dy) / length2, 0, 1)
-    return np.min(np.hypot(px[:, None] - ax - t * dx, py[:, None] - ay - t * dy), axis=1)
-
-
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.one_of(st.floats(-1, 1), st.just(float("nan"))), min_size=2, max_size=400).filter(
@@ -86,7 +70,7 @@ def test_a_simplified_path_stays_within_tolerance_in_the_plane(steps, tol):
     assert set(np.flatnonzero(bad)) <= set(keep), "every gap is kept"
     # Each finite point lies within tol of the segment joining the kept points around it.
     xs, ys = x[keep], y[keep]
-    far = _to_polyline(x[~bad], y[~bad], xs, ys)
+    far = distance_to_polyline(x[~bad], y[~bad], xs, ys)
     assert np.all(far <= tol + 1e-9)
 
 
@@ -109,7 +93,7 @@ def test_strokes_draw_each_segment_once_and_lose_nothing_visible(steps, cell):
     dx[at], dy[at] = xs, ys
     fin = np.isfinite(x + y)
     # Every original point (so every original segment, whose ends are) lies within a cell's diagonal.
-    assert np.all(_to_polyline(x[fin], y[fin], dx, dy) <= cell * np.sqrt(2) + 1e-9)
+    assert np.all(distance_to_polyline(x[fin], y[fin], dx, dy) <= cell * np.sqrt(2) + 1e-9)
     # No two drawn segments join the same two cells.
     seg = [(tuple(np.floor([dx[j], dy[j]] / np.float64(cell))), tuple(np.floor([dx[j + 1], dy[j + 1]] / np.float64(cell))))
            for j in range(len(dx) - 1) if np.isfinite(dx[j] + dy[j] + dx[j + 1] + dy[j + 1])]  # fmt: skip

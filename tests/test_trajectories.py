@@ -14,6 +14,7 @@ from bokeh.document import Document
 from bokeh.document.events import ColumnDataChangedEvent, ColumnsStreamedEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polyline import distance_to_polyline
 
 import optimizers
 from views.trajectories import CHUNK, LOSS_TOL, PATH_TOL, Trajectories
@@ -133,19 +134,6 @@ def check_losses(traj: Trajectories, held: list | None = None) -> None:
         assert np.max(np.abs(drawn - logs)) <= traj.loss_tol * (1 + 1e-9), f"racer {i}"
 
 
-def _distance_to_polyline(px, py, xs, ys) -> np.ndarray:
-    """Each point's distance to the nearest segment of the polyline (xs, ys), which breaks at NaN."""
-    ok = np.isfinite(xs[:-1]) & np.isfinite(xs[1:])
-    ax, ay, bx, by = xs[:-1][ok], ys[:-1][ok], xs[1:][ok], ys[1:][ok]
-    if not len(ax):  # a lone point
-        fx, fy = xs[np.isfinite(xs)], ys[np.isfinite(xs)]
-        return np.min(np.hypot(px[:, None] - fx, py[:, None] - fy), axis=1)
-    dx, dy = bx - ax, by - ay
-    length2 = np.where(dx * dx + dy * dy > 0, dx * dx + dy * dy, 1.0)
-    t = np.clip(((px[:, None] - ax) * dx + (py[:, None] - ay) * dy) / length2, 0, 1)
-    return np.min(np.hypot(px[:, None] - ax - t * dx, py[:, None] - ay - t * dy), axis=1)
-
-
 def check_paths(traj: Trajectories, held: list | None = None) -> None:
     """Each racer's archived path (as the page holds it, or as the server last sent it): the race's
     own rows in order, from the start, the same however the archive grew (moves or a replacement),
@@ -170,7 +158,7 @@ def check_paths(traj: Trajectories, held: list | None = None) -> None:
                                           traj.columns[f"{name}{i}"][rows])  # fmt: skip
         x, y = traj.columns[f"x{i}"][: base + 1] / sx, traj.columns[f"y{i}"][: base + 1] / sy
         xs, ys = np.asarray(data[f"x{i}"]) / sx, np.asarray(data[f"y{i}"]) / sy
-        far = _distance_to_polyline(x, y, xs, ys)
+        far = distance_to_polyline(x, y, xs, ys, lone_points=False)
         assert np.all(far <= PATH_TOL * (1 + 1e-9)), f"racer {i}: an iterate {far.max():.2e} from the line"
 
 

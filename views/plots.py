@@ -92,15 +92,10 @@ def racer_tooltips(dim: int, i: int, label: str) -> list[tuple[str, str]]:
 
 def _both(fig, glyph, traj, x: str, y: str, archive=None, **style) -> list:
     """One racer's glyph drawn from the archive (or the racer's own, lighter `archive`, see
-    Trajectories.paths) and from the live tail: together, rows 0..k.
-
-    `glyph` is a glyph model class. Added with `add_glyph`, a renderer carries no selection and
-    muted copies of its glyph: nothing here is selected or muted, and every model of a document is
-    walked again for each message the session sends, so each frame costs less with fewer."""
-    return [
-        fig.add_glyph(src, glyph(x=x, y=y, **style))
-        for src in (traj.archive if archive is None else archive, traj.source)
-    ]
+    Trajectories.paths) and from the live tail: together, rows 0..k. `glyph` is a glyph model
+    class."""
+    return [_draw(fig, glyph(x=x, y=y, **style), src) for src in (traj.archive if archive is None else archive,
+                                                                   traj.source)]  # fmt: skip
 
 
 def _legend_proxy(fig, renderers, name: str, nowhere: ColumnDataSource):
@@ -276,7 +271,7 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
             # The whole schedule, drawn once per race: it is known before the race plays, and a
             # static line costs the browser nothing per frame. The marker shows where the race is.
             schedules.append(ColumnDataSource(traj.schedule(i)))
-            fig.add_glyph(schedules[-1], Line(x="step", y="lr", line_color=color, line_width=look.line_width))
+            _draw(fig, Line(x="step", y="lr", line_color=color, line_width=look.line_width), schedules[-1])
             continue
         lines = _both(fig, Line, traj, "step", f"{column}{i}", archive=traj.losses[i], line_color=color,
                       line_width=look.line_width)  # fmt: skip
