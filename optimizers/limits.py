@@ -1,0 +1,73 @@
+"""The engine's upper bounds on work, in one place.
+
+Every public call (`race`, `sweep`, `basins`, `Racer.from_spec`, `parse_racer`) checks these before
+it compiles or runs anything, so a request beyond them fails at once with a ValueError that names
+the limit. They are generous for teaching (a 1024 x 1024 basin map of 300 steps, a sweep of 64
+values x 5000 steps) and keep any one call to minutes of work. The web app and the CLI apply their
+own, tighter limits first (views/state.py's LIMITS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "MAX_RACERS",
+    "MAX_STEPS",
+    "MAX_RACE_STEPS",
+    "MAX_GRID",
+    "MAX_RUN_STEPS",
+    "MAX_SWEEP_VALUES",
+    "MAX_NESTING",
+    "MAX_SPEC_ITEMS",
+    "MAX_TEXT",
+    "MAX_LABEL",
+    "MAX_MILESTONES",
+    "check_spec_size",
+]
+
+MAX_RACERS = (
+    64  # racers in one race: all of them compile into one program (compile time grows with each distinct one)
+)
+MAX_STEPS = 100_000  # steps of one race, sweep or basin map
+MAX_RACE_STEPS = 1_000_000  # racers x steps in one race: the recorded table grows with both
+MAX_GRID = 1024  # basins: starts per side of the grid
+MAX_RUN_STEPS = 2**29  # basins: grid^2 x steps; sweeps: values x steps (1024^2 x 512)
+MAX_SWEEP_VALUES = 1024  # values of the one swept hyperparameter
+MAX_NESTING = 8  # dicts and lists inside one racer spec (a wrapper's inner racer is one level)
+MAX_SPEC_ITEMS = 256  # keys and list entries in one racer spec, counted through every level
+MAX_TEXT = 1000  # characters of a racer string, and of any text inside a racer spec
+MAX_LABEL = 100  # characters of a racer's label
+MAX_MILESTONES = 8  # entries of a milestone list (the engine traces 8 numbers)
+
+
+def check_spec_size(spec: Any, owner: str = "racer") -> None:
+    """Refuse a racer spec nested deeper than MAX_NESTING, with more than MAX_SPEC_ITEMS entries, a
+    label longer than MAX_LABEL or other text longer than MAX_TEXT, before anything walks it
+    recursively or hashes it.
+
+    Iterative, and it stops at the first excess: a hostile spec costs at most MAX_SPEC_ITEMS steps.
+    """
+    todo: list[tuple[Any, int, Any]] = [(spec, 1, None)]
+    items = 0
+    while todo:
+        value, depth, key = todo.pop()
+        if isinstance(value, str):
+            limit, name = (MAX_LABEL, "MAX_LABEL") if key == "label" else (MAX_TEXT, "MAX_TEXT")
+            if len(value) > limit:
+                field = "label" if key == "label" else "text"
+                raise ValueError(f"{owner}: {field} of {len(value)} characters; {name} is {limit}")
+            continue
+        if not isinstance(value, (Mapping, list, tuple)):
+            continue
+        if depth > MAX_NESTING:
+            raise ValueError(f"{owner}: nested more than {MAX_NESTING} levels deep (MAX_NESTING)")
+        items += len(value)
+        if items > MAX_SPEC_ITEMS:
+            raise ValueError(f"{owner}: more than {MAX_SPEC_ITEMS} entries (MAX_SPEC_ITEMS)")
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                todo += [(k, depth + 1, None), (v, depth + 1, k)]
+        else:
+            todo += [(v, depth + 1, None) for v in value]
