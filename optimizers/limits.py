@@ -45,29 +45,31 @@ MAX_MILESTONES = 8  # entries of a milestone list (the engine traces 8 numbers)
 def check_spec_size(spec: Any, owner: str = "racer") -> None:
     """Refuse a racer spec nested deeper than MAX_NESTING, with more than MAX_SPEC_ITEMS entries, a
     label longer than MAX_LABEL or other text longer than MAX_TEXT, before anything walks it
-    recursively or hashes it.
+    recursively or hashes it. The message names the key under which the excess sits.
 
     Iterative, and it stops at the first excess: a hostile spec costs at most MAX_SPEC_ITEMS steps.
     """
-    todo: list[tuple[Any, int, Any]] = [(spec, 1, None)]
+    todo: list[tuple[Any, int, str]] = [(spec, 1, owner)]
     items = 0
     while todo:
-        value, depth, key = todo.pop()
+        value, depth, where = todo.pop()
         if isinstance(value, str):
-            limit, name = (MAX_LABEL, "MAX_LABEL") if key == "label" else (MAX_TEXT, "MAX_TEXT")
+            label = where.endswith(": label")
+            limit, name = (MAX_LABEL, "MAX_LABEL") if label else (MAX_TEXT, "MAX_TEXT")
             if len(value) > limit:
-                field = "label" if key == "label" else "text"
-                raise ValueError(f"{owner}: {field} of {len(value)} characters; {name} is {limit}")
+                field = "label" if label else "text"
+                raise ValueError(f"{where}: {field} of {len(value)} characters; {name} is {limit}")
             continue
         if not isinstance(value, (Mapping, list, tuple)):
             continue
         if depth > MAX_NESTING:
-            raise ValueError(f"{owner}: nested more than {MAX_NESTING} levels deep (MAX_NESTING)")
+            raise ValueError(f"{where}: nested more than {MAX_NESTING} levels deep (MAX_NESTING)")
         items += len(value)
         if items > MAX_SPEC_ITEMS:
-            raise ValueError(f"{owner}: more than {MAX_SPEC_ITEMS} entries (MAX_SPEC_ITEMS)")
+            raise ValueError(f"{where}: more than {MAX_SPEC_ITEMS} entries (MAX_SPEC_ITEMS)")
         if isinstance(value, Mapping):
             for k, v in value.items():
-                todo += [(k, depth + 1, None), (v, depth + 1, k)]
+                name = k if isinstance(k, str) and len(k) <= 40 else "a key"
+                todo += [(k, depth + 1, where), (v, depth + 1, f"{where}: {name}")]
         else:
-            todo += [(v, depth + 1, None) for v in value]
+            todo += [(v, depth + 1, where) for v in value]

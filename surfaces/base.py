@@ -10,10 +10,10 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Surface", "Dataset"]
+__all__ = ["Surface", "Dataset", "short_repr"]
 
 
-def _short(value: Any) -> str:
+def short_repr(value: Any) -> str:
     """A value quoted in a message: short whatever it is (surfaces load before the optimizers)."""
     if isinstance(value, (str, float, bool, type(None))) or (
         isinstance(value, int) and value.bit_length() < 128
@@ -83,16 +83,16 @@ class Surface:
         for k, v in values.items():
             if not isinstance(k, str) or k not in self.params:
                 raise ValueError(
-                    f"surface_params: {self.name} has no parameter {_short(k)}; allowed: {allowed}"
+                    f"surface_params: {self.name} has no parameter {short_repr(k)}; allowed: {allowed}"
                 )
             if isinstance(v, (bool, np.bool_, np.ndarray)) or (isinstance(v, str) and len(v) > 100):
-                raise ValueError(f"surface_params: {k} = {_short(v)} is not a number")
+                raise ValueError(f"surface_params: {k} = {short_repr(v)} is not a number")
             try:
                 x = float(v)
             except (TypeError, ValueError, OverflowError):
-                raise ValueError(f"surface_params: {k} = {_short(v)} is not a number") from None
+                raise ValueError(f"surface_params: {k} = {short_repr(v)} is not a number") from None
             if not np.isfinite(x):
-                raise ValueError(f"surface_params: {k} = {_short(v)} must be finite")
+                raise ValueError(f"surface_params: {k} = {short_repr(v)} must be finite")
             out[k] = x
         return out
 
