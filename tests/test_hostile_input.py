@@ -9,47 +9,18 @@ compiling anything.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 import pytest
+from hostile import JSON, SCALARS
+from hostile import nest as _nest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import optimizers
 from optimizers import limits
 from optimizers.limits import check_spec_size
-
-HUGE = (10**400, -(10**400), 2**64, 10**4000)  # repr-able: hypothesis prints its examples
-SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.sampled_from(HUGE)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.sampled_from([1e999, -1e999, math.nan, 0.0, -0.0, 1e-320])
-    | st.text(max_size=12)
-    | st.sampled_from(["inf", "nan", "1e999", "adam", "-1", "0.5", "", "x" * 5000, "10" + "0" * 400])
-)
-
-
-def _nest(depth: int, as_dict: bool):
-    v: object = 1
-    for _ in range(depth):
-        v = {"inner": v, "optimizer": "lookahead"} if as_dict else [v]
-    return v
-
-
-DEEP = st.builds(_nest, st.integers(1, 3000), st.booleans())
-JSON = (
-    st.recursive(
-        SCALARS,
-        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-        max_leaves=10,
-    )
-    | DEEP
-)
 
 SETTINGS = settings(
     max_examples=150,

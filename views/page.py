@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import panel as pn
 
@@ -272,13 +272,23 @@ def _built_when_opened(title: str, make, **params) -> pn.Card:
     return card
 
 
+def _link_query() -> dict[str, str]:
+    """The page link's query, as text. Read from the raw query string rather than Panel's
+    `query_params`, which reads values as JSON and numbers (and raises on an integer of more than
+    4300 digits): the URL decoder checks each value from its text, as it does a CLI's."""
+    if pn.state.location is None:
+        return {}
+    return dict(parse_qsl((pn.state.location.search or "").lstrip("?")))
+
+
 def build() -> pn.viewable.Viewable:
     """One session's page. Bokeh runs app.py per session, so this runs per session too; the jitted
     programs it uses are compiled once per process in `optimizers`."""
     pn.extension("katex", notifications=False)
     state = RaceState()
-    if pn.state.location is not None and pn.state.location.query_params:
-        state.apply_query(dict(pn.state.location.query_params))
+    query = _link_query()
+    if query:
+        state.apply_query(query)
     view = RaceView(state)
     playback = Playback(state)
     keys = Shortcuts(playback.on_key)
