@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import panel as pn
+from panel.io.location import Location
 
 from surfaces import SURFACES
 
@@ -15,6 +16,7 @@ from .explain import Explain
 from .export_menu import ExportMenu
 from .frequent import Scrubber
 from .keyboard import Shortcuts
+from .link import link_query, location
 from .live import RaceView
 from .racers import RacerEditor
 from .reveal import TICKS
@@ -241,11 +243,12 @@ def _alerts(state: RaceState):
 
 
 def _sync_url(state: RaceState):
-    if pn.state.location is None:
+    loc = location()
+    if loc is None:
         return
 
     def push(*_):
-        pn.state.location.search = "?" + urlencode(state.to_query())
+        loc.search = "?" + urlencode(state.to_query())
 
     state.param.watch(push, ["result", "speed", "present", "theme"])
 
@@ -272,21 +275,12 @@ def _built_when_opened(title: str, make, **params) -> pn.Card:
     return card
 
 
-def _link_query() -> dict[str, str]:
-    """The page link's query, as text. Read from the raw query string rather than Panel's
-    `query_params`, which reads values as JSON and numbers (and raises on an integer of more than
-    4300 digits): the URL decoder checks each value from its text, as it does a CLI's."""
-    if pn.state.location is None:
-        return {}
-    return dict(parse_qsl((pn.state.location.search or "").lstrip("?")))
-
-
 def build() -> pn.viewable.Viewable:
     """One session's page. Bokeh runs app.py per session, so this runs per session too; the jitted
     programs it uses are compiled once per process in `optimizers`."""
     pn.extension("katex", notifications=False)
     state = RaceState()
-    query = _link_query()
+    query = link_query()
     if query:
         state.apply_query(query)
     view = RaceView(state)
@@ -354,5 +348,5 @@ def serve() -> pn.viewable.Viewable:
     # walks every model the document holds (16 walks of about 400 models, a fifth of the time to
     # the page's first byte). Frozen, it walks them once, at the end.
     with doc.models.freeze():
-        page.servable()
+        page.servable(location=location() or Location())
     return page
