@@ -24,6 +24,7 @@ __all__ = [
     "MAX_TEXT",
     "MAX_LABEL",
     "MAX_MILESTONES",
+    "DOCS",
     "check_spec_size",
 ]
 
@@ -40,6 +41,22 @@ MAX_SPEC_ITEMS = 256  # keys and list entries in one racer spec, counted through
 MAX_TEXT = 1000  # characters of a racer string, and of any text inside a racer spec
 MAX_LABEL = 100  # characters of a racer's label
 MAX_MILESTONES = 8  # entries of a milestone list (the engine traces 8 numbers)
+
+
+# What each limit bounds, for the reference (docs/reference.md is generated from this).
+DOCS: dict[str, str] = {
+    "MAX_RACERS": "racers in one `race` (each distinct racer adds to the one program's compile time)",
+    "MAX_STEPS": "`steps` of a race, sweep or basin map",
+    "MAX_RACE_STEPS": "racers x steps in one `race` (the recorded trajectories grow with both)",
+    "MAX_GRID": "`grid` of `basins`: starts per side",
+    "MAX_RUN_STEPS": "`basins`: grid^2 x steps (1024^2 x 512, so 1024^2 x 300 runs); `sweep`: values x steps",
+    "MAX_SWEEP_VALUES": "values of the swept hyperparameter in `sweep`",
+    "MAX_NESTING": "levels of dicts and lists in one racer spec (a wrapper's `inner` racer is one)",
+    "MAX_SPEC_ITEMS": "keys and list entries in one racer spec, through every level",
+    "MAX_TEXT": "characters of a racer string, and of any text inside a racer spec",
+    "MAX_LABEL": "characters of a racer's `label`",
+    "MAX_MILESTONES": "entries of a `milestones` list",
+}
 
 
 def check_spec_size(spec: Any, owner: str = "racer") -> None:

@@ -216,3 +216,19 @@ def test_scene_json_round_trip_is_unchanged():
     state = state_from_scene(json.loads(json.dumps(scene)))
     again = scene_from_state(state)
     assert again["racers"][1].startswith("lookahead:") and "inner=sgd" in again["racers"][1]
+
+
+def test_the_reference_states_the_apps_limits_and_every_engine_limit():
+    from optimizers import limits
+    from optirace.docs import reference
+
+    text = reference()
+    assert (
+        f"{LIMITS['racers']} racers, {LIMITS['steps']} steps, labels of {LIMITS['label']} characters" in text
+    )
+    names = [n for n in dir(limits) if n.startswith("MAX_")]
+    assert sorted(names) == sorted(limits.DOCS)
+    for name in names:
+        assert f"| `{name}` | {getattr(limits, name):,} |" in text
+    assert LIMITS["label"] < limits.MAX_LABEL and LIMITS["racers"] < limits.MAX_RACERS
+    assert LIMITS["steps"] < limits.MAX_STEPS
