@@ -161,6 +161,8 @@ def read_scene(source: str) -> dict[str, Any]:
     if path.is_file():
         try:
             scene = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise ValueError(f"cannot read it ({e.strerror or e})") from None
         except RecursionError:
             raise ValueError("not JSON this program reads: nested too deeply") from None
         except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, an integer of over 4300 digits
