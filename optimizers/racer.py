@@ -123,7 +123,7 @@ class Racer:
         if isinstance(spec, Racer):
             return spec
         # Before anything walks it recursively (the cache key, the inner racer) or hashes it.
-        check_spec_size(spec, "inner" if _inner else "racer")
+        check_spec_size(spec)
         key = None if _inner else _canonical(spec)
         if key is not None:
             racer = _PARSED.get(key)

@@ -232,3 +232,11 @@ def test_the_reference_states_the_apps_limits_and_every_engine_limit():
         assert f"| `{name}` | {getattr(limits, name):,} |" in text
     assert LIMITS["label"] < limits.MAX_LABEL and LIMITS["racers"] < limits.MAX_RACERS
     assert LIMITS["steps"] < limits.MAX_STEPS
+
+
+def test_the_apps_label_limit_comes_before_the_engines():
+    state = RaceState()
+    assert state.update_racer(0, label="x" * LIMITS["label"])
+    assert not state.update_racer(0, label="x" * (LIMITS["label"] + 1))
+    assert state.error == f"label: at most {LIMITS['label']} characters"
+    assert state.label(0) == "x" * LIMITS["label"]

@@ -347,6 +347,8 @@ def serve() -> pn.viewable.Viewable:
     # Panel adds the template's items to the document one root at a time, and after each Bokeh
     # walks every model the document holds (16 walks of about 400 models, a fifth of the time to
     # the page's first byte). Frozen, it walks them once, at the end.
+    # A link Panel cannot read gets a blank Location: the template needs one to render at all.
+    loc = location()
     with doc.models.freeze():
-        page.servable(location=location() or Location())
+        page.servable(location=loc if loc is not None else Location())
     return page
