@@ -240,3 +240,9 @@ def test_the_apps_label_limit_comes_before_the_engines():
     assert not state.update_racer(0, label="x" * (LIMITS["label"] + 1))
     assert state.error == f"label: at most {LIMITS['label']} characters"
     assert state.label(0) == "x" * LIMITS["label"]
+
+
+def test_racers_beyond_the_apps_limit_are_named():
+    fields, notices = decode({f"r{i}": "gd:lr=0.01" for i in range(LIMITS["racers"] + 3)})
+    assert len(fields["racers"]) == LIMITS["racers"]
+    assert len(notices) == 1 and "r8" in notices[0] and "r10" in notices[0]

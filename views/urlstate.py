@@ -182,7 +182,9 @@ def decode(query: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         except ValueError as e:
             notices.append(f"racer {k} ignored: {str(e)[:160]}")
     if len(keys) > MAX_URL_RACERS:
-        notices.append(f"only the first {MAX_URL_RACERS} racers were kept (r0 to r{MAX_URL_RACERS - 1})")
+        dropped = keys[MAX_URL_RACERS:]
+        named = ", ".join(dropped[:4]) + (", ..." if len(dropped) > 4 else "")
+        notices.append(f"only the first {MAX_URL_RACERS} racers were kept; ignored: {named}")
     if racers:
         out["racers"] = racers
     start = query.get("start")
