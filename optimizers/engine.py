@@ -48,6 +48,7 @@ import numpy as np  # noqa: E402
 import surfaces as _surfaces  # noqa: E402
 from surfaces import Surface  # noqa: E402
 
+from .limits import MAX_STEPS  # noqa: E402
 from .racer import Racer  # noqa: E402
 from .spec import StepContext  # noqa: E402
 from .transforms import clip_grad  # noqa: E402
@@ -63,7 +64,6 @@ __all__ = [
     "ARG_ORDER",
 ]
 
-MAX_STEPS = 100_000
 # Positional order of a program's traced arguments (vmap needs positions).
 ARG_ORDER = (
     "start",
@@ -559,16 +559,4 @@ def resolve_surface(surface) -> Surface:
 
 
 def check_surface_params(surface: Surface, surface_params: Mapping[str, Any] | None) -> dict:
-    out = {}
-    for k, v in (surface_params or {}).items():
-        if k not in surface.params:
-            allowed = ", ".join(surface.params) or "none"
-            raise ValueError(f"surface_params: {surface.name} has no parameter {k!r}; allowed: {allowed}")
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            raise ValueError(f"surface_params: {k} = {v!r} is not a number") from None
-        if not np.isfinite(x):
-            raise ValueError(f"surface_params: {k} = {v!r} must be finite")
-        out[k] = x
-    return out
+    return surface.checked_params(surface_params)

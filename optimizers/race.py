@@ -16,7 +16,6 @@ if TYPE_CHECKING:  # the engine must load before `surfaces` (see engine.compile_
 
 from .engine import (
     ARG_ORDER,
-    MAX_STEPS,
     bucket,
     check_surface_params,
     draws,
@@ -26,7 +25,16 @@ from .engine import (
     racer_args,
     resolve_surface,
 )
-from .racer import Racer, parse_racer
+from .limits import (
+    MAX_GRID,
+    MAX_RACE_STEPS,
+    MAX_RACERS,
+    MAX_RUN_STEPS,
+    MAX_STEPS,
+    MAX_SWEEP_VALUES,
+)
+from .racer import Racer
+from .spec import as_float, check_value, shown
 
 __all__ = ["RaceResult", "race", "sweep", "basins"]
 
@@ -77,35 +85,52 @@ class RaceResult:
         return self.surface.nearest_minimum(self.params)[1]
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def _check_steps(steps) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps = {steps!r} is not allowed; use an integer from 1 to {MAX_STEPS}")
+    if not _is_int(steps) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(
+            f"steps = {shown(steps)} is not allowed; use an integer from 1 to {MAX_STEPS} (MAX_STEPS)"
+        )
     return int(steps)
+
+
+def _check_work(what: str, runs: int, steps: int) -> None:
+    """Refuse a vmapped call whose runs x steps exceed MAX_RUN_STEPS, before anything compiles."""
+    if runs * steps > MAX_RUN_STEPS:
+        raise ValueError(
+            f"{what}: {runs} runs x {steps} steps is more than MAX_RUN_STEPS = {MAX_RUN_STEPS}; "
+            "use fewer steps or fewer runs"
+        )
 
 
 def _check_start(surface: Surface, start) -> np.ndarray:
     if start is None:
         return np.asarray(surface.start, dtype=np.float64)
+    if isinstance(start, (str, bytes, Mapping)) or not hasattr(start, "__len__") or len(start) > 64:
+        raise ValueError(f"start = {shown(start)} is not a point; give {surface.dim} numbers")
     try:
         x = np.asarray(start, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise ValueError(f"start = {start!r} is not a point; give {surface.dim} numbers") from None
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        raise ValueError(f"start = {shown(start)} is not a point; give {surface.dim} numbers") from None
     if x.shape != (surface.dim,):
-        raise ValueError(f"start = {start!r}: {surface.name} needs {surface.dim} coordinate(s)")
+        raise ValueError(f"start = {shown(start)}: {surface.name} needs {surface.dim} coordinate(s)")
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"start = {start!r} must be finite")
+        raise ValueError(f"start = {shown(start)} must be finite")
     return x
 
 
 def _check_noise_seed(noise, seed) -> tuple[float, int]:
     try:
-        sigma = float(noise)
-    except (TypeError, ValueError):
-        raise ValueError(f"noise = {noise!r} is not a number; use a finite sigma >= 0") from None
+        sigma = as_float(noise)
+    except ValueError:
+        raise ValueError(f"noise = {shown(noise)} is not a number; use a finite sigma >= 0") from None
     if not math.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"noise = {noise!r} is not allowed; use a finite sigma >= 0")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed = {seed!r} is not allowed; use an integer from 0 to 2**32 - 1")
+        raise ValueError(f"noise = {shown(noise)} is not allowed; use a finite sigma >= 0")
+    if not _is_int(seed) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed = {shown(seed)} is not allowed; use an integer from 0 to 2**32 - 1")
     return sigma, int(seed)
 
 
@@ -115,12 +140,8 @@ def _check_batch(surface: Surface, batch_size) -> int | None:
     if surface.data is None:
         raise ValueError(f"batch_size: {surface.name} is not a data surface; only data surfaces take one")
     n = surface.data.n
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, (int, np.integer))
-        or not 1 <= batch_size <= n
-    ):
-        raise ValueError(f"batch_size = {batch_size!r} is not allowed; use an integer from 1 to {n}")
+    if not _is_int(batch_size) or not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size = {shown(batch_size)} is not allowed; use an integer from 1 to {n}")
     return int(batch_size)
 
 
@@ -167,6 +188,12 @@ def race(
         raise ValueError("racers: give a list of racers, e.g. [{'optimizer': 'adam', 'lr': 0.01}]")
     if not racers:
         raise ValueError("racers: give at least one racer")
+    if len(racers) > MAX_RACERS:
+        raise ValueError(f"racers: {len(racers)} racers; MAX_RACERS is {MAX_RACERS} in one race")
+    if len(racers) * steps > MAX_RACE_STEPS:
+        raise ValueError(
+            f"racers: {len(racers)} racers x {steps} steps is more than MAX_RACE_STEPS = {MAX_RACE_STEPS}"
+        )
     parsed = tuple([Racer.from_spec(r) for r in racers])
     n = bucket(steps)
     prog = race_program(surf, parsed, n, batch)
@@ -270,17 +297,23 @@ def sweep(
     spec_names = [h.name for h in owner.optimizer.hparams if not h.static]
     if name not in spec_names:
         raise ValueError(
-            f"over: {owner.optimizer.name} has no numeric hyperparameter {name!r}; allowed: {', '.join(spec_names)}"
+            f"over: {owner.optimizer.name} has no numeric hyperparameter {shown(name)}; "
+            f"allowed: {', '.join(spec_names)}"
         )
-    base = parse_racer(racer) if isinstance(racer, str) else dict(racer)
+    if isinstance(values, np.ndarray):
+        values = values.reshape(-1)
+    elif not isinstance(values, (list, tuple, range)):
+        raise ValueError(f"over: {name}: give a list of values, not {shown(values)}")
+    if len(values) > MAX_SWEEP_VALUES:
+        raise ValueError(f"over: {name}: {len(values)} values; MAX_SWEEP_VALUES is {MAX_SWEEP_VALUES}")
+    _check_work("over", len(values), steps)
+    opt, spec = owner.optimizer, owner.optimizer.spec(name)
     checked = []
-    for v in np.asarray(values, dtype=object).reshape(-1):
-        # Validate each value exactly as a racer would be, so a sweep accepts what race accepts.
-        if owner is r:
-            Racer.from_spec({**base, name: v})
-        else:
-            Racer.from_spec({**base, "inner": {**base["inner"], name: v}})
-        checked.append(float(v))
+    for v in values:
+        # The checks Racer.from_spec makes, so a sweep accepts what race accepts.
+        x = check_value(opt.name, spec, v)
+        opt.validate({**opt.defaults, **owner.hp, **owner.static, name: x})
+        checked.append(x)
     if not checked:
         raise ValueError("over: give at least one value")
     vals = np.asarray(checked, dtype=np.float64)
@@ -305,8 +338,12 @@ def basins(
     """
     surf = resolve_surface(surface)
     steps = _check_steps(steps)
-    if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or not 2 <= grid <= 1024:
-        raise ValueError(f"grid = {grid!r} is not allowed; use an integer from 2 to 1024")
+    if not _is_int(grid) or not 2 <= grid <= MAX_GRID:
+        raise ValueError(
+            f"grid = {shown(grid)} is not allowed; use an integer from 2 to {MAX_GRID} (MAX_GRID)"
+        )
+    grid = int(grid)
+    _check_work("grid", grid**surf.dim, steps)
     sigma, seed = _check_noise_seed(noise, seed)
     sp = check_surface_params(surf, surface_params)
     r = Racer.from_spec(racer)

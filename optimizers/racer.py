@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .spec import HParam, Optimizer, Schedule, check_value
+from .limits import MAX_LABEL, MAX_TEXT, check_spec_size
+from .spec import HParam, Optimizer, Schedule, check_value, shown
 
 __all__ = ["Racer", "parse_racer", "RESERVED"]
 
@@ -58,7 +59,7 @@ def _split(owner: str, specs: tuple[HParam, ...], given: Mapping[str, Any]):
     for name in given:
         if name not in known:
             allowed = ", ".join(known) or "none"
-            raise ValueError(f"{owner}: unknown hyperparameter {name!r}; allowed: {allowed}")
+            raise ValueError(f"{owner}: unknown hyperparameter {shown(name)}; allowed: {allowed}")
     numeric: dict[str, float] = {}
     static: dict[str, str] = {}
     for h in specs:
@@ -121,6 +122,8 @@ class Racer:
     def from_spec(cls, spec: Mapping[str, Any] | str | Racer, *, _inner: bool = False) -> Racer:
         if isinstance(spec, Racer):
             return spec
+        # Before anything walks it recursively (the cache key, the inner racer) or hashes it.
+        check_spec_size(spec)
         key = None if _inner else _canonical(spec)
         if key is not None:
             racer = _PARSED.get(key)
@@ -137,11 +140,15 @@ class Racer:
         if isinstance(spec, str):
             spec = parse_racer(spec)
         if not isinstance(spec, Mapping):
-            raise ValueError(f"racer: expected a dict like {{'optimizer': 'adam', 'lr': 0.01}}, got {spec!r}")
+            raise ValueError(
+                f"racer: expected a dict like {{'optimizer': 'adam', 'lr': 0.01}}, got {shown(spec)}"
+            )
         optimizers, schedules = _registry()
         name = spec.get("optimizer")
-        if name not in optimizers:
-            raise ValueError(f"racer: unknown optimizer {name!r}; known: {', '.join(sorted(optimizers))}")
+        if not isinstance(name, str) or name not in optimizers:
+            raise ValueError(
+                f"racer: unknown optimizer {shown(name)}; known: {', '.join(sorted(optimizers))}"
+            )
         opt = optimizers[name]
         owner = f"{name}"
         hp_given = {k: v for k, v in spec.items() if k not in RESERVED}
@@ -152,7 +159,10 @@ class Racer:
                 raise ValueError(
                     f"{owner}: needs an inner racer, e.g. 'inner': {{'optimizer': 'sgd', 'lr': 0.001}}"
                 )
-            inner = cls.from_spec(spec["inner"], _inner=True)
+            try:
+                inner = cls.from_spec(spec["inner"], _inner=True)
+            except ValueError as e:
+                raise ValueError(f"{owner}: inner: {e}") from None
             if inner.optimizer.wrapper:
                 raise ValueError(f"{owner}: the inner racer cannot itself be a wrapper")
         elif "inner" in spec:
@@ -162,13 +172,15 @@ class Racer:
                 if k in spec:
                     raise ValueError(f"{owner}: put {k!r} on the outer (wrapper) racer, not the inner one")
         opt.validate({**opt.defaults, **{k: v for k, v in hp.items()}, **static})
-        sched_spec = spec.get("schedule") or "constant"
+        sched_spec = spec.get("schedule")
+        if sched_spec is None or sched_spec == "":
+            sched_spec = "constant"
         if isinstance(sched_spec, str):
             sched_spec = {"name": sched_spec}
-        if not isinstance(sched_spec, Mapping) or sched_spec.get("name") not in schedules:
-            got = sched_spec.get("name") if isinstance(sched_spec, Mapping) else sched_spec
+        got = sched_spec.get("name") if isinstance(sched_spec, Mapping) else sched_spec
+        if not isinstance(got, str) or got not in schedules:
             raise ValueError(
-                f"{owner}: schedule: unknown schedule {got!r}; known: {', '.join(sorted(schedules))}"
+                f"{owner}: schedule: unknown schedule {shown(got)}; known: {', '.join(sorted(schedules))}"
             )
         sched = schedules[sched_spec["name"]]
         s_hp, s_static = _split(
@@ -190,7 +202,9 @@ class Racer:
         )
         label = spec.get("label") or name
         if not isinstance(label, str):
-            raise ValueError(f"{owner}: label must be text, got {label!r}")
+            raise ValueError(f"{owner}: label must be text, got {shown(label)}")
+        if len(label) > MAX_LABEL:
+            raise ValueError(f"{owner}: label of {len(label)} characters; MAX_LABEL is {MAX_LABEL}")
         return cls(opt, hp, static, sched, s_hp, s_static, clip_n, clip_v, label, inner)
 
 
@@ -244,7 +258,11 @@ def parse_racer(text: str) -> dict[str, Any]:
     parameters take a `schedule.` prefix: `sgd:lr=0.1,schedule=step,schedule.step_size=100`.
     Inner racers of wrappers take an `inner.` prefix: `lookahead:k=5,inner=sgd,inner.lr=0.01`.
     """
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise ValueError(f"racer: expected text such as 'adam:lr=0.01,beta1=0.9', got {shown(text)}")
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"racer: racer text of {len(text)} characters; MAX_TEXT is {MAX_TEXT}")
+    if not text.strip():
         raise ValueError("racer: empty racer; write e.g. 'adam:lr=0.01,beta1=0.9'")
     name, _, rest = text.strip().partition(":")
     out: dict[str, Any] = {"optimizer": name.strip()}
@@ -254,7 +272,7 @@ def parse_racer(text: str) -> dict[str, Any]:
         key, eq, value = part.partition("=")
         key = key.strip()
         if not eq or not key:
-            raise ValueError(f"racer {text!r}: {part!r} is not key=value")
+            raise ValueError(f"racer {shown(text)}: {shown(part)} is not key=value")
         if key == "schedule":
             sched["name"] = value.strip()
         elif key.startswith("schedule."):
@@ -269,7 +287,7 @@ def parse_racer(text: str) -> dict[str, Any]:
             out[key] = _scalar(value)
     if sched:
         if "name" not in sched:
-            raise ValueError(f"racer {text!r}: schedule parameters given without schedule=NAME")
+            raise ValueError(f"racer {shown(text)}: schedule parameters given without schedule=NAME")
         out["schedule"] = sched
     if inner:
         out["inner"] = inner

@@ -7,15 +7,57 @@ scale), its validation (the range torch.optim accepts), its URL key and its docu
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import jax.numpy as jnp
+import numpy as np
+
+from .limits import MAX_MILESTONES, MAX_TEXT
 
 Array = Any  # a jax array; kept loose so the specs stay importable without tracing
 
-__all__ = ["HParam", "Optimizer", "Schedule", "StepContext", "flag", "check_value"]
+__all__ = ["HParam", "Optimizer", "Schedule", "StepContext", "flag", "check_value", "shown", "as_float"]
+
+
+class _Short(reprlib.Repr):
+    """repr for messages: short, a few levels deep, and safe on any value (repr of an int of more
+    than 4300 digits raises; repr of a deeply nested list can exhaust the stack)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother, self.maxlong = 2, 40, 40, 40
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = 4
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 128:
+            return f"<an integer of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+
+_SHORT = _Short()
+
+
+def shown(value: Any) -> str:
+    """A value as error messages and notices quote it: its repr, cut short."""
+    try:
+        return _SHORT.repr(value)
+    except Exception:  # a hostile object's own __repr__ may raise anything
+        return f"<a {type(value).__name__}>"
+
+
+def as_float(value: Any) -> float:
+    """float(value) for a number or numeric text. Anything else raises ValueError: bools, containers,
+    arrays, text longer than MAX_TEXT, and integers beyond float's range (float() raises
+    OverflowError for those)."""
+    if isinstance(value, (bool, np.bool_, np.ndarray)) or (isinstance(value, str) and len(value) > MAX_TEXT):
+        raise ValueError(f"{shown(value)} is not a number")
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{shown(value)} is not a number") from None
 
 
 @dataclass(frozen=True)
@@ -65,12 +107,13 @@ class HParam:
 def check_value(owner: str, spec: HParam, value: Any) -> float | str:
     """Validate one value against its spec; return it normalised (float, or str for choices).
 
-    Raises ValueError naming the field and what is allowed.
+    Raises ValueError naming the field and what is allowed, whatever the value's type.
     """
     where = f"{owner}: {spec.name}"
+    refused = f"{where} = {shown(value)} is not allowed"
     if spec.kind == "choice":
         if not isinstance(value, str) or value not in spec.choices:
-            raise ValueError(f"{where} = {value!r} is not allowed; use {spec.legal_text()}")
+            raise ValueError(f"{refused}; use {spec.legal_text()}")
         return value
     if spec.kind == "bool":
         if isinstance(value, str):
@@ -79,33 +122,45 @@ def check_value(owner: str, spec: HParam, value: Any) -> float | str:
                 return 1.0
             if low in ("false", "0", "no", "off"):
                 return 0.0
-            raise ValueError(f"{where} = {value!r} is not allowed; use true or false")
-        if isinstance(value, bool) or value in (0, 1):
+            raise ValueError(f"{refused}; use true or false")
+        if isinstance(value, (bool, np.bool_)) or (
+            isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1)
+        ):
             return float(bool(value))
-        raise ValueError(f"{where} = {value!r} is not allowed; use true or false")
+        raise ValueError(f"{refused}; use true or false")
     if spec.kind == "int_list":
         # Up to 8 integers, given as "100;200" or a list; traced as 8 floats padded with inf (no entry).
-        items = value if isinstance(value, (list, tuple)) else str(value).split(";")
-        items = [] if isinstance(value, str) and not value.strip() else items
+        if isinstance(value, (list, tuple)):
+            items = list(value)
+        elif isinstance(value, str) and len(value) <= MAX_TEXT:
+            items = [] if not value.strip() else value.split(";")
+        elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+            items = [value]
+        else:
+            raise ValueError(f"{refused}; use {spec.legal_text()}")
+        if len(items) > MAX_MILESTONES:
+            raise ValueError(
+                f"{refused}; use up to {MAX_MILESTONES} integers (MAX_MILESTONES) such as 100;200"
+            )
         one = HParam(spec.name, 0.0, kind="int", min=spec.min, max=spec.max, allow_inf=True)
         out = [x for x in (check_value(owner, one, v) for v in items) if x != math.inf]
-        if len(out) > 8 or -math.inf in out:
-            raise ValueError(f"{where} = {value!r} is not allowed; use up to 8 integers such as 100;200")
-        return tuple(out) + (math.inf,) * (8 - len(out))
-    if isinstance(value, bool):
-        raise ValueError(f"{where} = {value!r} is not allowed; use {spec.legal_text()}")
+        if -math.inf in out:
+            raise ValueError(f"{refused}; use up to 8 integers such as 100;200")
+        return tuple(out) + (math.inf,) * (MAX_MILESTONES - len(out))
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{refused}; use {spec.legal_text()}")
     try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{where} = {value!r} is not a number; use {spec.legal_text()}") from None
+        x = as_float(value)
+    except ValueError:
+        raise ValueError(f"{where} = {shown(value)} is not a number; use {spec.legal_text()}") from None
     if math.isnan(x) or (math.isinf(x) and not spec.allow_inf):
-        raise ValueError(f"{where} = {value!r} is not allowed; use {spec.legal_text()} (finite)")
+        raise ValueError(f"{refused}; use {spec.legal_text()} (finite)")
     if spec.kind == "int" and not (math.isinf(x) or x == int(x)):
-        raise ValueError(f"{where} = {value!r} is not allowed; use {spec.legal_text()}")
+        raise ValueError(f"{refused}; use {spec.legal_text()}")
     too_low = x < spec.min or (spec.min_open and x == spec.min)
     too_high = x > spec.max or (spec.max_open and x == spec.max)
     if too_low or too_high:
-        raise ValueError(f"{where} = {value!r} is not allowed; use {spec.legal_text()}")
+        raise ValueError(f"{refused}; use {spec.legal_text()}")
     return x
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from optimizers import OPTIMIZERS, SCHEDULES
+from optimizers import OPTIMIZERS, SCHEDULES, limits
 from optimizers.spec import HParam
 
 
@@ -64,6 +64,19 @@ def reference() -> str:
         if s.latex:
             out += [f"$${s.latex}$$", ""]
         out += _table(s.hparams)
+    out += [
+        "## Limits",
+        "",
+        "Upper bounds on the work one call of `race`, `sweep`, `basins` or `Racer.from_spec` may ask for",
+        "(named constants in `optimizers/limits.py`). A request beyond one is refused before anything",
+        "compiles, with a ValueError naming the limit. The web app and `optirace export` apply their own,",
+        "tighter limits first (8 racers, 5000 steps, labels of 60 characters: `LIMITS` in `views/state.py`).",
+        "",
+        "| limit | value | bounds |",
+        "|---|---|---|",
+        *(f"| `{name}` | {getattr(limits, name):,} | {what} |" for name, what in limits.DOCS.items()),
+        "",
+    ]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -9,7 +9,7 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from .base import Dataset, Surface  # noqa: E402
+from .base import Dataset, Surface, short_repr  # noqa: E402
 from .catalogue import SURFACES  # noqa: E402
 
 __all__ = ["SURFACES", "Surface", "Dataset", "get"]
@@ -23,4 +23,4 @@ def get(name_or_surface) -> Surface:
         return SURFACES[name_or_surface]
     except (KeyError, TypeError):
         known = ", ".join(sorted(SURFACES))
-        raise ValueError(f"surface: unknown surface {name_or_surface!r}; known: {known}") from None
+        raise ValueError(f"surface: unknown surface {short_repr(name_or_surface)}; known: {known}") from None

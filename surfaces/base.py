@@ -10,7 +10,19 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Surface", "Dataset"]
+__all__ = ["Surface", "Dataset", "short_repr"]
+
+
+def short_repr(value: Any) -> str:
+    """A value quoted in a message: short whatever it is (surfaces load before the optimizers)."""
+    if isinstance(value, (str, float, bool, type(None))) or (
+        isinstance(value, int) and value.bit_length() < 128
+    ):
+        text = repr(value)
+        return text if len(text) <= 40 else text[:37] + "..."
+    if isinstance(value, int):
+        return f"<an integer of {value.bit_length()} bits>"
+    return f"<a {type(value).__name__}>"
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +67,34 @@ class Surface:
     param_docs: Mapping[str, str] = field(default_factory=dict)
     data: Dataset | None = None
     bound_factor: float = 1e3
+
+    def checked_params(self, values: Any) -> dict[str, float]:
+        """Validate overrides of the shape parameters: a mapping of this surface's parameter names
+        to finite numbers. Raises ValueError naming `surface_params` and the parameter otherwise."""
+        if values is None:
+            return {}
+        if not isinstance(values, Mapping):
+            raise ValueError(
+                f"surface_params: give a mapping of parameter names to numbers, e.g. {{'kappa': 100}}, "
+                f"not a {type(values).__name__}"
+            )
+        allowed = ", ".join(self.params) or "none"
+        out = {}
+        for k, v in values.items():
+            if not isinstance(k, str) or k not in self.params:
+                raise ValueError(
+                    f"surface_params: {self.name} has no parameter {short_repr(k)}; allowed: {allowed}"
+                )
+            if isinstance(v, (bool, np.bool_, np.ndarray)) or (isinstance(v, str) and len(v) > 100):
+                raise ValueError(f"surface_params: {k} = {short_repr(v)} is not a number")
+            try:
+                x = float(v)
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"surface_params: {k} = {short_repr(v)} is not a number") from None
+            if not np.isfinite(x):
+                raise ValueError(f"surface_params: {k} = {short_repr(v)} must be finite")
+            out[k] = x
+        return out
 
     def f(self, x, **params) -> Any:
         """The objective at x with the default shape parameters (overridable by keyword)."""

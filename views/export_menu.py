@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import panel as pn
 from panel.links import Callback
 
+from .link import location
 from .state import RaceState
 
 __all__ = ["ExportMenu"]
@@ -119,7 +120,7 @@ class ExportMenu(pn.viewable.Viewer):
     def share_url(self, **extra: str) -> str:
         """The app's address with the current scene as its query (what `copy link` copies)."""
         query = urlencode({**self.state.to_query(), **extra})
-        loc = pn.state.location
+        loc = location()
         if loc is None or not loc.hostname:
             return f"?{query}"
         host = loc.hostname + (f":{loc.port}" if loc.port else "")

@@ -7,6 +7,7 @@ import time
 from urllib.parse import urlencode
 
 import panel as pn
+from panel.io.location import Location
 
 from surfaces import SURFACES
 
@@ -15,6 +16,7 @@ from .explain import Explain
 from .export_menu import ExportMenu
 from .frequent import Scrubber
 from .keyboard import Shortcuts
+from .link import link_query, location
 from .live import RaceView
 from .racers import RacerEditor
 from .reveal import TICKS
@@ -241,11 +243,12 @@ def _alerts(state: RaceState):
 
 
 def _sync_url(state: RaceState):
-    if pn.state.location is None:
+    loc = location()
+    if loc is None:
         return
 
     def push(*_):
-        pn.state.location.search = "?" + urlencode(state.to_query())
+        loc.search = "?" + urlencode(state.to_query())
 
     state.param.watch(push, ["result", "speed", "present", "theme"])
 
@@ -277,8 +280,9 @@ def build() -> pn.viewable.Viewable:
     programs it uses are compiled once per process in `optimizers`."""
     pn.extension("katex", notifications=False)
     state = RaceState()
-    if pn.state.location is not None and pn.state.location.query_params:
-        state.apply_query(dict(pn.state.location.query_params))
+    query = link_query()
+    if query:
+        state.apply_query(query)
     view = RaceView(state)
     playback = Playback(state)
     keys = Shortcuts(playback.on_key)
@@ -343,6 +347,8 @@ def serve() -> pn.viewable.Viewable:
     # Panel adds the template's items to the document one root at a time, and after each Bokeh
     # walks every model the document holds (16 walks of about 400 models, a fifth of the time to
     # the page's first byte). Frozen, it walks them once, at the end.
+    # A link Panel cannot read gets a blank Location: the template needs one to render at all.
+    loc = location()
     with doc.models.freeze():
-        page.servable()
+        page.servable(location=loc if loc is not None else Location())
     return page

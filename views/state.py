@@ -15,18 +15,21 @@ import param
 
 from optimizers import OPTIMIZERS, SCHEDULES, Racer, race
 from optimizers.race import RaceResult
+from optimizers.spec import shown
 from surfaces import SURFACES
 
 from .defaults import default_racers, default_spec
-from .urlstate import decode, encode, racer_to_string
+from .urlstate import MAX_URL_LABEL, MAX_URL_RACERS, decode, encode, racer_to_string
 
 __all__ = ["RaceState", "LIMITS", "PALETTE"]
 
 # Okabe & Ito's colour-blind-safe palette, reordered so the first racers get the most distinct hues.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#7F7F7F")
 
-# Per-session limits: they keep one session's work bounded so a class shares a server fairly.
-LIMITS = {"racers": len(PALETTE), "steps": 5000}
+# Per-session limits: they keep one session's work bounded so a class shares a server fairly. They
+# are tighter than the engine's (optimizers/limits.py) and checked first, so the app's own message
+# is the one a user sees; a link is held to the same ones (urlstate's MAX_URL_*).
+LIMITS = {"racers": MAX_URL_RACERS, "steps": 5000, "label": MAX_URL_LABEL}
 TOLERANCE = 1e-6
 
 
@@ -142,6 +145,10 @@ class RaceState(param.Parameterized):
                 spec = default_spec(v, self.surface)
             else:
                 spec[k] = v
+        label = spec.get("label")
+        if isinstance(label, str) and len(label) > LIMITS["label"]:
+            self.error = f"label: at most {LIMITS['label']} characters"
+            return False
         try:
             Racer.from_spec(spec)
         except ValueError as e:
@@ -254,7 +261,7 @@ class RaceState(param.Parameterized):
         for k, v in fields.items():
             if k in bounds and not bounds[k][0] <= v <= bounds[k][1]:
                 lo, hi = bounds[k]
-                notices.append(f"{k} {v} is outside {lo}..{hi}: using the default")
+                notices.append(f"{k} {shown(v)} is outside {lo}..{hi}: using the default")
                 continue
             if k == "noise" and v < 0:
                 notices.append("noise must be >= 0: using 0")

@@ -9,14 +9,17 @@ load and `loop=1` starts again at the end: together they make a slide's iframe a
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from optimizers import OPTIMIZERS, Racer, parse_racer
+from optimizers.spec import as_float, shown
 
 __all__ = ["racer_to_string", "encode", "decode"]
 
-MAX_URL_RACERS = 8
+MAX_URL_RACERS = 8  # the app's racer limit (views/state.py LIMITS): one palette colour each
+MAX_URL_LABEL = 60  # the app's label limit, tighter than the engine's MAX_LABEL
 
 
 def _fmt(v: Any) -> str:
@@ -47,6 +50,8 @@ def racer_to_string(spec: Mapping[str, Any]) -> str:
         parts.append(f"schedule={sched['name']}")
         parts += [f"schedule.{k}={_fmt(v)}" for k, v in sched.items() if k != "name"]
     inner = spec.get("inner")
+    if isinstance(inner, str):
+        inner = parse_racer(inner)
     if inner:
         parts.append(f"inner={inner['optimizer']}")
         inner_opt = OPTIMIZERS[inner["optimizer"]]
@@ -81,77 +86,133 @@ def encode(state: Mapping[str, Any]) -> dict[str, str]:
     return q
 
 
+_INTS = ("steps", "seed", "batch_size")
+_FLOATS = ("noise", "speed", "kappa")
+_FLAGS = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+    "": False,
+}
+_RACER_KEY = re.compile(r"r[0-9]{1,6}")
+
+
+def _number(v: Any) -> float:
+    """A finite float from a number or numeric text; ValueError for anything else."""
+    x = as_float(v)
+    if not math.isfinite(x):
+        raise ValueError
+    return x
+
+
+def _integer(v: Any) -> int:
+    """An int from an int, a whole finite float, or text of one; ValueError for anything else
+    (300.5 is refused rather than cut to 300)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.strip().lstrip("+-").isdigit() and len(v) < 100:
+        return int(v)
+    x = _number(v)
+    if not x.is_integer():
+        raise ValueError
+    return int(x)
+
+
+def _flag(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int) and v in (0, 1):
+        return bool(v)
+    if isinstance(v, str) and v.strip().lower() in _FLAGS:
+        return _FLAGS[v.strip().lower()]
+    raise ValueError
+
+
+def _point(v: Any) -> tuple[float, ...]:
+    """A start point: "x,y" text or a list of numbers (a link's JSON form of it)."""
+    if isinstance(v, str) and len(v) <= 200:
+        items: Any = v.split(",")
+    elif isinstance(v, (list, tuple)) and len(v) <= 3:
+        items = v
+    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+        items = [v]  # a one-variable surface's start, read by Panel as a number
+    else:
+        raise ValueError
+    return tuple(_number(x) for x in items)
+
+
 def decode(query: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Query parameters -> (valid state fields, notices for every part that was refused).
 
-    Each field is checked on its own, so one bad racer costs that racer, not the whole link.
+    Each field is checked on its own, so one bad racer costs that racer, not the whole link. A value
+    may be of any type (Panel reads query values as JSON): what is not understood becomes a notice
+    naming its key, never an exception. Notices quote values short (`shown`).
     """
     out: dict[str, Any] = {}
     notices: list[str] = []
 
-    def one(key):
-        v = query.get(key)
-        if isinstance(v, (list, tuple)):
-            v = v[0] if v else None
-        return v
-
     from surfaces import SURFACES
 
-    s = one("surface")
+    s = query.get("surface")
     if s is not None:
-        if s in SURFACES:
+        if isinstance(s, str) and s in SURFACES:
             out["surface"] = s
         else:
-            notices.append(f"unknown surface {str(s)[:40]!r}: showing the default")
+            notices.append(f"unknown surface {shown(s)}: showing the default")
     racers = []
-    keys = sorted((k for k in query if k.startswith("r") and k[1:].isdigit()), key=lambda k: int(k[1:]))
+    keys = sorted(
+        (k for k in query if isinstance(k, str) and _RACER_KEY.fullmatch(k)), key=lambda k: (int(k[1:]), k)
+    )
     for k in keys[:MAX_URL_RACERS]:
-        text = one(k)
+        text = query[k]
+        if not isinstance(text, str):
+            notices.append(f"racer {k} ignored: {shown(text)} is not a racer such as adam:lr=0.01")
+            continue
         try:
-            spec = parse_racer(str(text))
+            spec = parse_racer(text)
+            if len(spec.get("label", "")) > MAX_URL_LABEL:
+                raise ValueError(f"label: at most {MAX_URL_LABEL} characters")
             Racer.from_spec(spec)
             racers.append(spec)
         except ValueError as e:
             notices.append(f"racer {k} ignored: {str(e)[:160]}")
     if len(keys) > MAX_URL_RACERS:
-        notices.append(f"only the first {MAX_URL_RACERS} racers were kept")
+        dropped = keys[MAX_URL_RACERS:]
+        named = ", ".join(dropped[:4]) + (", ..." if len(dropped) > 4 else "")
+        notices.append(f"only the first {MAX_URL_RACERS} racers were kept; ignored: {named}")
     if racers:
         out["racers"] = racers
-    start = one("start")
+    start = query.get("start")
     if start is not None:
         try:
-            pt = tuple(float(v) for v in str(start).split(","))
-            if not all(math.isfinite(v) for v in pt):
-                raise ValueError
-            out["start"] = pt
+            out["start"] = _point(start)
         except ValueError:
-            notices.append(f"start {str(start)[:40]!r} is not a point: using the surface's default")
-    for key, cast in (
-        ("steps", int),
-        ("seed", int),
-        ("noise", float),
-        ("batch_size", int),
-        ("speed", float),
-        ("kappa", float),
-    ):
-        v = one(key)
+            notices.append(f"start {shown(start)} is not a point: using the surface's default")
+    for key in (*_INTS, *_FLOATS):
+        v = query.get(key)
         if v is None:
             continue
         try:
-            x = cast(float(v)) if cast is int else cast(v)
-            if isinstance(x, float) and not math.isfinite(x):
-                raise ValueError
-            out[key] = x
-        except (TypeError, ValueError):
-            notices.append(f"{key} {str(v)[:40]!r} is not a number: using the default")
-    theme = one("theme")
+            out[key] = _integer(v) if key in _INTS else _number(v)
+        except ValueError:
+            kind = "a whole number" if key in _INTS else "a finite number"
+            notices.append(f"{key} {shown(v)} is not {kind}: using the default")
+    theme = query.get("theme")
     if theme is not None:
-        if theme in ("light", "dark"):
+        if isinstance(theme, str) and theme in ("light", "dark"):
             out["theme"] = theme
         else:
-            notices.append(f"theme {str(theme)[:20]!r} is not light or dark")
+            notices.append(f"theme {shown(theme)} is not light or dark")
     for k in ("present", "embed", "loop", "play"):
-        v = one(k)
+        v = query.get(k)
         if v is not None:
-            out[k] = str(v).lower() in ("1", "true", "yes", "on")
+            try:
+                out[k] = _flag(v)
+            except ValueError:
+                notices.append(f"{k} {shown(v)} is not 1 or 0: left off")
     return out, notices

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from optimizers import Racer
+from optimizers.spec import shown
 from surfaces import SURFACES
 from views.state import RaceState
 from views.urlstate import decode, racer_to_string
@@ -50,23 +52,31 @@ def _racer_text(r: Any) -> str:
     if isinstance(r, str):
         return r
     if isinstance(r, Mapping) and "optimizer" in r:
+        try:
+            Racer.from_spec(r)  # checked whole first: racer_to_string expects a valid racer
+        except ValueError as e:
+            raise ValueError(f"racers: {e}") from None
         return racer_to_string(r)
-    raise ValueError(f"racer {r!r} is neither a racer string nor a dict with 'optimizer'")
+    raise ValueError(f"racers: {shown(r)} is neither a racer string nor a dict with 'optimizer'")
 
 
-def _text(v: Any) -> str:
+def _text(key: str, v: Any) -> str:
+    """One scalar of the scene as URL text; a list, an object or an out-of-range integer where a
+    scalar belongs is an error naming the field."""
     if isinstance(v, bool):
         return "1" if v else "0"
-    return str(v)
+    if isinstance(v, (str, float)) or (isinstance(v, int) and v.bit_length() <= 128):
+        return str(v)
+    raise ValueError(f"{key} = {shown(v)} is not allowed; {key} is {FIELDS[key]}")
 
 
 def scene_to_query(scene: Mapping[str, Any]) -> dict[str, str]:
     """Scene JSON -> the app's URL parameters (the inverse of `scene_from_state`'s encoding)."""
     if not isinstance(scene, Mapping):
         raise ValueError('expected a JSON object such as {"surface": "rosenbrock", ...}')
-    unknown = sorted(set(scene) - set(FIELDS))
+    unknown = [k for k in scene if k not in FIELDS]
     if unknown:
-        raise ValueError(f"unknown field {unknown[0]!r}; fields are {', '.join(FIELDS)}")
+        raise ValueError(f"unknown field {shown(unknown[0])}; fields are {', '.join(FIELDS)}")
     q: dict[str, str] = {}
     for key, v in scene.items():
         if v is None or key == "step":
@@ -77,9 +87,9 @@ def scene_to_query(scene: Mapping[str, Any]) -> dict[str, str]:
             q.update({f"r{i}": _racer_text(r) for i, r in enumerate(v)})
         elif key == "start":
             pts = v if isinstance(v, (list, tuple)) else [v]
-            q[key] = ",".join(_text(x) for x in pts)
+            q[key] = ",".join(_text(key, x) for x in pts)
         else:
-            q[key] = _text(v)
+            q[key] = _text(key, v)
     return q
 
 
@@ -96,14 +106,14 @@ def _check_step(scene: Mapping[str, Any], steps: int) -> None:
     if k is None:
         return
     if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= steps:
-        raise ValueError(f"step {k!r} is not an integer from 0 to {steps}")
+        raise ValueError(f"step {shown(k)} is not an integer from 0 to {steps}")
 
 
 def state_from_scene(scene: Mapping[str, Any]) -> RaceState:
     """The app state a scene shows, raced. Raises ValueError naming the first part not understood."""
     query = scene_to_query(scene)
     if query.get("surface", "rosenbrock") not in SURFACES:
-        raise ValueError(f"unknown surface {query['surface']!r}; surfaces: {', '.join(SURFACES)}")
+        raise ValueError(f"unknown surface {shown(query['surface'])}; surfaces: {', '.join(SURFACES)}")
     fields, notices = decode(query)
     if notices:
         raise ValueError(_plain(notices[0]))
@@ -151,7 +161,11 @@ def read_scene(source: str) -> dict[str, Any]:
     if path.is_file():
         try:
             scene = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except OSError as e:
+            raise ValueError(f"cannot read it ({e.strerror or e})") from None
+        except RecursionError:
+            raise ValueError("not JSON this program reads: nested too deeply") from None
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, an integer of over 4300 digits
             raise ValueError(f"not JSON ({e})") from None
         if not isinstance(scene, dict):
             raise ValueError("expected a JSON object")
