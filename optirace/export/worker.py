@@ -201,7 +201,7 @@ class Job:
         return self.future.result(timeout)
 
     def ahead(self) -> int:
-        """Exports before this one in its lane's queue; 0 once it renders."""
+        """Exports before this one in its lane (rendering or waiting); 0 once it renders."""
         return self.lane.ahead(self)
 
     def cancel(self, reason: str = "cancelled") -> None:
@@ -243,10 +243,9 @@ class _Lane:
 
     def ahead(self, job: Job) -> int:
         with self.cond:
-            try:
-                return self.queue.index(job)
-            except ValueError:
+            if job not in self.queue:
                 return 0
+            return self.queue.index(job) + self.running
 
     def drop(self, job: Job) -> None:
         """A cancelled job still waiting: out of the queue at once (a running one is the slot's)."""
@@ -382,15 +381,18 @@ class _Slot:
             return
         w = self.worker
         tmp = Path(tempfile.mkdtemp(prefix="optirace-export-"))
+        outcome: tuple = (None, "Not exported: the export failed")
         try:
             job.started, job.worker_pid = time.monotonic(), w.pid
             w.conn.send((job.id, job.scene, job.options, str(tmp / job.name)))
             log.info("export %d (%s) started in worker %s", job.id, job.fmt, w.pid)
-            job._finish(*self._watch(job, w, tmp / job.name))
+            outcome = self._watch(job, w, tmp / job.name)
         finally:
+            # Removed before the job is reported done: whoever waits for it finds nothing left.
             shutil.rmtree(tmp, ignore_errors=True)
             if self.worker is not None:
                 self.worker.idle_since = time.monotonic()
+            job._finish(*outcome)
 
     def _watch(self, job: Job, w: _Worker, path: Path) -> tuple[tuple | None, str | None]:
         """Follow a job to its end: (result, None) or (None, message for the user)."""
