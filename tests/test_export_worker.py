@@ -26,7 +26,12 @@ from optirace.export.scene import state_from_scene
 from optirace.export.worker import ExportError, ExportPool, Limits
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENE = {"surface": "rosenbrock", "racers": ["adam:lr=0.05", "sgd:lr=0.001,momentum=0.9"], "steps": 40, "step": 17}
+SCENE = {
+    "surface": "rosenbrock",
+    "racers": ["adam:lr=0.05", "sgd:lr=0.001,momentum=0.9"],
+    "steps": 40,
+    "step": 17,
+}
 # Long enough to still be rendering while a test looks at it: 1080p, 5000 steps, 300 frames.
 LONG = {"surface": "rosenbrock", "racers": ["adam:lr=0.02", "sgd:lr=0.001,momentum=0.9"], "steps": 5000}
 FULL_HD = Options(size=(1920, 1080))
