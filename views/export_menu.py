@@ -55,7 +55,9 @@ class ExportMenu(pn.viewable.Viewer):
         self.state = state
         self.format = pn.widgets.Select(label="Format", options=FORMAT_CHOICES, value="gif", width=190,
                                         css_classes=["export-format"])  # fmt: skip
-        self.size = pn.widgets.Select(label="Size", options=SIZES, value=SIZES[0], width=110)
+        self.size = pn.widgets.Select(
+            label="Size", options=SIZES, value=SIZES[0], width=110, css_classes=["export-size"]
+        )
         self.look = pn.widgets.Select(label="Look", options=LOOKS, value="", width=150)
         self.button = pn.widgets.Button(label="Export", color="primary", width=100,
                                         css_classes=["export-button"])  # fmt: skip

@@ -43,13 +43,14 @@ from .options import ANIMATED, Options, format_of
 
 __all__ = ["ExportError", "Limits", "Job", "ExportPool", "export_pool", "lane_of"]
 
-log = logging.getLogger(__name__)
+# A child of the app's logger, so the lines land in the server's log beside the sessions' own.
+log = logging.getLogger("optirace.app.export")
 
-# CPU priority of the workers (added niceness): the sessions' own work always comes first, and a
-# still, which someone is waiting for, comes before an animation.
-NICE = {"still": 5, "animation": 10}
+# CPU priority of the workers (added niceness): the sessions' own work comes first, and a still,
+# about a second of work that someone is waiting for, comes well before an animation.
+NICE = {"still": 2, "animation": 10}
 STARTUP_LIMIT = 120.0  # seconds a new worker may take to import and warm up
-WARM_SCENE = {"surface": "rosenbrock", "racers": ["adam:lr=0.02"], "steps": 20}
+WARM_SCENE: dict = {}  # the app's opening figure: its racers are compiled before anyone waits
 PROGRESS_EVERY = 0.1  # seconds between progress messages from a worker
 
 
