@@ -167,6 +167,19 @@ def test_the_time_limit_stops_an_export_with_a_clear_message(tmpdir_for_exports)
         pool.close()
 
 
+def test_a_server_stopping_cancels_its_exports_and_leaves_no_file(tmpdir_for_exports):
+    pool = ExportPool(Limits(queue=1))
+    running = pool.submit("tab-1", LONG, "gif", FULL_HD)
+    waiting = pool.submit("tab-2", LONG, "gif", FULL_HD)
+    _running(running)
+    pool.close()
+    for job in (running, waiting):
+        with pytest.raises(ExportError, match="Not exported: the server is shutting down"):
+            job.result(30)
+    assert not _alive(running.worker_pid)
+    assert _leftovers(tmpdir_for_exports) == []
+
+
 def test_an_idle_worker_leaves(tmpdir_for_exports):
     pool = ExportPool(Limits(idle=1))
     try:
@@ -175,7 +188,7 @@ def test_an_idle_worker_leaves(tmpdir_for_exports):
         pids = pool.pids()["still"] + pool.pids()["animation"]
         # Warm-up (imports, a first race and picture) takes seconds; idle time counts after it.
         assert _until(lambda: not any(_alive(p) for p in pids), 120), "idle workers kept running"
-        assert pool.pids() == {"still": [], "animation": []}
+        assert _until(lambda: pool.pids() == {"still": [], "animation": []}, 10), pool.pids()
         # A later export starts a worker again.
         pool.submit("tab-1", SCENE, "png", Options(size=(64, 36))).result(180)
     finally:

@@ -24,6 +24,7 @@ a refused, failed, timed-out or cancelled export leaves nothing behind, even whe
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import logging
@@ -272,6 +273,9 @@ class _Lane:
         for job in waiting:
             job._finish(error="Not exported: the server is shutting down")
         for slot in self.slots:
+            if slot.job is not None:
+                slot.job.cancel("the server is shutting down")
+        for slot in self.slots:
             slot.thread.join(10)
 
     def pids(self) -> list[int]:
@@ -284,6 +288,7 @@ class _Slot:
     def __init__(self, lane: _Lane) -> None:
         self.lane = lane
         self.worker: _Worker | None = None
+        self.job: Job | None = None
         self.want_warm = False
         self.thread = threading.Thread(target=self._loop, name=f"optirace-export-{lane.name}", daemon=True)
         self.thread.start()
@@ -319,6 +324,7 @@ class _Slot:
                     self.worker.stop()
                     self.worker = None
                 continue
+            self.job = job
             try:
                 self._run(job)
             except Exception as e:  # noqa: BLE001 (a slot thread must outlive any one job)
@@ -326,6 +332,7 @@ class _Slot:
                 self._discard()
                 job._finish(error=f"Not exported: the export failed ({e})")
             finally:
+                self.job = None
                 with lane.cond:
                     lane.running -= 1
         if self.worker is not None:
@@ -439,6 +446,9 @@ class ExportPool:
         self.lanes = {name: _Lane(name, self.limits) for name in NICE}
         self._active: dict[Any, Job] = {}
         self._lock = threading.Lock()
+        # A server stopping (SIGTERM, Ctrl-C) cancels its exports through their slots, which
+        # remove their folders before the interpreter goes.
+        atexit.register(self.close)
 
     def submit(self, owner: Any, scene: dict, fmt: str, options: Options | None = None) -> Job:
         """Queue an export of `scene` as `fmt` for `owner`; ExportError if it cannot be taken now."""
@@ -485,6 +495,7 @@ class ExportPool:
         return {name: lane.pids() for name, lane in self.lanes.items()}
 
     def close(self) -> None:
+        atexit.unregister(self.close)
         for lane in self.lanes.values():
             lane.close()
 
