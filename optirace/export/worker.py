@@ -504,6 +504,18 @@ _POOL: ExportPool | None = None
 _POOL_LOCK = threading.Lock()
 
 
+def _forget_pool_in_child() -> None:
+    """A forked server process (`--num-procs`) gets none of the pool's threads or workers: it
+    makes a pool of its own, and leaves the parent's alone at exit."""
+    global _POOL, _POOL_LOCK
+    if _POOL is not None:
+        atexit.unregister(_POOL.close)
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def export_pool() -> ExportPool:
     """This process's pool, made on first use with the limits from the environment."""
     global _POOL
