@@ -175,6 +175,12 @@ class ExportMenu(pn.viewable.Viewer):
         if self._job is not None:
             self._job.cancel(reason)
 
+    def _refused(self, error: ValueError) -> None:
+        text = str(error)
+        if not text.startswith("Not exported"):
+            text = f"Not exported: {text}"
+        self.status.object = f"<span class='error'>{html.escape(text)}</span>"
+
     async def _on_export(self, event) -> None:
         from optirace.export.scene import scene_from_state
         from optirace.export.worker import export_pool
@@ -188,7 +194,7 @@ class ExportMenu(pn.viewable.Viewer):
             # The scene is taken here, on the session's thread; the worker never sees the live state.
             job = export_pool().submit(self._owner(), scene_from_state(self.state), fmt, self.options())
         except ValueError as e:
-            self.status.object = f"<span class='error'>{html.escape(str(e))}</span>"
+            self._refused(e)
             return
         self._job = job
         self.button.disabled = True
@@ -205,7 +211,7 @@ class ExportMenu(pn.viewable.Viewer):
                 await asyncio.sleep(0.25)
             data, name, description = job.result()
         except ValueError as e:
-            self.status.object = f"<span class='error'>{html.escape(str(e))}</span>"
+            self._refused(e)
         else:
             self.download.filename = name
             self.download.file = io.BytesIO(data)
