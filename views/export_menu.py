@@ -2,18 +2,18 @@
 bar and a download; the shareable link, an iframe snippet for slides, and the scene as JSON.
 
 An export works on a snapshot of the scene (what the link shows, plus the shown step), rendered in
-a worker thread by optirace.export, the same code as `optirace export --scene`: the session stays
-live meanwhile, and moving a slider during an export does not change the file being written.
+a worker process at a lower priority (optirace/export/worker.py) by optirace.export, the same code
+as `optirace export --scene`: the session stays live meanwhile, and moving a slider during an export
+does not change the file being written. One export at a time per tab, a bounded queue per server
+process, a time limit per export, and a closed tab's export is cancelled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import io
-import tempfile
-import threading
-from pathlib import Path
 from urllib.parse import urlencode
 
 import panel as pn
@@ -34,8 +34,6 @@ FORMAT_CHOICES = {
 }
 SIZES = ["1280x720", "1920x1080", "960x540", "640x360"]
 LOOKS = {"as shown": "", "light": "light", "dark": "dark", "slides (large fonts)": "slides"}
-# One export at a time per server process: the renderers share matplotlib's global caches.
-_BUSY = threading.Lock()
 
 COPY_JS = """
 const text = source.value;
@@ -58,13 +56,16 @@ class ExportMenu(pn.viewable.Viewer):
         self.state = state
         self.format = pn.widgets.Select(label="Format", options=FORMAT_CHOICES, value="gif", width=190,
                                         css_classes=["export-format"])  # fmt: skip
-        self.size = pn.widgets.Select(label="Size", options=SIZES, value=SIZES[0], width=110)
+        self.size = pn.widgets.Select(
+            label="Size", options=SIZES, value=SIZES[0], width=110, css_classes=["export-size"]
+        )
         self.look = pn.widgets.Select(label="Look", options=LOOKS, value="", width=150)
         self.button = pn.widgets.Button(label="Export", color="primary", width=100,
                                         css_classes=["export-button"])  # fmt: skip
         self.progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width",
                                                css_classes=["export-progress"])  # fmt: skip
         self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["export-status"])
+        self.notice = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["export-notice"])
         self.download = pn.widgets.FileDownload(file=None, filename="race.gif", label="Download", embed=False,
                                                 visible=False, color="success",
                                                 css_classes=["export-download"])  # fmt: skip
@@ -79,13 +80,14 @@ class ExportMenu(pn.viewable.Viewer):
         )
         for button, source in ((self.copy_link, self.link), (self.copy_snippet, self.snippet)):
             button.js_on_click(args={"source": source, "button": button, "label": button.label}, code=COPY_JS)
+        self._job = None
         if pn.state.curdoc is not None:
-            pn.state.on_session_destroyed(lambda ctx: self.forget_links())
+            pn.state.on_session_destroyed(lambda ctx: self._session_ended())
+            self._warm_workers()
         self.scene_file = pn.widgets.FileDownload(callback=self._scene_bytes, filename="optirace-scene.json",
                                                   label="Download scene JSON", embed=False,
                                                   css_classes=["export-scene"])  # fmt: skip
         self.button.on_click(self._on_export)
-        self._fraction = 0.0
         state.param.watch(self._update_links, ["result", "theme", "present", "speed", "loop"])
         self.size.param.watch(self._update_links, "value")
         self.autoplay.param.watch(self._update_links, "value")
@@ -97,6 +99,7 @@ class ExportMenu(pn.viewable.Viewer):
             pn.Row(self.button, self.download, sizing_mode="stretch_width"),
             self.progress,
             self.status,
+            self.notice,
             self.link,
             self.copy_link,
             self.snippet,
@@ -106,6 +109,19 @@ class ExportMenu(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             css_classes=["export-menu"],
         )
+
+    @staticmethod
+    def _warm_workers() -> None:
+        """The menu is built when its card is first opened: a good moment to start the export
+        workers, so the first export does not wait for one to start."""
+        from optirace.export.worker import export_pool
+
+        with contextlib.suppress(ValueError):  # a bad limit in the environment: the export reports it
+            export_pool().warm()
+
+    def _session_ended(self) -> None:
+        self.forget_links()
+        self.cancel_export("the tab was closed")
 
     def forget_links(self) -> None:
         """Drop the copy buttons' browser callbacks from Panel's registry when the session ends.
@@ -151,44 +167,52 @@ class ExportMenu(pn.viewable.Viewer):
 
         return Options(size=parse_size(self.size.value), theme=self.look.value or None)
 
-    def render(self, fmt: str, progress=None, scene: dict | None = None) -> tuple[bytes, str, str]:
-        """(file contents, file name, one-line description) of the scene (default: the current
-        figure) as `fmt`. Safe in a worker thread given a scene: the state is not touched."""
-        from optirace.export import export
-        from optirace.export.scene import scene_from_state, state_from_scene
+    def _owner(self):
+        """Who an export belongs to, for the one-at-a-time rule: this tab's session."""
+        ctx = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
+        return getattr(ctx, "id", None) or id(self)
 
-        scene = scene_from_state(self.state) if scene is None else scene
-        name = f"optirace-{scene['surface']}.{fmt}"
-        with _BUSY, tempfile.TemporaryDirectory(prefix="optirace-export-") as tmp:
-            snapshot = state_from_scene(scene)
-            written = export(snapshot, Path(tmp) / name, self.options(), progress)
-            data = written.path.read_bytes()
-        description = written.describe().replace(f"wrote {written.path} ", f"{name} ")
-        return data, name, description
+    def cancel_export(self, reason: str) -> None:
+        if self._job is not None:
+            self._job.cancel(reason)
+
+    def _refused(self, error: ValueError) -> None:
+        text = str(error)
+        if not text.startswith("Not exported"):
+            text = f"Not exported: {text}"
+        self.status.object = f"<span class='error'>{html.escape(text)}</span>"
 
     async def _on_export(self, event) -> None:
+        from optirace.export.scene import scene_from_state
+        from optirace.export.worker import export_pool
+
+        if self._job is not None:
+            # Checked here, not only by the disabled button: a page can send clicks regardless.
+            self.notice.object = "One export at a time: this tab's export is still running."
+            return
         fmt = self.format.value
+        try:
+            # The scene is taken here, on the session's thread; the worker never sees the live state.
+            job = export_pool().submit(self._owner(), scene_from_state(self.state), fmt, self.options())
+        except ValueError as e:
+            self._refused(e)
+            return
+        self._job = job
         self.button.disabled = True
         self.download.visible = False
         self.progress.value, self.progress.visible = 0, True
+        self.notice.object = ""
         self.status.object = f"Exporting {fmt.upper()}…"
-        self._fraction = 0.0
-
-        def progress(done: int, total: int) -> None:
-            self._fraction = done / max(total, 1)
-
-        from optirace.export.scene import scene_from_state
-
-        loop = asyncio.get_running_loop()
         try:
-            # The scene is taken here, on the session's thread; the worker never reads the live state.
-            job = loop.run_in_executor(None, self.render, fmt, progress, scene_from_state(self.state))
             while not job.done():
+                ahead = job.ahead()
+                waiting = f" (waiting: {ahead} export{'s' * (ahead > 1)} ahead)" if ahead else ""
+                self.status.object = f"Exporting {fmt.upper()}…{waiting}"
+                self.progress.value = int(100 * job.fraction)
                 await asyncio.sleep(0.25)
-                self.progress.value = int(100 * self._fraction)
-            data, name, description = await job
-        except (ValueError, OSError, RuntimeError) as e:
-            self.status.object = f"<span class='error'>Not exported: {html.escape(str(e))}</span>"
+            data, name, description = job.result()
+        except ValueError as e:
+            self._refused(e)
         else:
             self.download.filename = name
             self.download.file = io.BytesIO(data)
@@ -196,5 +220,7 @@ class ExportMenu(pn.viewable.Viewer):
             self.download.visible = True
             self.status.object = html.escape(description)
         finally:
+            self._job = None
+            self.notice.object = ""
             self.progress.visible = False
             self.button.disabled = False

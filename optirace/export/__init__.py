@@ -19,6 +19,7 @@ from pathlib import Path
 
 from views.state import RaceState
 
+from .interrupt import check as check_interrupt
 from .options import ANIMATED, FORMATS, Options, format_of, frame_steps
 
 __all__ = ["export", "Options", "Written", "FORMATS", "format_of"]
@@ -63,7 +64,12 @@ def export(state: RaceState, out: str | Path, options: Options | None = None,
         options = options.with_step(min(state.step, steps))
     if not out.parent.is_dir():
         raise ValueError(f"cannot write {out}: folder {out.parent} does not exist")
-    done = progress or (lambda i, n: None)
+    given = progress or (lambda i, n: None)
+
+    def done(i: int, n: int) -> None:
+        check_interrupt()  # a SIGTERM the interpreter swallowed still stops the export here
+        given(i, n)
+
     # Written beside the target and renamed at the end: a failed export leaves no half file behind.
     tmp = out.with_name(f".{out.stem}-{os.getpid()}-{secrets.token_hex(4)}{out.suffix}")
     try:

@@ -124,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if fmt not in ("gif", "mp4", "html") and args.duration is not None:
         raise ValueError(f"--duration is for animations (.gif, .mp4, .html), not .{fmt}")
     from . import export
+    from .interrupt import sigterm_exits
     from .scene import state_from_scene
 
     given = [a for a in RACE_ARGS if getattr(args, a) is not None]
@@ -135,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"scene {args.scene}: {e}" if args.scene else str(e)) from None
     bar, progress = _bar(sys.stderr)
     try:
-        written = export(state, args.out, options, progress)
+        with sigterm_exits():  # a killed export removes its half-written file, as Ctrl-C does
+            written = export(state, args.out, options, progress)
     except OSError as e:
         raise ValueError(f"cannot write {args.out}: {e.strerror or e}") from None
     finally:
