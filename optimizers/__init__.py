@@ -7,6 +7,7 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+from . import xla  # noqa: E402,F401,I001  (first: XLA's backend options must precede its start)
 from . import (  # noqa: E402
     adabelief,
     adadelta,

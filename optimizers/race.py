@@ -43,6 +43,8 @@ class RaceResult:
                  (the racer is frozen at its last good point from there on); -1 if none
     state        one dict per racer: state name -> (steps + 1, ...) array, row 0 the initial state
                  (made on first use: most callers never read it)
+    momentum     (n_racers, steps): the momentum (or beta1) each step used where the schedule
+                 cycles it (torch's cycle_momentum of CyclicLR and OneCycleLR); NaN elsewhere
     """
 
     surface: Surface
@@ -53,6 +55,16 @@ class RaceResult:
     diverged_at: np.ndarray
     table: np.ndarray = field(repr=False, compare=False)  # every array above is a view of it
     layout: tuple = field(repr=False, compare=False)  # RaceProgram.states: where each state sits
+    momentum_columns: tuple = field(default=(), repr=False, compare=False)  # RaceProgram.momentum
+
+    @functools.cached_property
+    def momentum(self) -> np.ndarray:
+        out = np.full(self.lr.shape, np.nan)
+        for i, col in enumerate(self.momentum_columns):
+            if col is not None:
+                out[i] = self.table[1:, col]
+        out.flags.writeable = False
+        return out
 
     @functools.cached_property
     def state(self) -> list[dict[str, np.ndarray]]:
@@ -190,6 +202,7 @@ def race(
         diverged_at=np.where(dead <= steps, dead, -1),
         table=table,
         layout=prog.states,
+        momentum_columns=prog.momentum,
     )
 
 

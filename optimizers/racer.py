@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .schedules import check_cycle_momentum
 from .spec import HParam, Optimizer, Schedule, check_value
 
 __all__ = ["Racer", "parse_racer", "RESERVED"]
@@ -178,6 +179,7 @@ class Racer:
         )
         if sched.check is not None:
             sched.check({**s_hp, **s_static})
+        check_cycle_momentum(owner, sched, s_hp, inner.optimizer if inner is not None else opt)
         clip_n = check_value(
             owner,
             CLIP_NORM,
