@@ -26,7 +26,8 @@ from .engine import (
     racer_args,
     resolve_surface,
 )
-from .racer import Racer, parse_racer
+from .racer import Racer
+from .spec import check_value
 
 __all__ = ["RaceResult", "race", "sweep", "basins"]
 
@@ -285,15 +286,14 @@ def sweep(
         raise ValueError(
             f"over: {owner.optimizer.name} has no numeric hyperparameter {name!r}; allowed: {', '.join(spec_names)}"
         )
-    base = parse_racer(racer) if isinstance(racer, str) else dict(racer)
+    opt, spec = owner.optimizer, owner.optimizer.spec(name)
     checked = []
     for v in np.asarray(values, dtype=object).reshape(-1):
-        # Validate each value exactly as a racer would be, so a sweep accepts what race accepts.
-        if owner is r:
-            Racer.from_spec({**base, name: v})
-        else:
-            Racer.from_spec({**base, "inner": {**base["inner"], name: v}})
-        checked.append(float(v))
+        # Each value is validated as the racer's own would be (its spec, then the optimizer's
+        # cross-field checks), so a sweep accepts what race accepts; the racer is parsed once.
+        x = check_value(opt.name, spec, v)
+        opt.validate({**opt.defaults, **owner.hp, **owner.static, name: x})
+        checked.append(x)
     if not checked:
         raise ValueError("over: give at least one value")
     vals = np.asarray(checked, dtype=np.float64)

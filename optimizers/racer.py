@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .registry import OPTIMIZERS, SCHEDULES
 from .schedules import check_cycle_momentum
 from .spec import HParam, Optimizer, Schedule, check_value
 
@@ -44,13 +45,6 @@ CLIP_VALUE = HParam(
     min_open=True,
     allow_inf=True,
 )
-
-
-def _registry():
-    # Imported late: the registry imports every family module, which import this module's users.
-    from . import OPTIMIZERS, SCHEDULES
-
-    return OPTIMIZERS, SCHEDULES
 
 
 def _split(owner: str, specs: tuple[HParam, ...], given: Mapping[str, Any]):
@@ -139,7 +133,7 @@ class Racer:
             spec = parse_racer(spec)
         if not isinstance(spec, Mapping):
             raise ValueError(f"racer: expected a dict like {{'optimizer': 'adam', 'lr': 0.01}}, got {spec!r}")
-        optimizers, schedules = _registry()
+        optimizers, schedules = OPTIMIZERS, SCHEDULES
         name = spec.get("optimizer")
         if name not in optimizers:
             raise ValueError(f"racer: unknown optimizer {name!r}; known: {', '.join(sorted(optimizers))}")

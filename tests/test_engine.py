@@ -729,6 +729,29 @@ def test_sweep_and_basins_validate_too():
         optimizers.basins("rosenbrock", {"optimizer": "sgd"}, grid=1)
 
 
+def test_a_sweep_parses_its_racer_once_and_checks_each_value_as_race_would():
+    from optimizers import racer as racer_module
+
+    spec = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "nesterov": True}
+    optimizers.sweep("rosenbrock", spec, over={"lr": [0.001]}, steps=20)
+    kept = len(racer_module._PARSED)
+    values = np.linspace(1e-4, 1e-3, 300)
+    final = optimizers.sweep("rosenbrock", spec, over={"lr": values}, steps=20)
+    assert len(racer_module._PARSED) == kept, "each swept value was parsed as a racer of its own"
+    assert final.shape == (300,)
+    # the optimizer's cross-field checks still apply to the swept value, with race's message
+    with pytest.raises(ValueError, match="nesterov = true needs momentum > 0") as swept:
+        optimizers.sweep("rosenbrock", spec, over={"momentum": [0.5, 0.0]}, steps=20)
+    with pytest.raises(ValueError) as raced:
+        optimizers.race("rosenbrock", [{**spec, "momentum": 0.0}], steps=20)
+    assert str(swept.value) == str(raced.value)
+    # and an inner racer's value is checked as the inner racer's
+    with pytest.raises(ValueError, match=r"sgd: lr = -1.0 is not allowed"):
+        optimizers.sweep(
+            "rosenbrock", {"optimizer": "lookahead", "inner": {"optimizer": "sgd"}}, over={"lr": [-1.0]}
+        )
+
+
 def test_power_is_beta_to_the_t_within_rounding():
     """beta^t is computed as exp(t log beta) (optimizers/common.py): it must agree with pow, as torch
     and optax compute it, to rounding, including beta = 0 and the 1 - beta^t of the first steps."""
