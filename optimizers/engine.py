@@ -142,7 +142,8 @@ def race_draws(surface: Surface, n: int, noise: float, seed: int, batch_size: in
     out = _DRAWS.get(key)
     if out is None:
         d = draws(surface, n, noise, seed, batch)
-        out = (jax.device_put(d["xi"], device), jax.device_put(d["rows"], device))
+        # Uncommitted, on the default device (the key's): programs then follow jax.default_device.
+        out = (jax.device_put(d["xi"]), jax.device_put(d["rows"]))
         with _LOCK:
             while len(_DRAWS) >= _DRAWS_KEPT:
                 _DRAWS.pop(next(iter(_DRAWS)))
