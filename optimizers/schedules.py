@@ -24,6 +24,12 @@ Legal values are what torch's constructors accept, with these deliberate differe
   takes 0 to mean "the race's step budget" (torch rejects or divides by 0 there).
 - CyclicLR's step_size_down = -1 stands for torch's None (= step_size_up); OneCycleLR's epochs and
   steps_per_epoch = 0 stand for None.
+- CyclicLR's base_lr and OneCycleLR's max_lr take -1 (the default) for the racer's lr, so a given
+  one is a number >= 0; base_momentum and max_momentum are >= 0 (a negative beta1 has no real
+  beta1^t, where torch takes any number).
+- last_epoch follows a fresh run even where torch's constructor does not: it restarts
+  CosineAnnealingWarmRestarts' T_cur at last_epoch (right only within the first cycle), and
+  applies a MultiStepLR milestone at last_epoch + 1 a second time to the lr it was given.
 - Values torch accepts only to divide by zero later, or that make the lr negative where torch's
   formula divides by them (OneCycleLR's div factors, CyclicLR's step sizes, StepLR's step_size,
   PolynomialLR's negative power), are rejected.
@@ -46,8 +52,8 @@ class _OrRacerLr(HParam):
         return f"a number with 0 <= {self.name}, or -1 for the racer's lr"
 
 
-def _lr_of_its_own(name, default, doc):
-    return _OrRacerLr(name, default, 1e-5, 1.0, log=True, symbol=r"\eta_{\max}", doc=doc, min=-1.0)
+def _lr_of_its_own(name, default, doc, symbol):
+    return _OrRacerLr(name, default, 1e-5, 1.0, log=True, symbol=symbol, doc=doc, min=-1.0)
 
 
 def _check_lr_of_its_own(hp, schedule, names):
@@ -430,7 +436,10 @@ CYCLIC = Schedule(
     title="Cyclic (CLR)",
     hparams=(
         _lr_of_its_own(
-            "base_lr", -1.0, "bottom of the cycle; when given, it wins over the racer's lr (as in torch)"
+            "base_lr",
+            -1.0,
+            "bottom of the cycle; when given, it wins over the racer's lr (as in torch)",
+            r"\eta_b",
         ),
         HParam("max_lr", 0.01, 1e-5, 1.0, log=True, symbol=r"\eta_{\max}", doc="top of the cycle"),
         _int("step_size_up", 2000.0, 1.0, 1000.0, "steps in the rising half of a cycle", min=1.0),
@@ -574,7 +583,10 @@ ONECYCLE = Schedule(
     title="One cycle",
     hparams=(
         _lr_of_its_own(
-            "max_lr", -1.0, "top of the cycle; when given, it wins over the racer's lr (as in torch)"
+            "max_lr",
+            -1.0,
+            "top of the cycle; when given, it wins over the racer's lr (as in torch)",
+            r"\eta_{\max}",
         ),
         _int(
             "total_steps",
