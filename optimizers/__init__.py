@@ -1,51 +1,19 @@
 """Optimizers as pure, jitted JAX update rules, their schedules, and the race engine.
 
-`OPTIMIZERS` and `SCHEDULES` are explicit registries: each family module lists its rules in `ALL`.
+`OPTIMIZERS` and `SCHEDULES` are explicit registries (optimizers/registry.py): each family module
+lists its rules in `ALL`.
 """
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from . import (  # noqa: E402
-    adabelief,
-    adadelta,
-    adagrad,
-    adam,
-    asgd,
-    ftrl,
-    lion,
-    lookahead,
-    newton,
-    rmsprop,
-    rprop,
-    schedules,
-    sgd,
-    yogi,
-)
+from . import xla  # noqa: E402,F401,I001  (first: XLA's backend options must precede its start)
 from .cache import cache_dir as _cache_dir  # noqa: E402,F401  (importing switches the compile cache on)
 from .race import RaceResult, basins, race, sweep  # noqa: E402
 from .racer import Racer, parse_racer  # noqa: E402
+from .registry import OPTIMIZERS, SCHEDULES  # noqa: E402
 from .spec import HParam, Optimizer, Schedule  # noqa: E402
-
-_FAMILIES = (
-    sgd,
-    adagrad,
-    adadelta,
-    rmsprop,
-    adam,
-    asgd,
-    rprop,
-    lion,
-    lookahead,
-    ftrl,
-    newton,
-    adabelief,
-    yogi,
-)
-
-OPTIMIZERS: dict[str, Optimizer] = {o.name: o for fam in _FAMILIES for o in fam.ALL}
-SCHEDULES: dict[str, Schedule] = {s.name: s for s in schedules.ALL}
 
 __all__ = [
     "OPTIMIZERS",

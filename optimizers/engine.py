@@ -9,49 +9,23 @@ surface's shape parameters. Moving a slider therefore never recompiles.
 from __future__ import annotations
 
 import functools
-import os
 import threading
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-SMALL_LOOP_FLAG = "xla_cpu_small_while_loop_byte_threshold"
+import jax
+import jax.numpy as jnp
+import numpy as np
 
+import surfaces as _surfaces
+from surfaces import Surface
 
-def compile_loops_as_one_kernel(env=os.environ) -> None:
-    """Let XLA's CPU backend compile a whole race loop into one kernel, unless the user chose.
-
-    By default XLA runs a while loop op by op unless its body touches under 1 kB; a race body is a
-    little larger, and then each step pays a dispatch per operation: 3-8x slower races and 2-3x
-    slower compiles (see benchmarks/engine.py). XLA reads the flag when its backend starts, so this
-    runs before the first computation (here, and before `surfaces` is imported).
-    """
-    flags = env.get("XLA_FLAGS", "")
-    if SMALL_LOOP_FLAG in flags:
-        return
-    option = f"{SMALL_LOOP_FLAG}={1 << 30}"
-    parts = flags.split()
-    for i, part in enumerate(parts):
-        if part.startswith("--xla_backend_extra_options="):
-            parts[i] = f"{part},{option}"
-            break
-    else:
-        parts.append(f"--xla_backend_extra_options={option}")
-    env["XLA_FLAGS"] = " ".join(parts)
-
-
-compile_loops_as_one_kernel()
-
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-import surfaces as _surfaces  # noqa: E402
-from surfaces import Surface  # noqa: E402
-
-from .limits import MAX_STEPS  # noqa: E402
-from .racer import Racer  # noqa: E402
-from .spec import StepContext  # noqa: E402
-from .transforms import clip_grad  # noqa: E402
+from .limits import MAX_STEPS
+from .racer import Racer
+from .schedules import momentum_name
+from .spec import StepContext, flag
+from .transforms import clip_grad
+from .xla import SMALL_LOOP_FLAG, compile_loops_as_one_kernel, compiler_options, current_device  # noqa: F401
 
 __all__ = [
     "program",
@@ -103,10 +77,10 @@ def _grad_fn(surface: Surface, batch_size: int | None):
 
         return grad
     data = surface.data
-    X = jnp.asarray(data.X)
-    y = jnp.asarray(data.y)
 
     def grad(x, sparams, rows):
+        # Made inside the trace, so they land on the device the program is compiled for.
+        X, y = jnp.asarray(data.X), jnp.asarray(data.y)
         return jax.grad(lambda w: data.loss(w, X[rows], y[rows]))(x)
 
     return grad
@@ -163,10 +137,12 @@ _DRAWS_KEPT = 16
 def race_draws(surface: Surface, n: int, noise: float, seed: int, batch_size: int | None) -> tuple:
     """`draws` as device arrays (xi, rows), kept for the last few races so a slider move reuses them."""
     batch = batch_size if surface.data is not None else None
-    key = (surface, n, seed if noise > 0 else None, None if batch is None else (batch, seed))
+    device = current_device()
+    key = (surface, n, seed if noise > 0 else None, None if batch is None else (batch, seed), device)
     out = _DRAWS.get(key)
     if out is None:
         d = draws(surface, n, noise, seed, batch)
+        # Uncommitted, on the default device (the key's): programs then follow jax.default_device.
         out = (jax.device_put(d["xi"]), jax.device_put(d["rows"]))
         with _LOCK:
             while len(_DRAWS) >= _DRAWS_KEPT:
@@ -267,18 +243,35 @@ def _layout(racer: Racer, dim: int):
     return layout
 
 
+def cycled_momentum(racer: Racer) -> str | None:
+    """The hyperparameter the racer's schedule may cycle (torch's cycle_momentum), or None."""
+    if racer.schedule.momentum is None:
+        return None
+    return momentum_name(racer.lr_owner.optimizer)
+
+
+def _with_momentum(racer: Racer, hp: dict, name: str, cycled, on) -> dict:
+    """hp with the lr owner's momentum (or beta1) replaced by the cycled value while cycling is on."""
+    if racer.inner is not None:
+        inner = hp["inner"]
+        return {**hp, "inner": {**inner, name: jnp.where(on, cycled, inner[name])}}
+    return {**hp, name: jnp.where(on, cycled, hp[name])}
+
+
 def _stepper(surface: Surface, racer: Racer, batch_size: int | None):
     """One racer's race, split so several racers can share one loop.
 
     Returns begin(start, hp, shp, base_lr, clip, noise, steps, sparams) -> (carry0, body), where
-    body(carry, t, xi, rows) -> (carry, (params, loss, lr, state)) is step t + 1. carry[5] is the
-    divergence step (-1 while none).
+    body(carry, t, xi, rows) -> (carry, (params, loss, lr, state, momentum)) is step t + 1;
+    momentum is the cycled momentum the step used (NaN while cycling is off), or None when the
+    schedule cannot cycle it. carry[5] is the divergence step (-1 while none).
     """
     init, update = _rule(racer)
+    target = cycled_momentum(racer)
     sched = racer.schedule
     sched_static = dict(racer.schedule_static)
     raw_grad = _grad_fn(surface, batch_size)
-    center = jnp.asarray(surface.center)
+    center = np.asarray(surface.center, dtype=np.float64)
     bound = surface.bound
 
     def begin(start, hp, shp, base_lr, clip, noise, steps, sparams):
@@ -307,6 +300,12 @@ def _stepper(surface: Surface, racer: Racer, batch_size: int | None):
             p, loss, state, sstate, dead, dead_at = carry
             g = grad_at(p, xi, rows)
             lr = sched.lr(sstate, base_lr, shp_all)
+            hp_step, momentum = hp_all, None
+            if target is not None:
+                on = flag(shp_all["cycle_momentum"])
+                cycled = sched.momentum(sstate, shp_all)
+                hp_step = _with_momentum(racer, hp_all, target, cycled, on)
+                momentum = jnp.where(on, cycled, jnp.nan)
             ctx = StepContext(
                 lr=lr,
                 t=(t + 1).astype(jnp.float64),
@@ -314,7 +313,7 @@ def _stepper(surface: Surface, racer: Racer, batch_size: int | None):
                 grad=lambda x: grad_at(x, xi, rows),
                 hess=lambda x: jax.hessian(f)(x),
             )
-            p_new, state_new = update(p, g, state, hp_all, ctx)
+            p_new, state_new = update(p, g, state, hp_step, ctx)
             loss_new = f(p_new)
             # dead is dead_at >= 0 from the start (begin), so the incoming `dead` is not read:
             # dead_at alone carries it, and the divergence test has one consumer instead of two
@@ -328,7 +327,7 @@ def _stepper(surface: Surface, racer: Racer, batch_size: int | None):
             state_new = jax.tree.map(keep, state_new, state)
             sstate_new = sched.step(sstate, base_lr, shp_all, loss)
             carry = (p_new, loss_new, state_new, sstate_new, dead, dead_at)
-            return carry, (p_new, loss_new, lr, state_new)
+            return carry, (p_new, loss_new, lr, state_new, momentum)
 
         return (p0, loss0, state0, sstate0, dead0, dead_at0), body
 
@@ -353,7 +352,7 @@ def _make_run(surface: Surface, racer: Racer, n: int, batch_size: int | None, re
 
         def scan_body(carry, xs):
             carry, out = body(carry, *xs)
-            return carry, _pack(out)
+            return carry, _pack(out[:4])
 
         carry, out = jax.lax.scan(scan_body, carry0, (jnp.arange(n), draws["xi"], draws["rows"]))
         p0, loss0, state0 = carry0[:3]
@@ -428,20 +427,20 @@ class RaceProgram(NamedTuple):
     fn(values, xi, rows) -> (table, dead_at): values is the float64 vector of start, noise, steps,
     surface parameters and every racer's `Racer.numbers`; table is (n + 1, width), row k the packed
     values after step k: every racer's params, then every racer's loss, then every racer's lr (the
-    lr step k used; row 0 holds the base lr), then each racer's state. dead_at is (n_racers,).
-    states[i] lists racer i's (name, first column, stop column, shape, dtype).
+    lr step k used; row 0 holds the base lr), then each racer's state, then the momentum (or beta1)
+    step k used for each racer whose schedule can cycle it (NaN while it does not; row 0 NaN).
+    dead_at is (n_racers,). states[i] lists racer i's (name, first column, stop column, shape,
+    dtype); momentum[i] is racer i's momentum column, or None.
     """
 
     fn: Any
     width: int
     states: tuple[tuple[tuple[str, int, int, tuple, Any], ...], ...]
+    momentum: tuple[int | None, ...] = ()
 
 
 _RACES: dict[tuple, RaceProgram] = {}
 _RACES_KEPT = 256  # racer sets kept compiled; a server sees many as racers come and go
-# XLA's newer fusion emitters take twice the compile time on a race loop, for the same results
-# (bit for bit) and the same speed.
-_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 
 
 def race_program(surface: Surface, racers: tuple[Racer, ...], n: int, batch_size: int | None) -> RaceProgram:
@@ -451,7 +450,10 @@ def race_program(surface: Surface, racers: tuple[Racer, ...], n: int, batch_size
     so one racer's divergence never touches another, and a racer steps bit for bit as it would
     alone. The loop runs exactly `steps` times (a traced bound).
     """
-    key = (surface, tuple(r.key for r in racers), n, batch_size)
+    # Compile options differ by platform, so each platform keeps its own program; jit itself
+    # places the program on `jax.default_device`.
+    device = current_device()
+    key = (surface, tuple(r.key for r in racers), n, batch_size, device.platform)
     prog = _RACES.get(key)
     if prog is not None:
         return prog
@@ -473,6 +475,10 @@ def race_program(surface: Surface, racers: tuple[Racer, ...], n: int, batch_size
             st.append((name, col + a - fields[3][0], col + b - fields[3][0], shape, dtype))
         col += fields[-1][1] - fields[3][0] if len(fields) > 3 else 0
         states.append(tuple(st))
+    momentum_cols = []
+    for r in racers:
+        momentum_cols.append(col if cycled_momentum(r) is not None else None)
+        col += momentum_cols[-1] is not None
     width = col
 
     def begin_all(values):
@@ -510,6 +516,7 @@ def race_program(surface: Surface, racers: tuple[Racer, ...], n: int, batch_size
                 jnp.stack([c[1] for c in carries]),
                 jnp.stack(base_lrs),
                 *(_pack(c[2]) for c in carries if jax.tree.leaves(c[2])),
+                jnp.full(sum(c is not None for c in momentum_cols), jnp.nan),
             ]
         )
         table = jnp.zeros((n + 1, width), jnp.float64).at[0].set(row0)
@@ -525,17 +532,21 @@ def race_program(surface: Surface, racers: tuple[Racer, ...], n: int, batch_size
             smalls, table, prev, values = loop
             _, bodies, _ = begin_all(values)
             out = []
-            for i, (body, (sstate, dead, dead_at), st, tree) in enumerate(
-                zip(bodies, smalls, states, trees, strict=True)
+            for i, (body, (sstate, dead, dead_at), st, tree, mcol) in enumerate(
+                zip(bodies, smalls, states, trees, momentum_cols, strict=True)
             ):
                 p, loss = prev[i * dim : (i + 1) * dim], prev[R * dim + i]
                 state = jax.tree.unflatten(
                     tree, [prev[a:b].reshape(shape).astype(dtype) for _, a, b, shape, dtype in st]
                 )
-                carry, (p, loss, lr, state) = body((p, loss, state, sstate, dead, dead_at), t, xi[t], rows[t])
+                carry, (p, loss, lr, state, momentum) = body(
+                    (p, loss, state, sstate, dead, dead_at), t, xi[t], rows[t]
+                )
                 out.append(carry[3:])
                 pieces = [(p, i * dim), (loss, R * dim + i), (lr, R * (dim + 1) + i)]
                 pieces += [(leaf, a) for leaf, (_, a, *_) in zip(jax.tree.leaves(state), st, strict=True)]
+                if mcol is not None:
+                    pieces.append((momentum, mcol))
                 for x, col in pieces:
                     x = jnp.reshape(x, (1, -1)).astype(jnp.float64)
                     table = jax.lax.dynamic_update_slice(table, x, (t + 1, jnp.int64(col)))
@@ -546,7 +557,9 @@ def race_program(surface: Surface, racers: tuple[Racer, ...], n: int, batch_size
         smalls, table, _, _ = jax.lax.fori_loop(jnp.int64(0), steps, step, (smalls, table, row0, values))
         return table, jnp.stack([c[2] for c in smalls])
 
-    prog = RaceProgram(jax.jit(run, compiler_options=_COMPILER_OPTIONS), width, tuple(states))
+    prog = RaceProgram(
+        jax.jit(run, compiler_options=compiler_options(device)), width, tuple(states), tuple(momentum_cols)
+    )
     with _LOCK:
         while len(_RACES) >= _RACES_KEPT:
             _RACES.pop(next(iter(_RACES)))

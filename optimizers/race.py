@@ -51,6 +51,8 @@ class RaceResult:
                  (the racer is frozen at its last good point from there on); -1 if none
     state        one dict per racer: state name -> (steps + 1, ...) array, row 0 the initial state
                  (made on first use: most callers never read it)
+    momentum     (n_racers, steps): the momentum (or beta1) each step used where the schedule
+                 cycles it (torch's cycle_momentum of CyclicLR and OneCycleLR); NaN elsewhere
     """
 
     surface: Surface
@@ -61,6 +63,16 @@ class RaceResult:
     diverged_at: np.ndarray
     table: np.ndarray = field(repr=False, compare=False)  # every array above is a view of it
     layout: tuple = field(repr=False, compare=False)  # RaceProgram.states: where each state sits
+    momentum_columns: tuple = field(default=(), repr=False, compare=False)  # RaceProgram.momentum
+
+    @functools.cached_property
+    def momentum(self) -> np.ndarray:
+        out = np.full(self.lr.shape, np.nan)
+        for i, col in enumerate(self.momentum_columns):
+            if col is not None:
+                out[i] = self.table[1:, col]
+        out.flags.writeable = False
+        return out
 
     @functools.cached_property
     def state(self) -> list[dict[str, np.ndarray]]:
@@ -217,6 +229,7 @@ def race(
         diverged_at=np.where(dead <= steps, dead, -1),
         table=table,
         layout=prog.states,
+        momentum_columns=prog.momentum,
     )
 
 
@@ -310,7 +323,8 @@ def sweep(
     opt, spec = owner.optimizer, owner.optimizer.spec(name)
     checked = []
     for v in values:
-        # The checks Racer.from_spec makes, so a sweep accepts what race accepts.
+        # Each value is validated as the racer's own would be (its spec, then the optimizer's
+        # cross-field checks), so a sweep accepts what race accepts; the racer is parsed once.
         x = check_value(opt.name, spec, v)
         opt.validate({**opt.defaults, **owner.hp, **owner.static, name: x})
         checked.append(x)

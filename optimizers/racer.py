@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from .limits import MAX_LABEL, MAX_TEXT, check_spec_size
+from .registry import OPTIMIZERS, SCHEDULES
+from .schedules import check_cycle_momentum
 from .spec import HParam, Optimizer, Schedule, check_value, shown
 
 __all__ = ["Racer", "parse_racer", "RESERVED"]
@@ -44,13 +46,6 @@ CLIP_VALUE = HParam(
     min_open=True,
     allow_inf=True,
 )
-
-
-def _registry():
-    # Imported late: the registry imports every family module, which import this module's users.
-    from . import OPTIMIZERS, SCHEDULES
-
-    return OPTIMIZERS, SCHEDULES
 
 
 def _split(owner: str, specs: tuple[HParam, ...], given: Mapping[str, Any]):
@@ -143,7 +138,7 @@ class Racer:
             raise ValueError(
                 f"racer: expected a dict like {{'optimizer': 'adam', 'lr': 0.01}}, got {shown(spec)}"
             )
-        optimizers, schedules = _registry()
+        optimizers, schedules = OPTIMIZERS, SCHEDULES
         name = spec.get("optimizer")
         if not isinstance(name, str) or name not in optimizers:
             raise ValueError(
@@ -190,6 +185,7 @@ class Racer:
         )
         if sched.check is not None:
             sched.check({**s_hp, **s_static})
+        check_cycle_momentum(owner, sched, s_hp, inner.optimizer if inner is not None else opt)
         clip_n = check_value(
             owner,
             CLIP_NORM,

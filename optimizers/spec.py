@@ -248,6 +248,8 @@ class Schedule(_HasSpecs):
     init(base_lr, hp, steps) -> sstate               sstate: dict[str, array]
     lr(sstate, base_lr, hp) -> lr used by the current step
     step(sstate, base_lr, hp, loss) -> next sstate   (`loss` feeds ReduceLROnPlateau)
+    momentum(sstate, hp) -> the cycled momentum (or beta1) of the current step, for schedules that
+                            cycle it (torch's cycle_momentum); None for the others
 
     `steps` is the race's step budget (traced), for schedules whose horizon defaults to it.
     """
@@ -261,3 +263,4 @@ class Schedule(_HasSpecs):
     torch_name: str
     latex: str = ""
     check: Callable[[Mapping[str, Any]], None] | None = None
+    momentum: Callable[..., Array] | None = None

@@ -22,3 +22,15 @@ def test_reference_names_every_hyperparameter():
         assert f"### `{name}`" in text
         for h in opt.hparams:
             assert f"| `{h.name}` |" in text
+
+
+def test_reference_names_every_schedule_keyword_and_which_lr_wins():
+    from optimizers import SCHEDULES
+
+    text = reference()
+    for name, sched in SCHEDULES.items():
+        assert f"### `{name}`" in text
+        for h in sched.hparams:
+            assert f"| `{h.name}` |" in text
+    assert "wins over the racer's `lr`" in text
+    assert "cycle_momentum" in text and "last_epoch" in text

@@ -3,6 +3,7 @@ sweeps, basin maps and validation messages."""
 
 import dataclasses
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,11 +11,11 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
-import torch
 from jax import monitoring
 
 import optimizers
 import surfaces
+from optimizers import xla
 from optimizers.engine import compile_loops_as_one_kernel
 from optimizers.transforms import clip_grad, clip_norm, clip_value
 
@@ -156,6 +157,66 @@ def test_changing_values_never_recompiles_and_new_structures_do():
     assert _compiles[0] > warm
 
 
+def test_changing_cycled_momentum_values_never_recompiles():
+    """torch's cycle_momentum, base/max momentum, base_lr, max_lr and last_epoch are all traced."""
+    surf = fresh("rosenbrock")
+
+    def racers(a, b):
+        return [
+            {"optimizer": "adam", "lr": 0.01, "beta1": 0.5, "schedule": {"name": "cyclic", **a}},
+            {"optimizer": "sgd", "lr": 1e-4, "momentum": 0.5, "schedule": {"name": "onecycle", **b}},
+        ]
+
+    first = racers(
+        {"max_lr": 0.05, "step_size_up": 10},
+        {"total_steps": 200},
+    )
+    optimizers.race(surf, first, steps=200)
+    optimizers.sweep(surf, first[1], over={"lr": [1e-4, 2e-4]}, steps=200)
+    warm = _compiles[0]
+    moved = racers(
+        {
+            "base_lr": 0.02,
+            "max_lr": 0.03,
+            "step_size_up": 7,
+            "base_momentum": 0.6,
+            "max_momentum": 0.99,
+            "last_epoch": 5,
+        },
+        {
+            "max_lr": 5e-4,
+            "base_momentum": 0.5,
+            "max_momentum": 0.8,
+            "cycle_momentum": False,
+            "three_phase": True,
+        },
+    )
+    a = optimizers.race(surf, first, steps=200)
+    b = optimizers.race(surf, moved, steps=200)
+    optimizers.sweep(surf, moved[1], over={"lr": [1e-4, 2e-4]}, steps=200)
+    assert _compiles[0] == warm, "changing cycled values recompiled"
+    # the values really reached the race
+    assert np.nanmax(a.momentum[0]) == pytest.approx(0.9) and np.nanmax(b.momentum[0]) == pytest.approx(0.99)
+    assert np.isfinite(a.momentum[1]).all() and np.isnan(b.momentum[1]).all()
+    assert not np.allclose(a.params[1], b.params[1])
+
+
+def test_momentum_is_nan_where_nothing_cycles():
+    res = optimizers.race(
+        "rosenbrock",
+        [
+            {"optimizer": "adam", "lr": 0.01},
+            {"optimizer": "adagrad", "lr": 0.1, "schedule": {"name": "onecycle", "cycle_momentum": False}},
+            {"optimizer": "sgd", "lr": 1e-4, "momentum": 0.9, "schedule": {"name": "cyclic", "max_lr": 1e-3}},
+        ],
+        steps=50,
+    )
+    assert res.momentum.shape == res.lr.shape == (3, 50) and res.momentum.dtype == np.float64
+    assert np.isnan(res.momentum[:2]).all()
+    assert res.momentum[2, 0] == 0.9 and res.momentum[2].min() < 0.9  # torch's default cycle: 0.9 -> 0.8
+    assert not res.momentum.flags.writeable
+
+
 def test_race_loops_compile_to_one_kernel():
     """The engine asks XLA to compile a whole race loop as one kernel (3-8x faster on CPU)."""
     code = (
@@ -211,6 +272,82 @@ def test_xla_flag_is_added_without_clobbering(before, after):
     env = {"XLA_FLAGS": before} if before else {}
     compile_loops_as_one_kernel(env)
     assert env["XLA_FLAGS"] == after
+
+
+@pytest.mark.parametrize("version", [(0, 9), (0, 13), (1, 0)])
+def test_xla_flag_is_left_out_on_an_untested_jaxlib(version):
+    """An XLA that dropped --xla_backend_extra_options would abort at start-up: outside the tested
+    jaxlib range the flag is not set."""
+    env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    compile_loops_as_one_kernel(env, jaxlib=version)
+    assert env == {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+
+
+def _compiles_with(options) -> bool:
+    try:
+        jax.jit(lambda x: x * 3.0, compiler_options=options).lower(np.float64(1.0)).compile()
+    except jax.errors.JaxRuntimeError:
+        return False
+    return True
+
+
+def test_compile_options_are_kept_only_where_the_compiler_takes_them(monkeypatch):
+    wanted = {"xla_cpu_use_fusion_emitters": False, "xla_no_such_option_anywhere": True}
+    monkeypatch.setattr(xla, "WANTED", {"cpu": wanted})
+    monkeypatch.setattr(xla, "_ACCEPTED", {})
+    cpu = jax.devices("cpu")[0]
+    kept = xla.compiler_options(cpu)
+    assert "xla_no_such_option_anywhere" not in kept
+    # the fusion switch is kept exactly where this XLA knows it (jaxlib 0.10), and what is kept compiles
+    assert ("xla_cpu_use_fusion_emitters" in kept) == _compiles_with({"xla_cpu_use_fusion_emitters": False})
+    assert _compiles_with(kept)
+    assert not _compiles_with({"xla_no_such_option_anywhere": True})  # the probe can fail
+    # asked again, the platform's answer is remembered (the probe runs once)
+    assert xla.compiler_options(cpu) is kept
+
+
+def test_races_sweeps_and_basins_run_on_the_default_device():
+    """Two CPU devices stand in for a GPU: under jax.default_device(d1), the programs run and their
+    draws live on d1, and the results are those of the first device."""
+    code = """
+import jax, numpy as np, optimizers, surfaces
+from optimizers.engine import ARG_ORDER, bucket, draws, program, race_draws, race_program, racer_args
+d0, d1 = jax.devices("cpu")
+surf = surfaces.SURFACES["rosenbrock"]
+spec = [{"optimizer": "adam", "lr": 0.02},
+        {"optimizer": "sgd", "lr": 1e-3, "momentum": 0.9, "schedule": {"name": "onecycle"}}]
+def everything():
+    r = optimizers.race(surf, spec, steps=100, noise=0.1, seed=3)
+    s = optimizers.sweep(surf, spec[1], over={"lr": [1e-3, 2e-3]}, steps=100)
+    b = optimizers.basins(surf, spec[0], grid=4, steps=50)
+    return r.params, r.momentum, s, b
+ref = everything()
+with jax.default_device(d0):
+    on_d0 = everything()
+with jax.default_device(d1):
+    on_d1 = everything()
+    xi, rows = race_draws(surf, bucket(100), 0.1, 3, None)
+    assert xi.devices() == {d1} and rows.devices() == {d1}, xi.devices()
+    racers = tuple(optimizers.Racer.from_spec(x) for x in spec)
+    values = np.asarray([*surf.start, 0.1, 100.0, *racers[0].numbers, *racers[1].numbers])
+    table, dead = race_program(surf, racers, bucket(100), None).fn(values, xi, rows)
+    assert table.devices() == {d1}, table.devices()
+    args = racer_args(racers[1], surf, np.asarray([surf.start] * 2), 100, 0.0, 0, {}, draws(surf, 128, 0.0, 0, None))
+    args["hp"] = {k: np.full(2, v) for k, v in args["hp"].items()}
+    args["base_lr"] = np.full(2, args["base_lr"])
+    out = program(surf, racers[1], 128, None, record=False, batched=True)(*(args[k] for k in ARG_ORDER))
+    assert out[0].devices() == {d1}, out[0].devices()
+for a, b, c in zip(ref, on_d0, on_d1):
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, c)
+print("ok")
+"""
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "ok"
 
 
 # --- divergence -----------------------------------------------------------------------------------
@@ -409,6 +546,7 @@ THRESHOLDS = [0.5, 1.0, 5.0, 1e3, math.inf]
 
 
 def _torch_clip(g, how, limit):
+    torch = pytest.importorskip("torch")  # only the clipping oracle needs it
     p = torch.zeros(len(g), dtype=torch.float64, requires_grad=True)
     p.grad = torch.tensor(g, dtype=torch.float64)
     if how == "norm":
@@ -589,6 +727,29 @@ def test_sweep_and_basins_validate_too():
         optimizers.sweep("rosenbrock", {"optimizer": "sgd"}, over={"beta1": [0.1]})
     with pytest.raises(ValueError, match=r"grid = 1 is not allowed"):
         optimizers.basins("rosenbrock", {"optimizer": "sgd"}, grid=1)
+
+
+def test_a_sweep_parses_its_racer_once_and_checks_each_value_as_race_would():
+    from optimizers import racer as racer_module
+
+    spec = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "nesterov": True}
+    optimizers.sweep("rosenbrock", spec, over={"lr": [0.001]}, steps=20)
+    kept = len(racer_module._PARSED)
+    values = np.linspace(1e-4, 1e-3, 300)
+    final = optimizers.sweep("rosenbrock", spec, over={"lr": values}, steps=20)
+    assert len(racer_module._PARSED) == kept, "each swept value was parsed as a racer of its own"
+    assert final.shape == (300,)
+    # the optimizer's cross-field checks still apply to the swept value, with race's message
+    with pytest.raises(ValueError, match="nesterov = true needs momentum > 0") as swept:
+        optimizers.sweep("rosenbrock", spec, over={"momentum": [0.5, 0.0]}, steps=20)
+    with pytest.raises(ValueError) as raced:
+        optimizers.race("rosenbrock", [{**spec, "momentum": 0.0}], steps=20)
+    assert str(swept.value) == str(raced.value)
+    # and an inner racer's value is checked as the inner racer's
+    with pytest.raises(ValueError, match=r"sgd: lr = -1.0 is not allowed"):
+        optimizers.sweep(
+            "rosenbrock", {"optimizer": "lookahead", "inner": {"optimizer": "sgd"}}, over={"lr": [-1.0]}
+        )
 
 
 def test_power_is_beta_to_the_t_within_rounding():

@@ -15,7 +15,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-import torch
 
 import optimizers
 import surfaces
@@ -223,6 +222,7 @@ RANGER = {
 
 def torch_ranger(surface_name, torch_kw, k, alpha):
     """torch.optim.RAdam as the fast optimizer, with Lookahead's synchronisation done by hand."""
+    torch = pytest.importorskip("torch")  # only the Ranger oracle needs it
     grad = jax.jit(_grad(surface_name))
     p = torch.tensor(STARTS[surface_name], dtype=torch.float64, requires_grad=True)
     slow = p.detach().clone()
