@@ -50,4 +50,4 @@ EXPOSE 5006
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "docker/healthcheck.py"]
 ENTRYPOINT ["python", "docker/entrypoint.py"]
-CMD ["panel", "serve", "app.py", "--liveness", "--static-dirs", "assets=static"]
+CMD ["panel", "serve", "app.py", "--liveness", "--static-dirs", "assets=static", "--plugins", "optirace.serve_plugin"]
