@@ -86,7 +86,10 @@ def frame_ancestors(environ: Mapping[str, str]) -> str | None:
     raw = environ.get("OPTIRACE_FRAME_ANCESTORS", "").strip()
     if not raw:
         return None
-    sources = raw.split()
+    if re.search(r"[^\x20-\x7e]", raw):
+        raise ValueError("OPTIRACE_FRAME_ANCESTORS: only printable characters and spaces, please")
+    sources = raw.split(" ")
+    sources = [s for s in sources if s]
     for source in sources:
         if not _ANCESTOR.fullmatch(source):
             raise ValueError(

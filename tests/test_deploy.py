@@ -153,13 +153,58 @@ def test_entrypoint_keeps_command_line_options_and_other_commands():
         ({}, ["--allow-websocket-origin=*"], "not a wildcard"),
         ({"PORT": "http"}, [], "not a whole number"),
         ({"PORT": "70000"}, [], "not a TCP port"),
-        ({"OPTIRACE_NUM_PROCS": "-1"}, [], "must be >= 0"),
+        ({"OPTIRACE_NUM_PROCS": "-1"}, [], "must be 0..32"),
         ({"OPTIRACE_SESSION_TOKEN_EXPIRATION": "0"}, [], "must be > 0"),
+        # What panel serve finally receives is checked, however it is spelled: argparse takes
+        # any unambiguous prefix of an option.
+        ({}, ["--allow-websocket-orig=*"], "not a wildcard"),
+        ({}, ["--allow-websocket-o", "*.example.org"], "not a wildcard"),
+        ({}, ["--allow", "course.example.org", "--allow", "*"], "not a wildcard"),
+        ({"OPTIRACE_NUM_PROCS": "100000"}, [], "must be 0..32"),
+        ({}, ["--num-procs", "100000"], "must be 0..32"),
+        ({}, ["--num-p=33"], "must be 0..32"),
+        ({}, ["--session-token-exp", "0"], "must be > 0"),
+        ({}, ["--port", "http"], "invalid int value"),
+        # An origin with a scheme or a path would make Bokeh refuse every websocket.
+        ({"BOKEH_ALLOW_WS_ORIGIN": "http://course.example.org"}, [], r"give host\[:port\]"),
+        ({"BOKEH_ALLOW_WS_ORIGIN": "course.example.org/app"}, [], r"give host\[:port\]"),
+        ({}, ["--allow-websocket-origin=https://course.example.org:8443"], r"give host\[:port\]"),
+        ({}, ["--allow-websocket-origin", "course.example.org:99999"], "not a TCP port"),
+        ({"OPTIRACE_FRAME_ANCESTORS": "'self'; script-src *"}, [], "not a frame-ancestors source"),
+        ({"BOKEH_SECRET_KEY": "short"}, [], "at least 32 characters"),
+        ({"BOKEH_SIGN_SESSIONS": "maybe"}, [], "is not true or false"),
     ],
 )
 def test_entrypoint_refuses_wildcard_origins_and_bad_values(env, argv_extra, message):
     with pytest.raises(ValueError, match=message):
         entrypoint.command([*CMD, *argv_extra], env)
+        entrypoint.environment(env)
+
+
+def test_entrypoint_accepts_host_port_origins_and_spells_out_abbreviations():
+    env = {"BOKEH_ALLOW_WS_ORIGIN": "course.example.org,course.example.org:8443,10.0.0.5:5006,[::1]:5006"}
+    cmd = entrypoint.command([*CMD, "--allow-websocket-orig", "slides.example.org", "--num-proc=4"], env)
+    assert cmd[len(CMD) : len(CMD) + 3] == ["--allow-websocket-origin", "slides.example.org", "--num-procs=4"]
+    assert "--num-procs" not in cmd  # the command line's abbreviated option wins over the variable
+    assert entrypoint.command([*CMD, "--num-proc=4"], {"OPTIRACE_NUM_PROCS": "2"}).count("--num-procs=4") == 1
+
+
+def test_entrypoint_always_serves_with_the_security_plugin():
+    bare = entrypoint.command(["panel", "serve", "app.py"], {})
+    assert bare == ["panel", "serve", "app.py", "--plugins", "optirace.serve_plugin"]
+    assert CMD.count("optirace.serve_plugin") == 1 and entrypoint.command(CMD, {}) == CMD
+
+
+def test_entrypoint_signs_sessions_with_a_key_per_container_unless_given_one():
+    first, second = entrypoint.environment({}), entrypoint.environment({})
+    assert first["BOKEH_SIGN_SESSIONS"] == "true" and len(first["BOKEH_SECRET_KEY"]) >= 32
+    assert first["BOKEH_SECRET_KEY"] != second["BOKEH_SECRET_KEY"]
+    shared = "k" * 40
+    assert entrypoint.environment({"BOKEH_SECRET_KEY": shared})["BOKEH_SECRET_KEY"] == shared
+    off = entrypoint.environment({"BOKEH_SIGN_SESSIONS": "false"})
+    assert off["BOKEH_SIGN_SESSIONS"] == "false" and "BOKEH_SECRET_KEY" not in off
+    # The key reaches the server only through its environment, never its command line.
+    assert not any(shared in a for a in entrypoint.command(CMD, {"BOKEH_SECRET_KEY": shared}))
 
 
 def test_entrypoint_exits_with_the_reason_instead_of_serving():
