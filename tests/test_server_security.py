@@ -123,10 +123,18 @@ def test_a_forged_host_and_origin_pair_gets_no_websocket(image_server):
     (and a browser adds Sec-Fetch-Site: same-origin). Tornado would wave that through without
     asking Bokeh's allow-list, which names only 127.0.0.1:PORT."""
     port, token = image_server, _token(image_server)
-    forged = {"Host": "evil.example", "Origin": "http://evil.example", "Sec-WebSocket-Protocol": _bokeh(token)}
+    forged = {
+        "Host": "evil.example",
+        "Origin": "http://evil.example",
+        "Sec-WebSocket-Protocol": _bokeh(token),
+    }
     assert _upgrade(port, forged)[0] == 403
     assert _upgrade(port, {**forged, "Sec-Fetch-Site": "same-origin"})[0] == 403
-    same_site = {"Host": f"127.0.0.1:{port}", "Origin": "http://evil.example", "Sec-Fetch-Site": "same-origin"}
+    same_site = {
+        "Host": f"127.0.0.1:{port}",
+        "Origin": "http://evil.example",
+        "Sec-Fetch-Site": "same-origin",
+    }
     assert _upgrade(port, {**same_site, "Sec-WebSocket-Protocol": _bokeh(token)})[0] == 403
 
 
@@ -148,14 +156,21 @@ def test_without_the_plugin_tornado_still_skips_the_allow_list(tmp_path):
     env = {k: v for k, v in _env(port, tmp_path).items() if k != "BOKEH_ALLOW_WS_ORIGIN"}
     proc = _start(argv, env, ARTIFACTS / "security-bare.log")
     try:
-        forged = {"Host": "evil.example", "Origin": "http://evil.example", "Sec-WebSocket-Protocol": _bokeh(_token(port))}
+        forged = {
+            "Host": "evil.example",
+            "Origin": "http://evil.example",
+            "Sec-WebSocket-Protocol": _bokeh(_token(port)),
+        }
         assert _upgrade(port, forged)[0] == 101
         assert "Content-Security-Policy" not in _page(port)[1]
         # Unsigned sessions take any id a client makes up; the image's signed ones do not (below).
         assert _page(port, "?bokeh-session-id=madeupsessionid0123456789abcdefghijklmno")[0] == 200
     finally:
         _stop(proc)
-    assert "security headers and the strict websocket origin check are off" in (ARTIFACTS / "security-bare.log").read_text()
+    assert (
+        "security headers and the strict websocket origin check are off"
+        in (ARTIFACTS / "security-bare.log").read_text()
+    )
 
 
 async def _first_message(port: int, token: str) -> str | None:
@@ -213,4 +228,8 @@ def test_frame_ancestors_come_from_the_environment_and_nothing_else_can():
 def test_the_patch_is_checked_against_these_library_versions():
     """optirace/server_security.py replaces handler classes in Bokeh's route tables, as Panel does
     for its own. Re-check it (and the CSP in tests/browser/test_security_headers.py) when this fails."""
-    assert {"panel": panel.__version__, "bokeh": bokeh.__version__, "tornado": tornado.version} == server_security.TESTED
+    assert {
+        "panel": panel.__version__,
+        "bokeh": bokeh.__version__,
+        "tornado": tornado.version,
+    } == server_security.TESTED
