@@ -9,7 +9,7 @@ does that, since `panel serve` imports plugins first:
 
 What it changes, and why here:
 
-- Every page and Bokeh/Panel endpoint answers with `X-Content-Type-Options: nosniff`,
+- The app's page, its websocket and Bokeh's and Panel's endpoints and files answer with `X-Content-Type-Options: nosniff`,
   `Referrer-Policy: no-referrer` and a Content-Security-Policy (`CSP` below says what each source
   is for). `OPTIRACE_FRAME_ANCESTORS` adds a `frame-ancestors` directive; unset, any page may embed
   the app (lecture slides are served from anywhere, including files opened from disk).
@@ -21,9 +21,12 @@ What it changes, and why here:
 
 `panel serve` offers no public way to give the server Tornado transforms or its own handlers, so
 this module does what Panel itself does to install its handlers: it replaces the handler classes
-in Bokeh's route tables (`bokeh.server.urls`) with subclasses. That is the one patch of library
-internals in this project; `install()` checks the tables look as expected and refuses otherwise,
-and tests/test_server_security.py fails when Panel, Bokeh or Tornado change version.
+in Bokeh's route tables (`bokeh.server.urls`) with subclasses. It is a patch of library
+internals, so it stays in this one module: `install()` checks the tables look as expected and
+refuses otherwise, and tests/test_server_security.py fails when Panel, Bokeh or Tornado change
+version (and while a bare `panel serve` still takes the forged upgrade). Routes Panel adds outside
+these tables (/liveness, /favicon.ico, --static-dirs files) and the / redirect get no headers here;
+the proxy recipe (docker/nginx.conf) adds them.
 """
 
 from __future__ import annotations
