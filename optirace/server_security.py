@@ -14,7 +14,7 @@ What it changes, and why here:
   is for). `OPTIRACE_FRAME_ANCESTORS` adds a `frame-ancestors` directive; unset, any page may embed
   the app (lecture slides are served from anywhere, including files opened from disk).
 - Every websocket upgrade that carries an `Origin` is checked against Bokeh's allow-list
-  (`--allow-websocket-origin` / `BOKEH_ALLOW_WS_ORIGIN`). Tornado (6.5+) accepts an upgrade
+  (`--allow-websocket-origin` / `BOKEH_ALLOW_WS_ORIGIN`). Tornado 6.6 accepts an upgrade
   without asking Bokeh when `Origin` matches `Host`, or when the request says
   `Sec-Fetch-Site: same-origin`; after a DNS rebinding both hold for a hostile page, so a server
   allowing only `127.0.0.1:5120` would take a websocket from `http://evil.example`.
@@ -189,7 +189,20 @@ _warned = False
 
 
 def warn_unless_installed() -> None:
-    """Log once per process when the server runs without install() (a bare `panel serve app.py`)."""
+    """Log once per process when the server runs without install() (a bare `panel serve app.py`).
+
+    Called while a session's page is built, it checks on the document's next tick: Panel builds a
+    --warm session before it imports its plugins, so checking at once would warn falsely there."""
+    doc = panel.state.curdoc
+    if _installed or _warned:
+        return
+    if doc is not None:
+        doc.add_next_tick_callback(_warn_unless_installed)
+    else:
+        _warn_unless_installed()
+
+
+def _warn_unless_installed() -> None:
     global _warned
     if not _installed and not _warned:
         _warned = True
