@@ -97,11 +97,16 @@ def check_origins(environ: Mapping[str, str]) -> None:
             check_origin("BOKEH_ALLOW_WS_ORIGIN", origin.strip())
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's documented hook: raise instead of exiting
+        raise ValueError(f"panel serve: {message}")
+
+
 def parser() -> argparse.ArgumentParser:
     """`panel serve`'s own argument parser: the same options, defaults and abbreviation rules."""
     from panel.command.serve import Serve
 
-    p = argparse.ArgumentParser(prog="panel serve", exit_on_error=False)
+    p = _Parser(prog="panel serve", exit_on_error=False)
     Serve(parser=p)
     return p
 

@@ -165,6 +165,7 @@ def test_entrypoint_keeps_command_line_options_and_other_commands():
         ({}, ["--num-p=33"], "must be 0..32"),
         ({}, ["--session-token-exp", "0"], "must be > 0"),
         ({}, ["--port", "http"], "invalid int value"),
+        ({}, ["--session", "5"], "ambiguous option"),
         # An origin with a scheme or a path would make Bokeh refuse every websocket.
         ({"BOKEH_ALLOW_WS_ORIGIN": "http://course.example.org"}, [], r"give host\[:port\]"),
         ({"BOKEH_ALLOW_WS_ORIGIN": "course.example.org/app"}, [], r"give host\[:port\]"),
