@@ -26,6 +26,8 @@ WORKDIR /home/user/app
 # app's malloc_trim it falls back to within 6% (python benchmarks/load.py), for ~5% more per frame.
 # The websocket origin check stays on: BOKEH_ALLOW_WS_ORIGIN is unset, so Bokeh accepts only
 # localhost:$PORT until the deployment names its host(s), e.g. BOKEH_ALLOW_WS_ORIGIN=course.example.org.
+# The plugin in CMD checks it on every upgrade and adds the security headers; the entrypoint signs
+# sessions (BOKEH_SECRET_KEY, or a random key per container) and checks the final options.
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONMALLOC=malloc \
@@ -50,4 +52,4 @@ EXPOSE 5006
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "docker/healthcheck.py"]
 ENTRYPOINT ["python", "docker/entrypoint.py"]
-CMD ["panel", "serve", "app.py", "--liveness", "--static-dirs", "assets=static"]
+CMD ["panel", "serve", "app.py", "--liveness", "--static-dirs", "assets=static", "--plugins", "optirace.serve_plugin"]

@@ -151,13 +151,23 @@ def app_path() -> Path:
 def _add_serve(p: argparse.ArgumentParser) -> None:
     p.epilog = (
         "Every other option goes to 'panel serve' unchanged, e.g. "
-        "optirace serve --port 5006 --address 0.0.0.0 --allow-websocket-origin '*'. "
+        "optirace serve --port 5006 --address 0.0.0.0 --allow-websocket-origin course.example.org:5006. "
         "See 'python -m panel serve --help' for them."
     )
 
 
 def serve_command(extra: Sequence[str]) -> list[str]:
-    return [sys.executable, "-m", "panel", "serve", str(app_path()), *extra]
+    # The plugin adds the security headers and the strict websocket origin check (docs/deploy.md).
+    return [
+        sys.executable,
+        "-m",
+        "panel",
+        "serve",
+        str(app_path()),
+        "--plugins",
+        "optirace.serve_plugin",
+        *extra,
+    ]
 
 
 def _run_serve(args: argparse.Namespace) -> int:

@@ -9,4 +9,4 @@ port="${PORT:-5006}"
 export PYTHONMALLOC="${PYTHONMALLOC:-malloc}"
 exec python3 -m panel serve app.py --port "$port" --address 127.0.0.1 --liveness \
   --allow-websocket-origin "localhost:$port" --allow-websocket-origin "127.0.0.1:$port" \
-  --static-dirs assets=static "$@"
+  --static-dirs assets=static --plugins optirace.serve_plugin "$@"

@@ -10,6 +10,7 @@ import json
 import re
 import shlex
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,13 +77,36 @@ class Dockerfile:
         return out
 
 
-def nginx_config(tmp: Path, listen: int, upstreams: list[int]) -> Path:
-    """docker/nginx.conf with only its listen port and upstream servers swapped for loopback ones."""
+def self_signed_cert(tmp: Path) -> Path:
+    """A throwaway certificate for localhost and 127.0.0.1 (openssl CLI); returns its directory,
+    holding fullchain.pem and privkey.pem as docker/nginx.conf expects. Trust fullchain.pem."""
+    certs = tmp / "certs"
+    certs.mkdir(exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(certs / "privkey.pem"), "-out", str(certs / "fullchain.pem")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return certs
+
+
+def nginx_config(tmp: Path, http: int, https: int, upstreams: list[int]) -> Path:
+    """docker/nginx.conf with only its listen ports, upstream servers, certificate directory and
+    scratch directory swapped for loopback ports and `tmp` (the pid file goes to nginx_globals)."""
     text = (ROOT / "docker" / "nginx.conf").read_text()
     servers = " ".join(f"server 127.0.0.1:{p};" for p in upstreams)
-    text, n_up = re.subn(r"server app:5006;[^\n]*", servers, text)
-    text, n_listen = re.subn(r"listen 80;", f"listen 127.0.0.1:{listen};", text)
-    assert n_up == 1 and n_listen == 1, "nginx.conf no longer has the lines the tests swap"
+    swaps = [
+        (r"server app:5006;[^\n]*", servers),
+        (r"listen 8080;", f"listen 127.0.0.1:{http};"),
+        (r"listen 8443 ssl;", f"listen 127.0.0.1:{https} ssl;"),
+        (r"\npid /tmp/nginx.pid;", ""),
+        (r" /tmp/", f" {tmp}/"),
+        (r"/etc/nginx/certs/", f"{self_signed_cert(tmp)}/"),
+    ]
+    for pattern, replacement in swaps:
+        text, n = re.subn(pattern, replacement, text)
+        assert n >= 1, f"nginx.conf no longer has {pattern!r}, which the tests swap"
     shutil.copy("/etc/nginx/mime.types", tmp / "mime.types")
     (tmp / "logs").mkdir(exist_ok=True)
     path = tmp / "nginx.conf"

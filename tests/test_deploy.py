@@ -153,13 +153,59 @@ def test_entrypoint_keeps_command_line_options_and_other_commands():
         ({}, ["--allow-websocket-origin=*"], "not a wildcard"),
         ({"PORT": "http"}, [], "not a whole number"),
         ({"PORT": "70000"}, [], "not a TCP port"),
-        ({"OPTIRACE_NUM_PROCS": "-1"}, [], "must be >= 0"),
+        ({"OPTIRACE_NUM_PROCS": "-1"}, [], "must be 0..32"),
         ({"OPTIRACE_SESSION_TOKEN_EXPIRATION": "0"}, [], "must be > 0"),
+        # What panel serve finally receives is checked, however it is spelled: argparse takes
+        # any unambiguous prefix of an option.
+        ({}, ["--allow-websocket-orig=*"], "not a wildcard"),
+        ({}, ["--allow-websocket-o", "*.example.org"], "not a wildcard"),
+        ({}, ["--allow", "course.example.org", "--allow", "*"], "not a wildcard"),
+        ({"OPTIRACE_NUM_PROCS": "100000"}, [], "must be 0..32"),
+        ({}, ["--num-procs", "100000"], "must be 0..32"),
+        ({}, ["--num-p=33"], "must be 0..32"),
+        ({}, ["--session-token-exp", "0"], "must be > 0"),
+        ({}, ["--port", "http"], "invalid int value"),
+        ({}, ["--session", "5"], "ambiguous option"),
+        # An origin with a scheme or a path would make Bokeh refuse every websocket.
+        ({"BOKEH_ALLOW_WS_ORIGIN": "http://course.example.org"}, [], r"give host\[:port\]"),
+        ({"BOKEH_ALLOW_WS_ORIGIN": "course.example.org/app"}, [], r"give host\[:port\]"),
+        ({}, ["--allow-websocket-origin=https://course.example.org:8443"], r"give host\[:port\]"),
+        ({}, ["--allow-websocket-origin", "course.example.org:99999"], "not a TCP port"),
+        ({"OPTIRACE_FRAME_ANCESTORS": "'self'; script-src *"}, [], "not a frame-ancestors source"),
+        ({"BOKEH_SECRET_KEY": "short"}, [], "at least 32 characters"),
+        ({"BOKEH_SIGN_SESSIONS": "maybe"}, [], "is not true or false"),
     ],
 )
 def test_entrypoint_refuses_wildcard_origins_and_bad_values(env, argv_extra, message):
     with pytest.raises(ValueError, match=message):
         entrypoint.command([*CMD, *argv_extra], env)
+        entrypoint.environment(env)
+
+
+def test_entrypoint_accepts_host_port_origins_and_spells_out_abbreviations():
+    env = {"BOKEH_ALLOW_WS_ORIGIN": "course.example.org,course.example.org:8443,10.0.0.5:5006,[::1]:5006"}
+    cmd = entrypoint.command([*CMD, "--allow-websocket-orig", "slides.example.org", "--num-proc=4"], env)
+    assert cmd[len(CMD) : len(CMD) + 3] == ["--allow-websocket-origin", "slides.example.org", "--num-procs=4"]
+    assert "--num-procs" not in cmd  # the command line's abbreviated option wins over the variable
+    assert entrypoint.command([*CMD, "--num-proc=4"], {"OPTIRACE_NUM_PROCS": "2"}).count("--num-procs=4") == 1
+
+
+def test_entrypoint_always_serves_with_the_security_plugin():
+    bare = entrypoint.command(["panel", "serve", "app.py"], {})
+    assert bare == ["panel", "serve", "app.py", "--plugins", "optirace.serve_plugin"]
+    assert CMD.count("optirace.serve_plugin") == 1 and entrypoint.command(CMD, {}) == CMD
+
+
+def test_entrypoint_signs_sessions_with_a_key_per_container_unless_given_one():
+    first, second = entrypoint.environment({}), entrypoint.environment({})
+    assert first["BOKEH_SIGN_SESSIONS"] == "true" and len(first["BOKEH_SECRET_KEY"]) >= 32
+    assert first["BOKEH_SECRET_KEY"] != second["BOKEH_SECRET_KEY"]
+    shared = "k" * 40
+    assert entrypoint.environment({"BOKEH_SECRET_KEY": shared})["BOKEH_SECRET_KEY"] == shared
+    off = entrypoint.environment({"BOKEH_SIGN_SESSIONS": "false"})
+    assert off["BOKEH_SIGN_SESSIONS"] == "false" and "BOKEH_SECRET_KEY" not in off
+    # The key reaches the server only through its environment, never its command line.
+    assert not any(shared in a for a in entrypoint.command(CMD, {"BOKEH_SECRET_KEY": shared}))
 
 
 def test_entrypoint_exits_with_the_reason_instead_of_serving():
@@ -231,7 +277,7 @@ def test_jax_cache_in_an_unusable_directory_costs_only_the_cache(tmp_path):
 
 # ----- nginx and compose ----------------------------------------------------------------------------
 def test_nginx_accepts_the_proxy_config(tmp_path):
-    conf = nginx_config(tmp_path, 18080, [15006, 15007])
+    conf = nginx_config(tmp_path, 18080, 18443, [15006, 15007])
     run = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(conf), "-g", nginx_globals(tmp_path)],
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert run.returncode == 0 and "test is successful" in run.stderr, run.stderr
@@ -252,7 +298,139 @@ def test_compose_runs_replicas_behind_the_proxy():
     assert app["environment"]["OPTIRACE_USE_XHEADERS"] == "1"
     assert any(v.endswith(":" + DOCKERFILE.env()["JAX_COMPILATION_CACHE_DIR"]) for v in app["volumes"])
     assert "./docker/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert "./docker/certs:/etc/nginx/certs:ro" in proxy["volumes"]
     assert proxy["depends_on"]["app"]["condition"] == "service_healthy"
+    # Every replica signs sessions with the one key the deployment must give (docs/deploy.md).
+    assert app["environment"]["BOKEH_SECRET_KEY"].startswith("${OPTIRACE_SECRET_KEY:?")
+    for service in (app, proxy):
+        assert service["read_only"] is True and service["cap_drop"] == ["ALL"]
+        assert "no-new-privileges:true" in service["security_opt"] and "/tmp" in service["tmpfs"]
+    # With no capabilities nginx cannot bind 80/443 or switch users: the unprivileged build.
+    assert proxy["image"].startswith("nginxinc/nginx-unprivileged:")
+    assert {p.split(":")[-1] for p in proxy["ports"]} == {"8080", "8443"}
+
+
+# ----- the proxy recipe, run: TLS, headers, the affinity cookie, rate limits ---------------------------
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(url: str, proc: subprocess.Popen, log: Path, context=None, timeout: float = 120) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2, context=context) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"{url} did not come up: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory):
+    """The image's command (entrypoint + CMD + ENV) behind docker/nginx.conf on loopback ports, with
+    a self-signed certificate; yields (https base URL, http base URL, an SSL context trusting it)."""
+    import ssl
+
+    tmp = tmp_path_factory.mktemp("proxy")
+    app_port, http, https = _free_port(), _free_port(), _free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOKEH_", "OPTIRACE_", "JAX_"))}
+    env = {**clean, **DOCKERFILE.env(), "PORT": str(app_port), "OPTIRACE_ADDRESS": "127.0.0.1",
+           "BOKEH_ALLOW_WS_ORIGIN": f"127.0.0.1:{https}", "OPTIRACE_USE_XHEADERS": "1",
+           "JAX_COMPILATION_CACHE_DIR": str(tmp / "jax")}  # fmt: skip
+    logs = ROOT / "test-artifacts"
+    logs.mkdir(exist_ok=True)
+    app = subprocess.Popen([sys.executable, "docker/entrypoint.py", *CMD], cwd=ROOT, env=env,
+                           stdout=open(logs / "proxied-app.log", "w"), stderr=subprocess.STDOUT)  # fmt: skip  # noqa: SIM115
+    procs = [app]
+    try:
+        _wait(f"http://127.0.0.1:{app_port}/liveness", app, logs / "proxied-app.log")
+        conf = nginx_config(tmp, http, https, [app_port])
+        nginx = subprocess.Popen([NGINX, "-p", str(tmp), "-c", str(conf), "-g", nginx_globals(tmp)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
+        procs.append(nginx)
+        context = ssl.create_default_context(cafile=str(tmp / "certs" / "fullchain.pem"))
+        _wait(f"https://127.0.0.1:{https}/liveness", nginx, tmp / "logs" / "error.log", context)
+        yield f"https://127.0.0.1:{https}", f"http://127.0.0.1:{http}", context
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def test_the_proxy_serves_the_app_over_tls_with_its_security_headers(proxied):
+    import http.client
+    import urllib.parse
+    import urllib.request
+
+    from optirace.server_security import security_headers
+
+    base, plain, context = proxied
+    with urllib.request.urlopen(f"{base}/app", timeout=60, context=context) as r:
+        page = r.headers
+        assert r.status == 200 and b'"token"' in r.read()
+    # The app's own headers pass through once; the proxy adds HSTS and nothing that contradicts them.
+    for name, value in security_headers({}).items():
+        assert page.get_all(name) == [value], name
+    assert page["Strict-Transport-Security"].startswith("max-age=")
+    cookie = page["Set-Cookie"]
+    assert cookie.startswith("optirace_affinity=")
+    flags = {f.strip().split("=")[0].lower() for f in cookie.split(";")[1:]}
+    assert {"secure", "httponly", "samesite"} <= flags
+    with urllib.request.urlopen(f"{base}/static/js/bokeh.min.js", timeout=60, context=context) as r:
+        assert r.headers.get_all("X-Content-Type-Options") == ["nosniff"]
+    # Plain HTTP only redirects to HTTPS.
+    host = urllib.parse.urlsplit(plain)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+    conn.request("GET", "/app?x=1")
+    answer = conn.getresponse()
+    assert answer.status == 301 and answer.headers["Location"] == "https://127.0.0.1/app?x=1"
+    conn.close()
+
+
+def test_the_proxy_rate_limits_session_starts_per_client(proxied):
+    """A burst of websocket requests (each would join or build a session) from one address: the
+    first ~100 pass, the rest get 429 from nginx, with its own fallback headers; static files do not count."""
+    import http.client
+    import urllib.parse
+
+    base, _, context = proxied
+    host = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPSConnection(host.hostname, host.port, timeout=30, context=context)
+    statuses, limited = [], None
+    for _ in range(200):
+        conn.request("GET", "/app/ws")  # no Upgrade: the app answers 400 at once, the limit still counts it
+        r = conn.getresponse()
+        r.read()
+        statuses.append(r.status)
+        if r.status == 429 and limited is None:
+            limited = r.headers
+    refused = statuses.count(429)
+    assert 400 in statuses[:100] and 429 not in statuses[:90], statuses[:100]
+    assert refused >= 50, f"only {refused} of 200 refused"
+    assert limited["Content-Security-Policy"].startswith("default-src 'none'")
+    assert limited["X-Content-Type-Options"] == "nosniff"
+    # The static files of a page are not rate-limited, even right after the burst.
+    for _ in range(30):
+        conn.request("GET", "/static/js/bokeh.min.js")
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 200
+    conn.close()
 
 
 # ----- one session's error stays in that session -----------------------------------------------------

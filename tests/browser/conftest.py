@@ -45,7 +45,7 @@ def server():
         [sys.executable, "-m", "panel", "serve", "app.py", "--port", str(port), "--address", "127.0.0.1",
          "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness", "--static-dirs", "assets=static",
          "--warm", "--check-unused-sessions", "500", "--unused-session-lifetime", "1000",
-         "--log-level", "info"],
+         "--log-level", "info", "--plugins", "optirace.serve_plugin"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -6,6 +6,7 @@ Then the course topology: two app processes behind nginx with the committed prox
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -178,15 +179,35 @@ def _affinity_lines(log: Path) -> list[tuple[str, str, str]]:
     return out
 
 
+def _wait_tls(url: str, context, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    """wait_live over HTTPS, trusting the test's certificate."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/liveness", timeout=2, context=context) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"proxy did not come up: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.3)
+
+
 def test_two_replicas_behind_nginx(browser, tmp_path):
-    listen = _free_port()
+    import ssl
+
+    listen, plain = _free_port(), _free_port()
     origin = f"127.0.0.1:{listen}"
     apps, logs = [], []
     ports = [_free_port(), _free_port()]
+    # One session key for all replicas, as docker-compose.yml asks.
+    key = base64.urlsafe_b64encode(os.urandom(36)).decode()
     try:
         for port in ports:
             env = {**os.environ, **DOCKERFILE.env(), "PORT": str(port), "OPTIRACE_ADDRESS": "127.0.0.1",
-                   "BOKEH_ALLOW_WS_ORIGIN": origin, "OPTIRACE_USE_XHEADERS": "1",
+                   "BOKEH_ALLOW_WS_ORIGIN": origin, "OPTIRACE_USE_XHEADERS": "1", "BOKEH_SECRET_KEY": key,
                    "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "jax")}  # fmt: skip
             log = ARTIFACTS / f"replica-{port}.log"
             apps.append(subprocess.Popen([sys.executable, "docker/entrypoint.py", *DOCKERFILE.exec_form("CMD")],
@@ -194,27 +215,28 @@ def test_two_replicas_behind_nginx(browser, tmp_path):
             logs.append(log)
         for port, proc, log in zip(ports, apps, logs, strict=True):
             wait_live(f"http://127.0.0.1:{port}", proc, log)
-        conf = nginx_config(tmp_path, listen, ports)
+        conf = nginx_config(tmp_path, plain, listen, ports)
+        tls = ssl.create_default_context(cafile=str(tmp_path / "certs" / "fullchain.pem"))
         access = tmp_path / "access.log"
         nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf), "-g", nginx_globals(tmp_path)],
                                  stdout=open(access, "w"), stderr=subprocess.STDOUT)  # fmt: skip  # noqa: SIM115
         apps.append(nginx)
-        base = f"http://{origin}"
-        wait_live(base, nginx, tmp_path / "logs" / "error.log")
+        base = f"https://{origin}"
+        _wait_tls(base, tls, nginx, tmp_path / "logs" / "error.log")
 
         # New visitors (no cookie) spread over both replicas; each gets an affinity cookie.
         time.sleep(0.5)
         seen = len(_affinity_lines(access))
         cookies = []
         for _ in range(16):
-            with urllib.request.urlopen(f"{base}/liveness", timeout=10) as r:
+            with urllib.request.urlopen(f"{base}/liveness", timeout=10, context=tls) as r:
                 cookies.append(r.headers["Set-Cookie"])
         assert all(c and c.startswith("optirace_affinity=") for c in cookies)
         # A returning visitor keeps its replica and gets no new cookie.
         key = cookies[0].split(";")[0]
         for _ in range(6):
             req = urllib.request.Request(f"{base}/liveness", headers={"Cookie": key})
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=10, context=tls) as r:
                 assert r.headers["Set-Cookie"] is None
         time.sleep(0.5)  # nginx writes its access log line after the response
         lines = _affinity_lines(access)[seen:]
@@ -224,7 +246,8 @@ def test_two_replicas_behind_nginx(browser, tmp_path):
         assert len(returning) == 1 and returning == {lines[0][1]}
 
         # A real tab through the proxy: page, static files and the websocket (upgraded by nginx).
-        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        # (The test's own certificate: Chromium is told to accept it.)
+        context = browser.new_context(viewport={"width": 1280, "height": 720}, ignore_https_errors=True)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))

@@ -32,7 +32,7 @@ def two_apps():
     proc = subprocess.Popen(
         [sys.executable, "-m", "panel", "serve", "app.py", "tests/browser/fault_app.py", "--port", str(port),
          "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness",
-         "--static-dirs", "assets=static"],
+         "--static-dirs", "assets=static", "--plugins", "optirace.serve_plugin"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
