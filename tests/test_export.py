@@ -384,6 +384,6 @@ def test_export_menu_link_snippet_scene_and_file(tmp_path):
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, menu._on_export(None)).result()
     assert menu.download.visible and menu.download.filename == "optirace-rosenbrock.png"
-    assert "960x540, step 5" in menu.status.object and not menu.button.disabled
+    assert "960x540, step 5" in menu.status.text and not menu.button.disabled
     (tmp_path / "got.png").write_bytes(menu.download.file.getvalue())
     assert Image.open(tmp_path / "got.png").size == (960, 540)

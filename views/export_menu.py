@@ -9,7 +9,6 @@ live meanwhile, and moving a slider during an export does not change the file be
 from __future__ import annotations
 
 import asyncio
-import html
 import io
 import tempfile
 import threading
@@ -19,6 +18,9 @@ from urllib.parse import urlencode
 import panel as pn
 from panel.links import Callback
 
+from optirace.text import as_html
+
+from .plaintext import PlainText
 from .state import RaceState
 
 __all__ = ["ExportMenu"]
@@ -63,7 +65,7 @@ class ExportMenu(pn.viewable.Viewer):
                                         css_classes=["export-button"])  # fmt: skip
         self.progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width",
                                                css_classes=["export-progress"])  # fmt: skip
-        self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["export-status"])
+        self.status = PlainText(sizing_mode="stretch_width", css_classes=["export-status"])
         self.download = pn.widgets.FileDownload(file=None, filename="race.gif", label="Download", embed=False,
                                                 visible=False, color="success",
                                                 css_classes=["export-download"])  # fmt: skip
@@ -130,7 +132,7 @@ class ExportMenu(pn.viewable.Viewer):
         if self.autoplay.value:
             extra.update(play="1", loop="1")
         w, h = self.size.value.split("x")
-        src = html.escape(self.share_url(**extra), quote=True)
+        src = as_html(self.share_url(**extra))
         return (f'<iframe src="{src}" width="{w}" height="{h}" style="border:0" '
                 'allow="fullscreen" loading="lazy"></iframe>')  # fmt: skip
 
@@ -170,7 +172,7 @@ class ExportMenu(pn.viewable.Viewer):
         self.button.disabled = True
         self.download.visible = False
         self.progress.value, self.progress.visible = 0, True
-        self.status.object = f"Exporting {fmt.upper()}…"
+        self.status.param.update(text=f"Exporting {fmt.upper()}…", heading="", kind="plain")
         self._fraction = 0.0
 
         def progress(done: int, total: int) -> None:
@@ -187,13 +189,13 @@ class ExportMenu(pn.viewable.Viewer):
                 self.progress.value = int(100 * self._fraction)
             data, name, description = await job
         except (ValueError, OSError, RuntimeError) as e:
-            self.status.object = f"<span class='error'>Not exported: {html.escape(str(e))}</span>"
+            self.status.param.update(text=str(e), heading="Not exported:", kind="danger")
         else:
             self.download.filename = name
             self.download.file = io.BytesIO(data)
             self.download.label = f"Download {name}"
             self.download.visible = True
-            self.status.object = html.escape(description)
+            self.status.text = description
         finally:
             self.progress.visible = False
             self.button.disabled = False
