@@ -76,3 +76,13 @@ def test_plain_text_pane_never_renders_its_text():
         assert html.unescape(obj[obj.index("</b> ") + 5 : -len("</div>")]) == text
     p.text = ""
     assert not p.__panel__().visible
+
+
+def test_the_cli_table_prints_no_terminal_control_sequences():
+    from optirace.report import table
+
+    row = {"label": "a\x1b[2J\x1b]0;owned\x07b", "spec": "adam:lr=0.01", "final_loss": 1.0, "distance": 0.5,
+           "first_within": None, "diverged_at": None}  # fmt: skip
+    out = table([row])
+    assert "\x1b" not in out and "\x07" not in out
+    assert "a\ufffd[2J\ufffd]0;owned\ufffdb" in out
