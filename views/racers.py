@@ -107,7 +107,7 @@ class RacerEditor:
         remove.on_click(lambda e: self.state.remove_racer(index))
         # The legend's name for the racer; empty means its racer string.
         unlabelled = racer_to_string({k: v for k, v in spec.items() if k != "label"})
-        label = pn.widgets.TextInput(name="label", value=spec.get("label") or "", placeholder=unlabelled,
+        label = pn.widgets.TextInput(label="label", value=spec.get("label") or "", placeholder=unlabelled,
                                      css_classes=["racer-label"])  # fmt: skip
         label.param.watch(lambda e: self._relabel(index, e.new), "value")
         widgets = [select, label]
