@@ -86,3 +86,27 @@ def test_the_cli_table_prints_no_terminal_control_sequences():
     out = table([row])
     assert "\x1b" not in out and "\x07" not in out
     assert "a\ufffd[2J\ufffd]0;owned\ufffdb" in out
+
+
+def test_user_text_has_one_escaping_path():
+    """Nothing but optirace/text.py escapes text, and no pane that reads its text as Markdown or
+    HTML is fed anything but our own words: a new call site would be a second path to keep right."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for path in [*root.glob("views/*.py"), *root.glob("optirace/**/*.py")]:
+        rel = path.relative_to(root).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if rel != "optirace/text.py":
+                assert not (isinstance(node, ast.Import) and any(a.name == "html" for a in node.names)), rel
+                assert not (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "html"), (
+                    rel
+                )
+            if isinstance(node, ast.Attribute) and node.attr == "Alert":
+                raise AssertionError(f"{rel}: pn.pane.Alert renders Markdown; use views.plaintext.PlainText")
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Markdown":
+                assert all(isinstance(a, ast.Constant) for a in node.args), (
+                    f"{rel}: Markdown of a computed text"
+                )
