@@ -16,7 +16,7 @@ def _fmt(v) -> str:
         return "on" if v else "off"
     if isinstance(v, float):
         return f"{v:.4g}"
-    return as_html(str(v))
+    return as_html(v)
 
 
 def _table(opt, spec: dict) -> str:

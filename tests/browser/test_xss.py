@@ -282,6 +282,24 @@ def test_a_refused_link_says_so_as_text(browser, server):
         context.close()
 
 
+def test_an_embedded_page_shows_hostile_text_as_text(browser, server):
+    """The iframe view (embed=1) has its own layout: the notice and the labels must be text there too."""
+    dialogs: list[str] = []
+    q = urlencode({"embed": "1", "surface": PAYLOADS[0], "r0": f"adam:lr=0.02,label={PAYLOADS[4]}",
+                   "r1": f"sgd:lr={PAYLOADS[1]}"}, quote_via=quote)  # fmt: skip
+    context, page = _open(browser, f"{server}/app?{q}", dialogs)
+    try:
+        _assert_clean(page, dialogs, "embedded page")
+        text = _text(page)
+        assert PAYLOADS[0] in text and PAYLOADS[1] in text
+        _step_once(page)
+        tips = _hover_start(page, [PAYLOADS[4]])
+        _assert_clean(page, dialogs, "embedded page, hovering the racer")
+        assert PAYLOADS[4] in tips
+    finally:
+        context.close()
+
+
 def test_racer_editor_text_fields_show_hostile_text_as_text(app):
     """Typed into a racer's label field and a schedule's milestones field of the running page."""
     ui, url = app
