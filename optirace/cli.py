@@ -19,6 +19,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .text import shown
+
 __all__ = ["main", "build_parser", "UsageError"]
 
 EXIT_USAGE = 2
@@ -281,7 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return runners[args.command](args)
     except (UsageError, ValueError) as err:
         # ValueError is the engine's validation: its message names the field and what is allowed.
-        message = " ".join(str(err).split())
+        # One line, and no terminal control sequences from a stranger's scene file or link.
+        message = shown(" ".join(str(err).split()))
         print(f"optirace: error: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -10,6 +10,8 @@ import numpy as np
 
 from optimizers import RaceResult
 
+from .text import shown
+
 __all__ = ["summarise", "as_json", "table", "TOL"]
 
 TOL = 1e-6  # "reached the minimum": loss within this of the global minimum's value
@@ -68,7 +70,7 @@ def _fmt(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.6g}"
-    return str(value)
+    return shown(value)  # labels: no terminal control sequences
 
 
 COLUMNS = (

@@ -384,6 +384,17 @@ def test_export_menu_link_snippet_scene_and_file(tmp_path):
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, menu._on_export(None)).result()
     assert menu.download.visible and menu.download.filename == "optirace-rosenbrock.png"
-    assert "960x540, step 5" in menu.status.object and not menu.button.disabled
+    assert "960x540, step 5" in menu.status.text and not menu.button.disabled
     (tmp_path / "got.png").write_bytes(menu.download.file.getvalue())
     assert Image.open(tmp_path / "got.png").size == (960, 540)
+
+
+def test_labels_and_titles_are_drawn_as_written(tmp_path):
+    """A `$` in a label or title would start matplotlib's mathtext, and an unbalanced one failed the
+    whole export: stills and animations draw user text as its characters."""
+    scene = {"surface": "rosenbrock", "steps": 10,
+             "racers": ["adam:lr=0.05,label=$x^$ costs $5", "sgd:lr=0.001,label=<b>\\alpha</b>"]}  # fmt: skip
+    st = state_from_scene(scene)
+    out = export(st, tmp_path / "race.png", Options(size=SMALL, title="$\\frac{1}{$"))
+    assert out.bytes > 0 and Image.open(out.path).size == SMALL
+    assert Picture(st, Options(size=SMALL), animated=False).labels == [r"\$x^\$ costs \$5", "<b>\\alpha</b>"]

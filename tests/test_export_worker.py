@@ -235,7 +235,7 @@ def test_the_menu_refuses_a_second_export_while_one_runs(menu_pool):
             await asyncio.sleep(0.1)
         job = menu._job
         await menu._on_export(None)  # what a page sends even though its button is disabled
-        refused = (menu.notice.object, menu._job is job, menu.button.disabled, menu.progress.visible)
+        refused = (menu.notice.text, menu._job is job, menu.button.disabled, menu.progress.visible)
         job.cancel("the test is over")
         await first
         return refused, job
@@ -245,7 +245,7 @@ def test_the_menu_refuses_a_second_export_while_one_runs(menu_pool):
     assert notice == "One export at a time: this tab's export is still running."
     assert same_job and disabled and progress  # the running export goes on, untouched
     assert menu_pool.running(job.owner) is None
-    assert "Not exported: the test is over" in menu.status.object and not menu.button.disabled
+    assert "Not exported: the test is over" in menu.status.text and not menu.button.disabled
 
 
 def test_the_menu_says_busy_when_the_queue_is_full(menu_pool):
@@ -254,7 +254,7 @@ def test_the_menu_says_busy_when_the_queue_is_full(menu_pool):
         menu = _menu(SCENE)
         with ThreadPoolExecutor(1) as pool:
             pool.submit(asyncio.run, menu._on_export(None)).result(60)
-        assert "the server is busy with other exports; please try again in a minute" in menu.status.object
+        assert "the server is busy with other exports; please try again in a minute" in menu.status.text
         assert not menu.download.visible and not menu.button.disabled and menu._job is None
     finally:
         other.cancel("the test is over")

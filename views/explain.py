@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import html
-
 import panel as pn
 
 from optimizers import OPTIMIZERS, SCHEDULES
+from optirace.text import as_html
 
 from .state import PALETTE, RaceState
 from .styles import html_pane
@@ -17,13 +16,13 @@ def _fmt(v) -> str:
         return "on" if v else "off"
     if isinstance(v, float):
         return f"{v:.4g}"
-    return html.escape(str(v))
+    return as_html(v)
 
 
 def _table(opt, spec: dict) -> str:
     rows = "".join(
-        f"<tr><td>{html.escape(h.name)}</td><td>{_fmt(spec.get(h.name, h.default))}</td>"
-        f"<td>{html.escape(h.doc)}</td></tr>"
+        f"<tr><td>{as_html(h.name)}</td><td>{_fmt(spec.get(h.name, h.default))}</td>"
+        f"<td>{as_html(h.doc)}</td></tr>"
         for h in opt.hparams
     )
     return f"<table class='hp'><tr><th>name</th><th>value</th><th>meaning</th></tr>{rows}</table>"
@@ -33,16 +32,14 @@ def racer_explanation(index: int, spec: dict) -> pn.Column:
     opt = OPTIMIZERS[spec["optimizer"]]
     color = PALETTE[index % len(PALETTE)]
     parts = [
-        html_pane(
-            f"<h3><span class='swatch' style='background:{color}'></span>{html.escape(opt.title)}</h3>"
-        ),
+        html_pane(f"<h3><span class='swatch' style='background:{color}'></span>{as_html(opt.title)}</h3>"),
         pn.pane.LaTeX(f"$${opt.latex}$$", sizing_mode="stretch_width", styles={"font-size": "1.05em"}),
         html_pane(_table(opt, spec), sizing_mode="stretch_width"),
     ]
     if opt.wrapper and spec.get("inner"):
         inner = OPTIMIZERS[spec["inner"]["optimizer"]]
         parts += [
-            html_pane(f"<p><b>Inner optimizer:</b> {html.escape(inner.title)}</p>"),
+            html_pane(f"<p><b>Inner optimizer:</b> {as_html(inner.title)}</p>"),
             pn.pane.LaTeX(f"$${inner.latex}$$", sizing_mode="stretch_width"),
             html_pane(_table(inner, spec["inner"]), sizing_mode="stretch_width"),
         ]
@@ -51,11 +48,11 @@ def racer_explanation(index: int, spec: dict) -> pn.Column:
         name = sched if isinstance(sched, str) else sched.get("name", "constant")
         if name != "constant":
             s = SCHEDULES[name]
-            parts += [html_pane(f"<p><b>Schedule:</b> {html.escape(s.title)} ({html.escape(s.torch_name)})</p>"),
+            parts += [html_pane(f"<p><b>Schedule:</b> {as_html(s.title)} ({as_html(s.torch_name)})</p>"),
                       pn.pane.LaTeX(f"$${s.latex}$$", sizing_mode="stretch_width")]  # fmt: skip
     parts.append(
         html_pane(
-            f"<p><b>Source:</b> {html.escape(opt.source)}<br><b>Convention:</b> {html.escape(opt.convention)}</p>",
+            f"<p><b>Source:</b> {as_html(opt.source)}<br><b>Convention:</b> {as_html(opt.convention)}</p>",
             sizing_mode="stretch_width",
         )
     )

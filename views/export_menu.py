@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import io
 from urllib.parse import urlencode
 
 import panel as pn
 from panel.links import Callback
 
+from optirace.text import as_html
+
 from .link import location
+from .plaintext import PlainText
 from .state import RaceState
 
 __all__ = ["ExportMenu"]
@@ -64,8 +66,8 @@ class ExportMenu(pn.viewable.Viewer):
                                         css_classes=["export-button"])  # fmt: skip
         self.progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width",
                                                css_classes=["export-progress"])  # fmt: skip
-        self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["export-status"])
-        self.notice = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["export-notice"])
+        self.status = PlainText(sizing_mode="stretch_width", css_classes=["export-status"])
+        self.notice = PlainText(sizing_mode="stretch_width", css_classes=["export-notice"], hide_empty=True)
         self.download = pn.widgets.FileDownload(file=None, filename="race.gif", label="Download", embed=False,
                                                 visible=False, color="success",
                                                 css_classes=["export-download"])  # fmt: skip
@@ -147,7 +149,7 @@ class ExportMenu(pn.viewable.Viewer):
         if self.autoplay.value:
             extra.update(play="1", loop="1")
         w, h = self.size.value.split("x")
-        src = html.escape(self.share_url(**extra), quote=True)
+        src = as_html(self.share_url(**extra))
         return (f'<iframe src="{src}" width="{w}" height="{h}" style="border:0" '
                 'allow="fullscreen" loading="lazy"></iframe>')  # fmt: skip
 
@@ -180,7 +182,7 @@ class ExportMenu(pn.viewable.Viewer):
         text = str(error)
         if not text.startswith("Not exported"):
             text = f"Not exported: {text}"
-        self.status.object = f"<span class='error'>{html.escape(text)}</span>"
+        self.status.param.update(text=text, heading="", kind="danger")
 
     async def _on_export(self, event) -> None:
         from optirace.export.scene import scene_from_state
@@ -188,7 +190,7 @@ class ExportMenu(pn.viewable.Viewer):
 
         if self._job is not None:
             # Checked here, not only by the disabled button: a page can send clicks regardless.
-            self.notice.object = "One export at a time: this tab's export is still running."
+            self.notice.text = "One export at a time: this tab's export is still running."
             return
         fmt = self.format.value
         try:
@@ -201,13 +203,13 @@ class ExportMenu(pn.viewable.Viewer):
         self.button.disabled = True
         self.download.visible = False
         self.progress.value, self.progress.visible = 0, True
-        self.notice.object = ""
-        self.status.object = f"Exporting {fmt.upper()}…"
+        self.notice.text = ""
+        self.status.param.update(text=f"Exporting {fmt.upper()}…", heading="", kind="plain")
         try:
             while not job.done():
                 ahead = job.ahead()
                 waiting = f" (waiting: {ahead} export{'s' * (ahead > 1)} ahead)" if ahead else ""
-                self.status.object = f"Exporting {fmt.upper()}…{waiting}"
+                self.status.text = f"Exporting {fmt.upper()}…{waiting}"
                 self.progress.value = int(100 * job.fraction)
                 await asyncio.sleep(0.25)
             data, name, description = job.result()
@@ -218,9 +220,9 @@ class ExportMenu(pn.viewable.Viewer):
             self.download.file = io.BytesIO(data)
             self.download.label = f"Download {name}"
             self.download.visible = True
-            self.status.object = html.escape(description)
+            self.status.text = description
         finally:
             self._job = None
-            self.notice.object = ""
+            self.notice.text = ""
             self.progress.visible = False
             self.button.disabled = False

@@ -8,16 +8,15 @@ changes shape: another surface, another number of racers, another look.
 from __future__ import annotations
 
 import functools
-import html
 
 import numpy as np
 import panel as pn
-from bokeh.core.properties import value
 from bokeh.events import Tap
 
+from optirace.text import as_html
 from surfaces.grid import gradients
 
-from .plots import curve_figure, line_figure, racer_tooltips, surface_figure
+from .plots import curve_figure, legend_label, line_figure, racer_tooltips, surface_figure
 from .reveal import TICKS
 from .state import PALETTE, RaceState
 from .styles import html_pane
@@ -102,7 +101,7 @@ class RaceView:
             if self._labels.get(i) == label:
                 continue
             self._labels[i] = label
-            item.label = value(label)
+            item.label = legend_label(label)
             hover.tooltips = racer_tooltips(dim, i, label)
 
     @_edits_bokeh
@@ -202,10 +201,10 @@ class RaceView:
         s = self.state
         rows = s.leaderboard()
         body = "".join(
-            f"<tr><td><span class='swatch' style='background:{r['color']}'></span>{html.escape(r['racer'])}</td>"
+            f"<tr><td><span class='swatch' style='background:{r['color']}'></span>{as_html(r['racer'])}</td>"
             f"<td>{r['loss']:.4g}</td><td>{r['distance']:.3g}</td>"
             f"<td>{r['first'] if r['first'] is not None else '–'}</td>"
-            f"<td class='status {r['status'].split()[0]}'>{html.escape(r['status'])}</td></tr>"
+            f"<td class='status {r['status'].split()[0]}'>{as_html(r['status'])}</td></tr>"
             for r in rows
         )
         self.board.object = (

@@ -18,6 +18,7 @@ from .frequent import Scrubber
 from .keyboard import Shortcuts
 from .link import link_query, location
 from .live import RaceView
+from .plaintext import PlainText
 from .racers import RacerEditor
 from .reveal import TICKS
 from .state import LIMITS, RaceState
@@ -228,14 +229,16 @@ def _settings(state: RaceState) -> tuple[pn.Column, pn.Column]:
 
 
 def _alerts(state: RaceState):
-    notice = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["notice"])
-    error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["error"])
+    """What the link did not say right, and why the last change was refused: both quote the user's
+    own text, so both are plain text."""
+    notice = PlainText(heading="Some of the link was not understood:", kind="warning", hide_empty=True,
+                       sizing_mode="stretch_width", css_classes=["notice"])  # fmt: skip
+    error = PlainText(heading="Not applied:", kind="danger", hide_empty=True, sizing_mode="stretch_width",
+                      css_classes=["error"])  # fmt: skip
 
     def update(*_):
-        notice.object = "**Some of the link was not understood:** " + "; ".join(state.notices)
-        notice.visible = bool(state.notices)
-        error.object = f"**Not applied:** {state.error}"
-        error.visible = bool(state.error)
+        notice.text = "; ".join(state.notices)
+        error.text = state.error
 
     state.param.watch(update, ["notices", "error"])
     update()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from bokeh.core.properties import value
 from bokeh.models import (
     ColumnDataSource,
     CustomJS,
@@ -25,6 +26,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
+from optirace.text import as_tooltip, shown
 from surfaces.grid import grid_values
 
 from .theme import Look, ramp
@@ -82,8 +84,14 @@ def _follow_last_row(traj, code: str, **args) -> None:
     traj.source.js_on_change("streaming", callback)
 
 
+def legend_label(label: str):
+    """A racer's name as a legend entry's text (drawn on the canvas, as the characters given)."""
+    return value(shown(label))
+
+
 def racer_tooltips(dim: int, i: int, label: str) -> list[tuple[str, str]]:
     """Racer i's hover text; the label changes with its settings, so the app swaps it in place."""
+    label = as_tooltip(label)  # BokehJS reads a tooltip's text as an HTML template
     if dim == 1:
         return [("racer", label), ("step", "@step"), ("x", f"@x{i}{{0.0000}}"), ("f", f"@loss{i}{{0.0000}}")]
     return [("racer", label), ("step", "@step"), ("x", f"@x{i}{{0.0000}}"), ("y", f"@y{i}{{0.0000}}"),
@@ -278,7 +286,7 @@ def curve_figure(kind: str, look: Look, colors, labels, traj, steps: int) -> dic
         twin = _legend_proxy(
             fig, lines, f"{kind}-{serial}-{i}", nowhere
         )  # the racers' legend, on the loss panel
-        items.append(LegendItem(label=labels[i], renderers=[twin]))
+        items.append(LegendItem(label=legend_label(labels[i]), renderers=[twin]))
     if items:
         legend = Legend(items=items, location="bottom_left", click_policy="hide",
                         label_text_font_size=look.tick_font, background_fill_alpha=0.7)  # fmt: skip

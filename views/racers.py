@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import html
 import math
 
 import panel as pn
 
 from optimizers import OPTIMIZERS, SCHEDULES
 from optimizers.racer import CLIP_NORM
+from optirace.text import as_html
 
 from .state import LIMITS, PALETTE, RaceState
 from .styles import html_pane
+from .urlstate import racer_to_string
 from .widgets import hparam_widget
 
 
@@ -61,6 +62,14 @@ class RacerEditor:
         if key in ("optimizer", "schedule", "inner.optimizer") or (not ok and widget is not None):
             self._rebuild()  # the set of controls changed (or a refused value must show the old one)
 
+    def _relabel(self, index: int, text: str) -> None:
+        if "," in text:
+            # A link writes a racer's fields comma-separated: such a label could not be shared.
+            self.state.error = "a label cannot hold a comma"
+        else:
+            self._set(index, "label", text.strip() or None)
+        self._rebuild()  # the card's header shows the label (or the field its last accepted value)
+
     def _current(self, index: int, key: str):
         spec = self.state.racers[index]
         if key.startswith("schedule."):
@@ -96,7 +105,12 @@ class RacerEditor:
         remove = pn.widgets.Button(name="Remove", button_type="light", width=90,
                                    disabled=len(self.state.racers) <= 1)  # fmt: skip
         remove.on_click(lambda e: self.state.remove_racer(index))
-        widgets = [select]
+        # The legend's name for the racer; empty means its racer string.
+        unlabelled = racer_to_string({k: v for k, v in spec.items() if k != "label"})
+        label = pn.widgets.TextInput(label="label", value=spec.get("label") or "", placeholder=unlabelled,
+                                     css_classes=["racer-label"])  # fmt: skip
+        label.param.watch(lambda e: self._relabel(index, e.new), "value")
+        widgets = [select, label]
         if opt.wrapper:
             inner = spec.get("inner", {"optimizer": "sgd"})
             inner_opt = OPTIMIZERS[inner["optimizer"]]
@@ -126,7 +140,7 @@ class RacerEditor:
             lambda e: (self._set(index, "clip_norm", 1.0 if e.new else None), self._rebuild()), "value"
         )
         header = html_pane(
-            f"<span class='swatch' style='background:{color}'></span> {html.escape(self.state.label(index))}",
+            f"<span class='swatch' style='background:{color}'></span> {as_html(self.state.label(index))}",
             margin=(2, 5),
         )
         return pn.Card(*widgets, remove, header=header, collapsed=index > 1, sizing_mode="stretch_width",

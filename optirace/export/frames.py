@@ -25,6 +25,7 @@ from views.state import PALETTE, RaceState
 from views.theme import Look, look, ramp
 from views.trajectories import GAP_FLOOR
 
+from ..text import as_mathtext
 from .options import Options
 
 __all__ = ["Picture", "resolve_look", "LOCK"]
@@ -63,7 +64,7 @@ class Picture:
         self.n = res.params.shape[0]
         self.steps = res.steps
         self.colors = [PALETTE[i % len(PALETTE)] for i in range(self.n)]
-        self.labels = [state.label(i) for i in range(self.n)]
+        self.labels = [as_mathtext(state.label(i)) for i in range(self.n)]
         self.kappa = state.kappa
         # Rows past a racer's divergence repeat its last good point: draw only up to it.
         d = res.diverged_at
@@ -126,7 +127,7 @@ class Picture:
         pad = self.pt(8) / 72
         fig.get_layout_engine().set(w_pad=pad, h_pad=pad, wspace=0.03, hspace=0.04)
         if self.options.title:
-            fig.suptitle(self.options.title, color=self.look.text, fontsize=self.pt(_px(self.look.font) * 1.5),
+            fig.suptitle(as_mathtext(self.options.title), color=self.look.text, fontsize=self.pt(_px(self.look.font) * 1.5),
                          fontweight="bold")  # fmt: skip
         self.axes: dict = {}
         self.titles: dict = {}

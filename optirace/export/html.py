@@ -10,7 +10,6 @@ the arrow keys step.
 
 from __future__ import annotations
 
-import html as html_text
 from pathlib import Path
 
 from bokeh.core.templates import get_env
@@ -22,11 +21,12 @@ from bokeh.resources import Resources
 
 from surfaces.grid import gradients
 from views import paintfix
-from views.plots import curve_figure, line_figure, surface_figure
+from views.plots import curve_figure, legend_label, line_figure, surface_figure
 from views.state import PALETTE, RaceState
 from views.theme import look
 from views.trajectories import Trajectories
 
+from ..text import as_html, shown
 from .frames import resolve_look
 from .options import Options
 
@@ -148,7 +148,7 @@ def _racer_legend(fig, labels) -> None:
     for i, label in enumerate(labels):
         r = next((r for r in fig.renderers if getattr(r.glyph, "x", None) == f"x{i}"), None)
         if r is not None:
-            items.append(LegendItem(label=label, renderers=[r]))
+            items.append(LegendItem(label=legend_label(label), renderers=[r]))
     if fig.legend:
         fig.legend[0].items = [*fig.legend[0].items, *items]
 
@@ -236,12 +236,12 @@ def write_html(state: RaceState, path: Path, options: Options) -> None:
     controls = row(play, back, forward, slider, height=CONTROLS_HEIGHT)
     items = [controls, plots]
     if options.title:
-        items.insert(0, Div(text=f"<h2 style='margin:4px 8px;color:{lk.text}'>{html_text.escape(options.title)}</h2>",
+        items.insert(0, Div(text=f"<h2 style='margin:4px 8px;color:{lk.text}'>{as_html(options.title)}</h2>",
                             height=title_h))  # fmt: skip
     doc = Document()
     doc.add_root(column(*items, styles={"background": lk.background}))
     paintfix.install(doc)  # the same browser paint fixes as the app (views/paintfix.py)
     doc.js_on_event("document_ready", player("ready"))
-    page = file_html(doc, resources=_Standalone(mode="inline"), title=options.title or f"OptiRace: {res.surface.title}",
+    page = file_html(doc, resources=_Standalone(mode="inline"), title=shown(options.title) if options.title else f"OptiRace: {res.surface.title}",
                      template=_TEMPLATE, template_variables={"background": lk.background})  # fmt: skip
     Path(path).write_text(page, encoding="utf-8")
