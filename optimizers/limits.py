@@ -28,7 +28,7 @@ __all__ = [
     "check_spec_size",
 ]
 
-MAX_RACERS = 64  # racers in one race, compiled as one program (64 distinct: about 2 minutes)
+MAX_RACERS = 32  # racers in one race, compiled as one program (32 distinct: 10-20 s here; 64: about 2 min)
 MAX_STEPS = 100_000  # steps of one race, sweep or basin map
 MAX_RACE_STEPS = 1_000_000  # racers x steps in one race: the recorded table grows with both
 MAX_GRID = 1024  # basins: starts per side of the grid
