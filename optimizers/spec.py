@@ -28,7 +28,7 @@ class _Short(reprlib.Repr):
 
     def __init__(self) -> None:
         super().__init__()
-        self.maxlevel, self.maxstring, self.maxother, self.maxlong = 2, 40, 40, 40
+        self.maxlevel, self.maxstring, self.maxother, self.maxlong = 2, 100, 100, 40
         self.maxlist = self.maxtuple = self.maxdict = self.maxset = 4
 
     def repr_int(self, x: int, level: int) -> str:

@@ -35,7 +35,7 @@ TEMPLATES = [
     "<details id={m} open ontoggle=alert(1)>",
     "<iframe id={m} srcdoc='<img src=x onerror=alert(1)>'>",
     "<style id={m}>*{{color:red}}</style>",
-    "<form id={m} action=//example.org><button>go</button></form>",
+    "<form id={m} action=//x.example><button>go</button></form>",  # within the app's 60-character label
     "<a id={m} href=javascript:alert(1)>click</a>",
     "<b id={m}>bold</b>",
     '" onmouseover="alert(1)" data-{m}="',
