@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import bokeh
@@ -173,6 +174,13 @@ def test_without_the_plugin_tornado_still_skips_the_allow_list(tmp_path):
     )
 
 
+def _run(coroutine):
+    """Run `coroutine` on a loop of its own thread: tests that ran before may leave this thread's
+    event loop set (Panel and Bokeh do), and asyncio.run refuses to start under one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(60)
+
+
 async def _first_message(port: int, token: str) -> str | None:
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
@@ -192,8 +200,8 @@ def test_sessions_are_signed_and_made_up_ids_are_refused(image_server):
     status, _, _ = _page(port, "?bokeh-session-id=madeupsessionid0123456789abcdefghijklmno")
     assert status == 403
     unsigned = generate_jwt_token(generate_session_id(signed=False), signed=False)
-    assert asyncio.run(_first_message(port, unsigned)) is None  # closed without a word
-    assert asyncio.run(_first_message(port, _token(port))) is not None  # the page's own token works
+    assert _run(_first_message(port, unsigned)) is None  # closed without a word
+    assert _run(_first_message(port, _token(port))) is not None  # the page's own token works
 
 
 # ----- headers -------------------------------------------------------------------------------------
