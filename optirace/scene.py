@@ -35,12 +35,15 @@ from surfaces import SURFACES
 
 from .defaults import default_racers
 
-__all__ = ["Scene", "Raced", "FORMS", "MAX_RACERS", "MAX_LABEL", "MAX_STEPS", "SURFACE_PARAMS"]
+__all__ = ["Scene", "Raced", "FORMS", "RACE_INPUTS", "MAX_RACERS", "MAX_LABEL", "MAX_STEPS", "SURFACE_PARAMS"]
 
 MAX_RACERS = 8  # one palette colour each
 MAX_LABEL = 60  # tighter than the engine's MAX_LABEL: a legend has room for so much
 MAX_STEPS = 5000  # per session: keeps one session's work bounded so a class shares a server fairly
 SEED_MAX = 2**32 - 1
+
+# Metadata of a field about how the race is shown rather than what is raced.
+VIEW = {"view": True}
 
 # Shape parameters of any surface (kappa of the quadratic, ...): each becomes a field of its own.
 SURFACE_PARAMS: tuple[str, ...] = tuple(sorted({p for s in SURFACES.values() for p in s.params}))
@@ -66,16 +69,20 @@ class Scene(param.Parameterized):
         default=None, allow_None=True, bounds=(1, None), doc="mini-batch size, for data surfaces only"
     )
 
-    step = param.Integer(default=0, bounds=(0, MAX_STEPS), doc="the step shown")
+    step = param.Integer(default=0, bounds=(0, MAX_STEPS), doc="the step shown", metadata=VIEW)
     playing = param.Boolean(
-        default=False, doc="playing; in a link: start playing on load", metadata={"url": "play"}
+        default=False,
+        doc="playing; in a link: start playing on load",
+        metadata={**VIEW, "url": "play", "json": "play", "cli": "--play"},
     )
-    speed = param.Number(default=60.0, bounds=(1.0, 500.0), doc="playback speed in steps per second")
-    loop = param.Boolean(default=False, doc="start again from step 0 at the end (for slides)")
+    speed = param.Number(
+        default=60.0, bounds=(1.0, 500.0), doc="playback speed in steps per second", metadata=VIEW
+    )
+    loop = param.Boolean(default=False, doc="start again from step 0 at the end (for slides)", metadata=VIEW)
 
-    theme = param.Selector(default="light", objects=["light", "dark"], doc="the colour theme")
-    present = param.Boolean(default=False, doc="presentation mode: large fonts, thick lines")
-    embed = param.Boolean(default=False, doc="plots and playback only, for an iframe")
+    theme = param.Selector(default="light", objects=["light", "dark"], doc="the colour theme", metadata=VIEW)
+    present = param.Boolean(default=False, doc="presentation mode: large fonts, thick lines", metadata=VIEW)
+    embed = param.Boolean(default=False, doc="plots and playback only, for an iframe", metadata=VIEW)
 
     # ----- the derived forms -------------------------------------------------------------------
     @classmethod
@@ -286,6 +293,7 @@ class Form:
     always: bool  # written to a link even at its default
     fallback: str  # what the app does instead of a refused value
     doc: str
+    view: bool  # how the race is shown, not what is raced
     parse: Callable[[Any], Any]
     bounds: tuple[Any, Any] | None
     what: str  # what a value is, for messages
@@ -345,6 +353,7 @@ def _form(name: str, p: param.Parameter) -> Form:
         always=name in ("surface", "racers", "steps"),
         fallback=fallback,
         doc=p.doc or "",
+        view=bool(meta.get("view")),
         parse=parse,
         bounds=bounds if isinstance(p, param.Number) else None,
         what=what,
@@ -364,6 +373,9 @@ def _help(form: Form) -> str:
 FORMS: dict[str, Form] = {
     name: _form(name, p) for name, p in Scene.param.objects("existing").items() if name != "name"
 }
+
+# The fields that make the race (a command line's race flags); the rest say how it is shown.
+RACE_INPUTS: tuple[str, ...] = tuple(name for name, f in FORMS.items() if not f.view)
 
 
 def _racer_from_text(text: Any, where: str) -> dict[str, Any]:
