@@ -35,13 +35,26 @@ from surfaces import SURFACES
 
 from .defaults import default_racers
 
-__all__ = ["Scene", "Raced", "FORMS", "RACE_INPUTS", "MAX_RACERS", "MAX_LABEL", "MAX_STEPS", "SURFACE_PARAMS"]
+__all__ = [
+    "Scene",
+    "Raced",
+    "FORMS",
+    "RACE_INPUTS",
+    "STATE",
+    "VIEW",
+    "MAX_RACERS",
+    "MAX_LABEL",
+    "MAX_STEPS",
+    "SURFACE_PARAMS",
+]
 
 MAX_RACERS = 8  # one palette colour each
 MAX_LABEL = 60  # tighter than the engine's MAX_LABEL: a legend has room for so much
 MAX_STEPS = 5000  # per session: keeps one session's work bounded so a class shares a server fairly
 SEED_MAX = 2**32 - 1
 
+# Metadata of a param that holds what is derived from the scene (its race, errors), not a field.
+STATE = {"state": True}
 # Metadata of a field about how the race is shown rather than what is raced.
 VIEW = {"view": True}
 
@@ -86,8 +99,21 @@ class Scene(param.Parameterized):
 
     # ----- the derived forms -------------------------------------------------------------------
     @classmethod
+    def forms(cls) -> dict[str, Form]:
+        """Each field's spellings and reading, derived from its declaration (cached per class).
+        A subclass's own params are fields too, unless they hold derived state (metadata STATE)."""
+        forms = _FORMS.get(cls)
+        if forms is None:
+            forms = _FORMS[cls] = {
+                name: _form(name, p)
+                for name, p in cls.param.objects("existing").items()
+                if name != "name" and not (p.metadata or {}).get("state")
+            }
+        return forms
+
+    @classmethod
     def fields(cls) -> tuple[str, ...]:
-        return tuple(FORMS)
+        return tuple(cls.forms())
 
     @classmethod
     def read_query(cls, query: Mapping[Any, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -99,7 +125,7 @@ class Scene(param.Parameterized):
         """
         out: dict[str, Any] = {}
         notices: list[str] = []
-        for name, form in FORMS.items():
+        for name, form in cls.forms().items():
             if name == "racers":
                 racers, said = _racers_from_query(query)
                 notices += said
@@ -125,7 +151,7 @@ class Scene(param.Parameterized):
     def to_query(self, skip: Iterable[str] = ()) -> dict[str, str]:
         """URL parameters: the fields that differ from their defaults (surface and steps always)."""
         q: dict[str, str] = {}
-        for name, form in FORMS.items():
+        for name, form in self.forms().items():
             v = getattr(self, name)
             if name in skip or (v == form.default and not form.always):
                 continue
@@ -144,7 +170,8 @@ class Scene(param.Parameterized):
     def read_json(cls, data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping):
             raise ValueError('expected a JSON object such as {"surface": "rosenbrock", ...}')
-        by_key = {f.json: name for name, f in FORMS.items()}
+        forms = cls.forms()
+        by_key = {f.json: name for name, f in forms.items()}
         unknown = [k for k in data if k not in by_key]
         if unknown:
             raise ValueError(f"unknown field {shown(unknown[0])}; fields are {', '.join(by_key)}")
@@ -153,7 +180,7 @@ class Scene(param.Parameterized):
             name = by_key[key]
             if v is None:
                 continue  # null: the field's default
-            out[name] = _racers_from_json(v) if name == "racers" else FORMS[name].read(v, key)
+            out[name] = _racers_from_json(v) if name == "racers" else forms[name].read(v, key)
         steps = out.get("steps", cls.steps)
         if out.get("step", 0) > steps:
             raise ValueError(f"step {out['step']} is not an integer from 0 to {steps}")
@@ -162,7 +189,7 @@ class Scene(param.Parameterized):
     def to_json(self) -> dict[str, Any]:
         """The scene as a JSON object: every field, racers as racer strings, null fields left out."""
         out: dict[str, Any] = {}
-        for name, form in FORMS.items():
+        for name, form in self.forms().items():
             v = getattr(self, name)
             if v is None:
                 continue
@@ -178,7 +205,7 @@ class Scene(param.Parameterized):
         """Add a flag for each field (all of them unless `fields` picks some) to an argparse parser.
         Flags left out read as None, so `from_args` knows what was given."""
         for name in cls.fields() if fields is None else fields:
-            form = FORMS[name]
+            form = cls.forms()[name]
             kw: dict[str, Any] = {"dest": name, "default": None, "help": _help(form)}
             if name == "racers":
                 kw.update(action="append", metavar="SPEC")
@@ -192,7 +219,7 @@ class Scene(param.Parameterized):
     def read_args(cls, args: argparse.Namespace) -> dict[str, Any]:
         """The fields given on a command line, checked; ValueError naming the flag."""
         out: dict[str, Any] = {}
-        for name, form in FORMS.items():
+        for name, form in cls.forms().items():
             v = getattr(args, name, None)
             if v is None:
                 continue
@@ -369,10 +396,9 @@ def _help(form: Form) -> str:
     return f"{form.doc} (default: {_fmt(default) if not isinstance(default, bool) else str(default).lower()})"
 
 
-# The derived forms of every field, in declaration order.
-FORMS: dict[str, Form] = {
-    name: _form(name, p) for name, p in Scene.param.objects("existing").items() if name != "name"
-}
+_FORMS: dict[type, dict[str, Form]] = {}
+# The derived forms of every field of the Scene, in declaration order.
+FORMS: dict[str, Form] = Scene.forms()
 
 # The fields that make the race (a command line's race flags); the rest say how it is shown.
 RACE_INPUTS: tuple[str, ...] = tuple(name for name, f in FORMS.items() if not f.view)
@@ -432,9 +458,9 @@ def _racers_from_json(v: Any) -> list[dict[str, Any]]:
 class Raced(Scene):
     """A scene and its race, for the export and the CLI: what they read of the app's state."""
 
-    result = param.Parameter(default=None, doc="the RaceResult of the scene")
-    error = param.String(default="", doc="why the race was refused ('' if it was not)")
-    notices = param.List(default=[], doc="what was ignored")
+    result = param.Parameter(default=None, doc="the RaceResult of the scene", metadata=STATE)
+    error = param.String(default="", doc="why the race was refused ('' if it was not)", metadata=STATE)
+    notices = param.List(default=[], doc="what was ignored", metadata=STATE)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

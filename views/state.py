@@ -16,7 +16,7 @@ import param
 from optimizers import OPTIMIZERS, SCHEDULES, Racer, race, racer_to_string
 from optimizers.race import RaceResult
 from optirace.defaults import default_racers, default_spec
-from optirace.scene import MAX_LABEL, MAX_RACERS, MAX_STEPS, SURFACE_PARAMS, Scene
+from optirace.scene import MAX_LABEL, MAX_RACERS, MAX_STEPS, STATE, SURFACE_PARAMS, Scene
 from surfaces import SURFACES
 
 __all__ = ["RaceState", "LIMITS", "PALETTE"]
@@ -34,9 +34,9 @@ TOLERANCE = 1e-6
 class RaceState(Scene):
     """The scene the user shapes (its fields are declared once, in optirace/scene.py), and its race."""
 
-    result = param.Parameter(default=None, doc="the RaceResult of the current inputs")
-    error = param.String(default="", doc="why the last change was refused ('' if it was not)")
-    notices = param.List(default=[], doc="what was ignored from the URL")
+    result = param.Parameter(default=None, doc="the RaceResult of the current inputs", metadata=STATE)
+    error = param.String(default="", doc="why the last change was refused ('' if it was not)", metadata=STATE)
+    notices = param.List(default=[], doc="what was ignored from the URL", metadata=STATE)
 
     def __init__(self, **params):
         super().__init__(**params)
