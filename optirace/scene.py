@@ -65,7 +65,9 @@ SURFACE_PARAMS: tuple[str, ...] = tuple(sorted({p for s in SURFACES.values() for
 class Scene(param.Parameterized):
     """What one race is and how it is shown. Fields not given keep these defaults."""
 
-    surface = param.Selector(default="rosenbrock", objects=list(SURFACES), doc="the loss surface")
+    surface = param.Selector(
+        default="rosenbrock", objects=list(SURFACES), doc="the loss surface", metadata={"unknown": True}
+    )
     racers = param.List(
         default=[],
         item_type=dict,
@@ -357,12 +359,17 @@ def _form(name: str, p: param.Parameter) -> Form:
     elif isinstance(p, param.Selector):
         objects = list(p.objects)
 
-        def parse(v: Any, objects=objects) -> str:
+        # A long list (surfaces) is named after the value; a short one (themes) in the sentence.
+        unknown = bool(meta.get("unknown"))
+
+        def parse(v: Any, objects=objects, unknown=unknown) -> str:
             if isinstance(v, str) and v in objects:
                 return v
-            raise ValueError(f"unknown {name} {shown(v)}; known: {', '.join(objects)}")
+            if unknown:
+                raise ValueError(f"unknown {name} {shown(v)}; known: {', '.join(objects)}")
+            raise ValueError
 
-        what, fallback = "one of " + ", ".join(objects), "showing the default"
+        what, fallback = " or ".join(objects), "showing the default"
     elif name == "start":
         parse, what, fallback = _point, "a point", "using the surface's default"
     elif name == "racers":
