@@ -60,7 +60,10 @@ class _Parser(argparse.ArgumentParser):
 def _add_race(p: argparse.ArgumentParser) -> None:
     from .scene import RACE_INPUTS, Scene
 
-    Scene.add_arguments(p, RACE_INPUTS)
+    racers = " and ".join(DEFAULT_RACERS[:2])
+    Scene.add_arguments(
+        p, RACE_INPUTS, helps={"racers": f"a racer, e.g. 'adam:lr=0.01'; repeat for more (default: {racers})"}
+    )
     p.add_argument(
         "--surface-param",
         action="append",

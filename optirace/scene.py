@@ -75,7 +75,9 @@ class Scene(param.Parameterized):
         metadata={"url": "r", "cli": "--racer"},
     )
     start = param.Parameter(
-        default=None, doc="start point; None means the surface's default", metadata={"cli_metavar": "X,Y"}
+        default=None,
+        doc="start point, comma-separated; not given: the surface's own start",
+        metadata={"cli_metavar": "X,Y"},
     )
     steps = param.Integer(default=300, bounds=(1, MAX_STEPS), doc="optimizer steps per racer")
     noise = param.Number(default=0.0, bounds=(0.0, None), doc="sigma of Gaussian gradient noise")
@@ -203,12 +205,18 @@ class Scene(param.Parameterized):
         return out
 
     @classmethod
-    def add_arguments(cls, parser: argparse._ActionsContainer, fields: Iterable[str] | None = None) -> None:
+    def add_arguments(
+        cls,
+        parser: argparse._ActionsContainer,
+        fields: Iterable[str] | None = None,
+        helps: Mapping[str, str] | None = None,
+    ) -> None:
         """Add a flag for each field (all of them unless `fields` picks some) to an argparse parser.
-        Flags left out read as None, so `from_args` knows what was given."""
+        Flags left out read as None, so `from_args` knows what was given. `helps` replaces a
+        field's help where a command gives it its own meaning (e.g. its own default racers)."""
         for name in cls.fields() if fields is None else fields:
             form = cls.forms()[name]
-            kw: dict[str, Any] = {"dest": name, "default": None, "help": _help(form)}
+            kw: dict[str, Any] = {"dest": name, "default": None, "help": (helps or {}).get(name, _help(form))}
             if name == "racers":
                 kw.update(action="append", metavar="SPEC")
             elif form.kind is bool:
@@ -382,7 +390,7 @@ def _form(name: str, p: param.Parameter) -> Form:
         json=meta.get("json", name),
         flag=meta.get("cli", "--" + name.replace("_", "-")),
         kind=kind,
-        metavar=meta.get("cli_metavar"),
+        metavar=meta.get("cli_metavar", {int: "N", float: "X"}.get(kind, "NAME")),
         default=p.default,
         always=name in ("surface", "racers", "steps"),
         fallback=fallback,
