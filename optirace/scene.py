@@ -140,7 +140,7 @@ class Scene(param.Parameterized):
             if v is None:
                 continue
             try:
-                out[name] = form.read(v, form.url)
+                out[name] = form.read(v, form.url, brief=True)
             except ValueError as e:
                 notices.append(f"{e}: {form.fallback}")
         if "step" in out and out["step"] > out.get("steps", cls.steps):
@@ -334,14 +334,18 @@ class Form:
     parse: Callable[[Any], Any]
     bounds: tuple[Any, Any] | None
     what: str  # what a value is, for messages
+    choices: tuple[str, ...] = ()  # a selector's objects
 
-    def read(self, v: Any, label: str) -> Any:
-        """A value of this field from any JSON value or text; ValueError naming `label`."""
+    def read(self, v: Any, label: str, brief: bool = False) -> Any:
+        """A value of this field from any JSON value or text; ValueError naming `label`. `brief`
+        leaves out the list of choices (a link's notice: the page's menu shows them)."""
         try:
             x = self.parse(v)
         except ValueError as e:
             if str(e).startswith("unknown "):
-                raise ValueError(f"{label}: {e}") from None
+                if brief:
+                    raise
+                raise ValueError(f"{label}: {e}; known: {', '.join(self.choices)}") from None
             raise ValueError(f"{label} {shown(v)} is not {self.what}") from None
         if self.bounds is not None and x is not None:
             lo, hi = self.bounds
@@ -374,7 +378,7 @@ def _form(name: str, p: param.Parameter) -> Form:
             if isinstance(v, str) and v in objects:
                 return v
             if unknown:
-                raise ValueError(f"unknown {name} {shown(v)}; known: {', '.join(objects)}")
+                raise ValueError(f"unknown {name} {shown(v)}")
             raise ValueError
 
         what, fallback = " or ".join(objects), "showing the default"
@@ -399,6 +403,7 @@ def _form(name: str, p: param.Parameter) -> Form:
         parse=parse,
         bounds=bounds if isinstance(p, param.Number) else None,
         what=what,
+        choices=tuple(p.objects) if isinstance(p, param.Selector) else (),
     )
 
 
