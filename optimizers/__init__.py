@@ -11,7 +11,7 @@ jax.config.update("jax_enable_x64", True)
 from . import xla  # noqa: E402,F401,I001  (first: XLA's backend options must precede its start)
 from .cache import cache_dir as _cache_dir  # noqa: E402,F401  (importing switches the compile cache on)
 from .race import RaceResult, basins, race, sweep  # noqa: E402
-from .racer import Racer, parse_racer  # noqa: E402
+from .racer import Racer, parse_racer, racer_to_string  # noqa: E402
 from .registry import OPTIMIZERS, SCHEDULES  # noqa: E402
 from .spec import HParam, Optimizer, Schedule  # noqa: E402
 
@@ -24,6 +24,7 @@ __all__ = [
     "Racer",
     "RaceResult",
     "parse_racer",
+    "racer_to_string",
     "race",
     "sweep",
     "basins",

@@ -20,7 +20,7 @@ from .registry import OPTIMIZERS, SCHEDULES
 from .schedules import check_cycle_momentum
 from .spec import HParam, Optimizer, Schedule, check_value, shown
 
-__all__ = ["Racer", "parse_racer", "RESERVED"]
+__all__ = ["Racer", "parse_racer", "racer_to_string", "RESERVED"]
 
 RESERVED = ("optimizer", "inner", "schedule", "clip_norm", "clip_value", "label")
 
@@ -288,3 +288,48 @@ def parse_racer(text: str) -> dict[str, Any]:
     if inner:
         out["inner"] = inner
     return out
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "inf"
+        # Shortest text that reads back to the same float; whole numbers without ".0".
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, (list, tuple)):
+        return ";".join(_fmt(x) for x in v)
+    return str(v)
+
+
+def racer_to_string(spec: Mapping[str, Any]) -> str:
+    """The inverse of parse_racer: only values that differ from the optimizer's defaults are written."""
+    name = spec["optimizer"]
+    opt = OPTIMIZERS[name]
+    parts = []
+    for h in opt.hparams:
+        if h.name in spec and spec[h.name] != h.default:
+            parts.append(f"{h.name}={_fmt(spec[h.name])}")
+    sched = spec.get("schedule")
+    if isinstance(sched, str):
+        sched = {"name": sched}
+    if sched and sched.get("name", "constant") != "constant":
+        parts.append(f"schedule={sched['name']}")
+        parts += [f"schedule.{k}={_fmt(v)}" for k, v in sched.items() if k != "name"]
+    inner = spec.get("inner")
+    if isinstance(inner, str):
+        inner = parse_racer(inner)
+    if inner:
+        parts.append(f"inner={inner['optimizer']}")
+        inner_opt = OPTIMIZERS[inner["optimizer"]]
+        for h in inner_opt.hparams:
+            if h.name in inner and inner[h.name] != h.default:
+                parts.append(f"inner.{h.name}={_fmt(inner[h.name])}")
+    for k in ("clip_norm", "clip_value"):
+        v = spec.get(k)
+        if v is not None and not (isinstance(v, float) and math.isinf(v)):
+            parts.append(f"{k}={_fmt(v)}")
+    if spec.get("label") and spec["label"] != name:
+        parts.append(f"label={spec['label']}")
+    return name + (":" + ",".join(parts) if parts else "")

@@ -58,20 +58,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_race(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--surface", default="rosenbrock", help="surface key (default: rosenbrock)")
-    p.add_argument(
-        "--racer",
-        action="append",
-        metavar="SPEC",
-        help="a racer, e.g. 'adam:lr=0.01,beta1=0.9'; repeat for more (default: "
-        + " and ".join(DEFAULT_RACERS[:2])
-        + ")",
+    from .scene import RACE_INPUTS, Scene
+
+    racers = " and ".join(DEFAULT_RACERS[:2])
+    Scene.add_arguments(
+        p, RACE_INPUTS, helps={"racers": f"a racer, e.g. 'adam:lr=0.01'; repeat for more (default: {racers})"}
     )
-    p.add_argument("--steps", type=int, default=500, help="optimizer steps per racer (default: 500)")
-    p.add_argument("--start", metavar="X,Y", help="start point (default: the surface's own start)")
-    p.add_argument("--noise", type=float, default=0.0, help="Gaussian gradient noise sigma (default: 0)")
-    p.add_argument("--seed", type=int, default=0, help="noise and mini-batch seed (default: 0)")
-    p.add_argument("--batch-size", type=int, help="mini-batch size, for data surfaces only")
     p.add_argument(
         "--surface-param",
         action="append",
@@ -80,17 +72,6 @@ def _add_race(p: argparse.ArgumentParser) -> None:
         help="override a surface shape parameter, e.g. kappa=100; repeat for more",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-
-
-def _parse_start(text: str | None) -> tuple[float, ...] | None:
-    if text is None:
-        return None
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise UsageError(
-            f"--start {text!r} is not a point; give comma-separated numbers, e.g. -1.5,2.0"
-        ) from None
 
 
 def _parse_surface_params(items: Sequence[str]) -> dict[str, str]:
@@ -111,21 +92,23 @@ def _run_race(args: argparse.Namespace) -> int:
     import optimizers  # imports jax: only when racing
 
     from .report import as_json, summarise, table
+    from .scene import Scene
 
-    specs = args.racer or _default_racers(optimizers.OPTIMIZERS)
-    racers = [optimizers.parse_racer(s) for s in specs]
+    scene = Scene(**Scene.read_args(args))
+    specs = args.racers or _default_racers(optimizers.OPTIMIZERS)
+    racers = scene.racers or [optimizers.parse_racer(s) for s in specs]
     result = optimizers.race(
-        args.surface,
+        scene.surface,
         racers,
-        start=_parse_start(args.start),
-        steps=args.steps,
-        noise=args.noise,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        surface_params=_parse_surface_params(args.surface_param),
+        start=scene.start,
+        steps=scene.steps,
+        noise=scene.noise,
+        seed=scene.seed,
+        batch_size=scene.batch_size,
+        surface_params={**(scene.surface_params() or {}), **_parse_surface_params(args.surface_param)},
     )
     if args.json:
-        context = {"noise": args.noise, "seed": args.seed, "batch_size": args.batch_size}
+        context = {"noise": scene.noise, "seed": scene.seed, "batch_size": scene.batch_size}
         print(json.dumps(as_json(result, specs, **context), indent=2, allow_nan=False))
     else:
         start = ", ".join(f"{v:g}" for v in result.params[0, 0])

@@ -13,13 +13,11 @@ from typing import Any
 
 import param
 
-from optimizers import OPTIMIZERS, SCHEDULES, Racer, race
+from optimizers import OPTIMIZERS, SCHEDULES, Racer, race, racer_to_string
 from optimizers.race import RaceResult
-from optimizers.spec import shown
+from optirace.defaults import default_racers, default_spec
+from optirace.scene import MAX_LABEL, MAX_RACERS, MAX_STEPS, STATE, SURFACE_PARAMS, Scene
 from surfaces import SURFACES
-
-from .defaults import default_racers, default_spec
-from .urlstate import MAX_URL_LABEL, MAX_URL_RACERS, decode, encode, racer_to_string
 
 __all__ = ["RaceState", "LIMITS", "PALETTE"]
 
@@ -28,33 +26,17 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F
 
 # Per-session limits: they keep one session's work bounded so a class shares a server fairly. They
 # are tighter than the engine's (optimizers/limits.py) and checked first, so the app's own message
-# is the one a user sees; a link is held to the same ones (urlstate's MAX_URL_*).
-LIMITS = {"racers": MAX_URL_RACERS, "steps": 5000, "label": MAX_URL_LABEL}
+# is the one a user sees; a link is held to the same ones (they are the Scene's bounds).
+LIMITS = {"racers": MAX_RACERS, "steps": MAX_STEPS, "label": MAX_LABEL}
 TOLERANCE = 1e-6
 
 
-class RaceState(param.Parameterized):
-    surface = param.Selector(default="rosenbrock", objects=list(SURFACES), doc="the loss surface")
-    racers = param.List(default=[], item_type=dict, doc="racer specs, as optimizers.race takes them")
-    start = param.Parameter(default=None, doc="start point; None means the surface's default")
-    steps = param.Integer(default=300, bounds=(1, LIMITS["steps"]), doc="step budget for every racer")
-    noise = param.Number(default=0.0, bounds=(0.0, None), doc="sigma of Gaussian gradient noise")
-    seed = param.Integer(default=0, bounds=(0, 2**32 - 1), doc="seed of the noise and mini-batches")
-    batch_size = param.Integer(default=None, allow_None=True, doc="mini-batch size on data surfaces")
-    kappa = param.Number(default=None, allow_None=True, doc="condition number (quadratic only)")
+class RaceState(Scene):
+    """The scene the user shapes (its fields are declared once, in optirace/scene.py), and its race."""
 
-    step = param.Integer(default=0, bounds=(0, None), doc="the step shown")
-    playing = param.Boolean(default=False)
-    speed = param.Number(default=60.0, bounds=(1.0, 500.0), doc="playback speed in steps per second")
-    loop = param.Boolean(default=False, doc="start again from step 0 at the end (for slides)")
-
-    theme = param.Selector(default="light", objects=["light", "dark"])
-    present = param.Boolean(default=False, doc="presentation mode: large fonts, thick lines")
-    embed = param.Boolean(default=False, doc="plots and playback only, for an iframe")
-
-    result = param.Parameter(default=None, doc="the RaceResult of the current inputs")
-    error = param.String(default="", doc="why the last change was refused ('' if it was not)")
-    notices = param.List(default=[], doc="what was ignored from the URL")
+    result = param.Parameter(default=None, doc="the RaceResult of the current inputs", metadata=STATE)
+    error = param.String(default="", doc="why the last change was refused ('' if it was not)", metadata=STATE)
+    notices = param.List(default=[], doc="what was ignored from the URL", metadata=STATE)
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -77,8 +59,9 @@ class RaceState(param.Parameterized):
             self.step = 0
             if self.surface_obj.data is None:
                 self.batch_size = None
-            if self.surface != "quadratic":
-                self.kappa = None
+            for name in SURFACE_PARAMS:
+                if name not in self.surface_obj.params:
+                    setattr(self, name, None)
             self.racers = [self._retune(r) for r in self.racers]
 
     def _retune(self, spec: dict) -> dict:
@@ -92,7 +75,7 @@ class RaceState(param.Parameterized):
             out["inner"] = {**spec["inner"], "lr": suggested["inner"].get("lr", spec["inner"].get("lr"))}
         return out
 
-    @param.depends("racers", "start", "steps", "noise", "seed", "batch_size", "kappa", watch=True)
+    @param.depends("racers", "start", "steps", "noise", "seed", "batch_size", *SURFACE_PARAMS, watch=True)
     def recompute(self) -> None:
         """Race every racer again; keep the playback position. A refused input keeps the last race."""
         try:
@@ -104,7 +87,7 @@ class RaceState(param.Parameterized):
                 noise=self.noise,
                 seed=self.seed,
                 batch_size=self.batch_size,
-                surface_params={"kappa": self.kappa} if self.kappa is not None else None,
+                surface_params=self.surface_params(),
             )
         except ValueError as e:
             self.error = str(e)
@@ -234,50 +217,27 @@ class RaceState(param.Parameterized):
         return spec.get("label") or racer_to_string(spec)
 
     # ----- URL ----------------------------------------------------------------------------------
-    def to_query(self) -> dict[str, str]:
-        return encode(
-            {
-                "surface": self.surface,
-                "racers": self.racers,
-                "start": self.start,
-                "steps": self.steps,
-                "noise": self.noise or None,
-                "seed": self.seed or None,
-                "batch_size": self.batch_size,
-                "kappa": self.kappa,
-                "speed": self.speed if self.speed != 60.0 else None,
-                "theme": self.theme if self.theme != "light" else None,
-                "present": self.present,
-                "embed": self.embed,
-                "loop": self.loop,
-            }
-        )
+    def to_query(self, skip=("step", "playing")) -> dict[str, str]:
+        """The live link: the scene without the playback position (a link opens at step 0)."""
+        return super().to_query(skip=skip)
 
     def apply_query(self, query: dict[str, Any]) -> None:
         """Restore a state from URL parameters; what is refused is listed in `notices`."""
-        fields, notices = decode(query)
-        clean: dict[str, Any] = {}
-        bounds = {"steps": (1, LIMITS["steps"]), "seed": (0, 2**32 - 1), "speed": (1.0, 500.0)}
-        for k, v in fields.items():
-            if k in bounds and not bounds[k][0] <= v <= bounds[k][1]:
-                lo, hi = bounds[k]
-                notices.append(f"{k} {shown(v)} is outside {lo}..{hi}: using the default")
-                continue
-            if k == "noise" and v < 0:
-                notices.append("noise must be >= 0: using 0")
-                continue
-            clean[k] = v
-        autoplay = clean.pop("play", False)
-        surface = clean.pop("surface", self.surface)
-        racers = clean.pop("racers", None)
+        fields, notices = self.read_query(query)
+        autoplay = fields.pop("playing", False)
+        step = fields.pop("step", None)
+        surface = fields.pop("surface", self.surface)
+        racers = fields.pop("racers", None)
         if surface != self.surface:
             self.surface = surface  # first: a new surface resets the start and retunes the racers
         with param.parameterized.batch_call_watchers(self):
             if racers is not None:
                 self.racers = racers
-            self.param.update(**clean)
+            self.param.update(**fields)
         self.notices = notices
         self.recompute()
+        if step is not None and not self.error:
+            self.step = min(step, self.steps_done)
         if autoplay:
             self.playing = True
         if self.error:
@@ -285,7 +245,8 @@ class RaceState(param.Parameterized):
             # data): fall back to the defaults rather than showing nothing.
             self.notices = [*notices, f"link refused ({self.error}): showing the defaults"]
             with param.parameterized.batch_call_watchers(self):
-                self.param.update(start=None, batch_size=None, kappa=None, noise=0.0, steps=300)
+                self.param.update(start=None, batch_size=None, noise=0.0, steps=Scene.steps)
+                self.param.update(**dict.fromkeys(SURFACE_PARAMS))
                 self.racers = default_racers(self.surface)
             self.recompute()
 

@@ -5,8 +5,9 @@
     state = state_from_scene({"surface": "rosenbrock", "racers": ["adam:lr=0.02"], "steps": 300})
     export(state, "race.gif", Options(size=(1280, 720), theme="slides"))
 
-The format comes from the file's extension. `state` is the app's RaceState, so the CLI, the app's
-Export menu and a scene JSON all export through this one call.
+The format comes from the file's extension. `state` is a raced scene (optirace.scene.Raced, or the
+app's state, which is a scene too), so the CLI, the app's Export menu and a scene JSON all export
+through this one call.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from views.state import RaceState
+from typing import TYPE_CHECKING
 
 from .interrupt import check as check_interrupt
 from .options import ANIMATED, FORMATS, Options, format_of, frame_steps
+
+if TYPE_CHECKING:  # the export runs on a scene raced without the app (optirace.scene.Raced)
+    from optirace.scene import Raced
 
 __all__ = ["export", "Options", "Written", "FORMATS", "format_of"]
 
@@ -51,7 +54,7 @@ class Written:
         return f"wrote {self.path} ({FORMATS[self.format]}, {what}, {self.bytes / 1e6:.2f} MB)"
 
 
-def export(state: RaceState, out: str | Path, options: Options | None = None,
+def export(state: Raced, out: str | Path, options: Options | None = None,
            progress: Progress | None = None) -> Written:  # fmt: skip
     """Write the state's race to `out`; the format is the extension. ValueError for bad options."""
     out = Path(out)
@@ -81,7 +84,7 @@ def export(state: RaceState, out: str | Path, options: Options | None = None,
     return Written(out, fmt, options.size, frames, seconds, step, out.stat().st_size)
 
 
-def _write(state: RaceState, path: Path, fmt: str, options: Options, done: Progress) -> tuple[int, float]:
+def _write(state: Raced, path: Path, fmt: str, options: Options, done: Progress) -> tuple[int, float]:
     steps = state.result.steps
     if fmt in ("gif", "mp4"):
         from .animate import write_gif, write_mp4

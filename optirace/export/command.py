@@ -16,10 +16,10 @@ from .options import DEFAULT_FPS, FORMATS, PANELS, THEMES, Options, format_of, p
 
 __all__ = ["add_arguments", "run"]
 
-RACE_ARGS = ("surface", "racer", "steps", "start", "noise", "seed")
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from optirace.scene import RACE_INPUTS, Scene
+
     p.description = "Export a race for slides. The format comes from --out's extension:\n" + "\n".join(
         f"  .{k:<5} {v}" for k, v in FORMATS.items()
     )
@@ -27,13 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     race = p.add_argument_group("the race (or --scene)")
     race.add_argument("--scene", metavar="FILE.json|URL",
                       help="the app's scene: a JSON file from the app's Export menu, or a shared app link")  # fmt: skip
-    race.add_argument("--surface", help="surface key (default: rosenbrock)")
-    race.add_argument("--racer", action="append", metavar="SPEC",
-                      help="a racer, e.g. 'adam:lr=0.01'; repeat for more (default: the app's racers)")  # fmt: skip
-    race.add_argument("--steps", type=int, help="optimizer steps per racer (default: 300)")
-    race.add_argument("--start", metavar="X,Y", help="start point (default: the surface's own start)")
-    race.add_argument("--noise", type=float, help="Gaussian gradient noise sigma (default: 0)")
-    race.add_argument("--seed", type=int, help="noise seed (default: 0)")
+    Scene.add_arguments(race, RACE_INPUTS)
     look = p.add_argument_group("the picture")
     look.add_argument("--size", default="1280x720", metavar="WxH", help="pixels (default: 1280x720)")
     look.add_argument("--theme", choices=THEMES,
@@ -51,39 +45,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                       help="stills and the HTML's first view: show step K (default: the last step)")  # fmt: skip
 
 
-def _scene(args: argparse.Namespace) -> dict:
-    from .scene import read_scene
+def _state(args: argparse.Namespace):
+    """The race to export, from --scene or from the race flags; ValueError naming what is wrong."""
+    from optirace.scene import FORMS, RACE_INPUTS, Scene
 
+    from .scene import raced, read_scene, state_from_scene
+
+    given = [FORMS[n].flag for n in RACE_INPUTS if getattr(args, n, None) is not None]
     if args.scene is not None:
-        return read_scene(args.scene)
-    scene: dict = {
-        "surface": args.surface or "rosenbrock",
-        "steps": 300 if args.steps is None else args.steps,
-    }
-    if args.racer:
-        scene["racers"] = [_racer(r) for r in args.racer]
-    if args.start is not None:
+        if given:
+            raise ValueError(f"--scene gives the whole race; drop {given[0]}")
         try:
-            scene["start"] = [float(v) for v in args.start.split(",")]
-        except ValueError:
-            raise ValueError(f"--start {args.start!r} is not a point; give numbers, e.g. -1.5,2.0") from None
-    for key in ("noise", "seed"):
-        if getattr(args, key) is not None:
-            scene[key] = getattr(args, key)
-    return scene
-
-
-def _racer(text: str) -> str:
-    """Checked here so a mistake is reported against the --racer it came from."""
-    from optimizers import Racer, parse_racer
-    from views.urlstate import racer_to_string
-
-    try:
-        spec = parse_racer(text)
-        Racer.from_spec(spec)
-    except ValueError as e:
-        raise ValueError(f"--racer {text!r}: {e}") from None
-    return racer_to_string(spec)
+            return state_from_scene(read_scene(args.scene))
+        except ValueError as e:
+            raise ValueError(f"scene {args.scene}: {e}") from None
+    return raced(Scene.read_args(args))
 
 
 def options_from(args: argparse.Namespace) -> Options:
@@ -125,15 +101,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--duration is for animations (.gif, .mp4, .html), not .{fmt}")
     from . import export
     from .interrupt import sigterm_exits
-    from .scene import state_from_scene
 
-    given = [a for a in RACE_ARGS if getattr(args, a) is not None]
-    if args.scene is not None and given:
-        raise ValueError(f"--scene gives the whole race; drop --{given[0]}")
-    try:
-        state = state_from_scene(_scene(args))
-    except ValueError as e:
-        raise ValueError(f"scene {args.scene}: {e}" if args.scene else str(e)) from None
+    state = _state(args)
     bar, progress = _bar(sys.stderr)
     try:
         with sigterm_exits():  # a killed export removes its half-written file, as Ctrl-C does

@@ -8,13 +8,15 @@ H/100 inches (1280x720 -> 12.8 x 7.2 in = 921.6 x 518.4 pt), fonts scaled as in 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from views.state import RaceState
-
 from .frames import DPI, Picture
 from .options import Options
+
+if TYPE_CHECKING:  # the export runs on a scene raced without the app (optirace.scene.Raced)
+    from optirace.scene import Raced
 
 __all__ = ["write_still", "page_size_pt"]
 
@@ -24,7 +26,7 @@ def page_size_pt(options: Options) -> tuple[float, float]:
     return w * 72 / DPI, h * 72 / DPI
 
 
-def write_still(state: RaceState, path: Path, fmt: str, options: Options, k: int) -> None:
+def write_still(state: Raced, path: Path, fmt: str, options: Options, k: int) -> None:
     if fmt == "png":
         pixels = Picture(state, options, animated=True).frame(k)
         Image.fromarray(pixels).save(path, format="PNG", dpi=(DPI, DPI), compress_level=9)
