@@ -350,6 +350,9 @@ class Form:
         if self.bounds is not None and x is not None:
             lo, hi = self.bounds
             if (lo is not None and x < lo) or (hi is not None and x > hi):
+                if brief:  # a link's notice: short, as the page has always put it
+                    span = f"outside {lo}..{hi}" if hi is not None else f"below {lo}"
+                    raise ValueError(f"{self.name} {shown(x)} is {span}")
                 use = f"{lo} <= {self.name}" + (f" <= {hi}" if hi is not None else "")
                 raise ValueError(f"{self.name} = {shown(x)} is not allowed; use {use}")
         return x
