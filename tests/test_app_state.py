@@ -124,8 +124,19 @@ def test_leaderboard_statuses():
     s.step = 3
     rows = s.leaderboard()
     assert rows[0]["status"] == "diverged at step 1"
-    assert rows[1]["status"] == "converged" and rows[1]["first"] == 1
+    assert rows[1]["status"] == "converged at step 1" and rows[1]["first"] == 1
     assert rows[1]["distance"] < 1e-12
+
+
+def test_leaderboard_says_how_the_race_ended_at_the_budget():
+    # At the last step nothing is still running: each racer converged, diverged or spent its budget.
+    s = RaceState(surface="quadratic", steps=300,
+                  racers=[{"optimizer": "sgd", "lr": 1e6}, {"optimizer": "newton"}, {"optimizer": "sgd", "lr": 1e-6}])  # fmt: skip
+    s.step = 299
+    assert s.leaderboard()[2]["status"] == "running"
+    s.step = 300
+    statuses = [r["status"] for r in s.leaderboard()]
+    assert statuses == ["diverged at step 1", "converged at step 1", "stopped at the step budget"]
 
 
 def test_url_round_trip_restores_the_same_race():

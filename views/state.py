@@ -202,7 +202,8 @@ class RaceState(param.Parameterized):
     # ----- what the views show ------------------------------------------------------------------
     def leaderboard(self) -> list[dict[str, Any]]:
         """Per racer at the shown step: loss, distance to the nearest minimum, first step within
-        tolerance of the minimum's value, and status (running, converged or diverged)."""
+        tolerance of the minimum's value, and status: how the race ended for the racer (converged or
+        diverged at a step, or stopped at the step budget), or "running" before the budget is spent."""
         res: RaceResult = self.result
         k = self.step
         first = res.first_within(TOLERANCE)
@@ -213,7 +214,9 @@ class RaceState(param.Parameterized):
             if 0 <= d <= k:
                 status = f"diverged at step {d}"
             elif 0 <= first[i] <= k:
-                status = "converged"
+                status = f"converged at step {int(first[i])}"
+            elif k >= res.steps:
+                status = "stopped at the step budget"
             else:
                 status = "running"
             rows.append(
