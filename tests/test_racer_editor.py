@@ -7,6 +7,7 @@ import math
 import panel as pn
 import param
 
+from views.defaults import default_spec
 from views.racers import RacerEditor
 from views.state import RaceState
 
@@ -31,3 +32,22 @@ def test_a_drag_released_in_one_update_sets_the_lr():
     with param.edit_constant(slider):
         slider.param.update(value_throttled=-2.5)  # a keyboard move: value_throttled alone
     assert math.isclose(state.racers[0]["lr"], 10**-2.5, rel_tol=0.02)
+
+
+def _select(editor: RacerEditor, name: str):
+    return next(w for w in editor.cards.objects[0].select(pn.widgets.Select) if w.name == name)
+
+
+def test_changing_the_inner_optimizer_starts_from_its_defaults():
+    """Lookahead around sgd (momentum 0.9) -> adam: sgd's momentum must not be carried into adam."""
+    state = RaceState(surface="booth", racers=[{"optimizer": "lookahead"}])
+    state.update_racer(0, optimizer="lookahead")
+    editor = RacerEditor(state)
+    assert state.racers[0]["inner"].get("momentum") == 0.9
+    _select(editor, "inner optimizer").value = "adam"
+    assert state.error == ""
+    assert state.racers[0]["inner"] == {"optimizer": "adam", "lr": default_spec("adam", "booth")["lr"]}
+    # Between rules of the same lr scale, the racer's own lr is kept.
+    state.update_racer(0, **{"inner.lr": 0.07})
+    _select(editor, "inner optimizer").value = "rmsprop"
+    assert state.error == "" and state.racers[0]["inner"] == {"optimizer": "rmsprop", "lr": 0.07}

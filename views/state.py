@@ -18,7 +18,7 @@ from optimizers.race import RaceResult
 from optimizers.spec import shown
 from surfaces import SURFACES
 
-from .defaults import default_racers, default_spec
+from .defaults import default_racers, default_spec, suggested_lr
 from .urlstate import MAX_URL_LABEL, MAX_URL_RACERS, decode, encode, racer_to_string
 
 __all__ = ["RaceState", "LIMITS", "PALETTE"]
@@ -139,6 +139,8 @@ class RaceState(param.Parameterized):
                 spec["schedule"] = sched
             elif k == "schedule":
                 spec["schedule"] = {"name": v}
+            elif k == "inner.optimizer":
+                spec["inner"] = self._new_inner(spec.get("inner") or {}, v)
             elif k.startswith("inner."):
                 spec["inner"] = {**spec.get("inner", {}), k[len("inner.") :]: v}
             elif k == "optimizer":
@@ -158,6 +160,18 @@ class RaceState(param.Parameterized):
         racers[index] = spec
         self.racers = racers
         return True
+
+    def _new_inner(self, old: dict, optimizer: str) -> dict:
+        """A wrapper's new inner optimizer starts from its own defaults: the old one's settings may
+        not exist in it. Its learning rate is kept when it means the same thing (same scale)."""
+        inner = default_spec(optimizer, self.surface)
+        if optimizer not in OPTIMIZERS or old.get("optimizer") not in OPTIMIZERS:
+            return inner
+        old_lr, new_lr = OPTIMIZERS[old["optimizer"]].lr_name, OPTIMIZERS[optimizer].lr_name
+        same_scale = suggested_lr(old["optimizer"], self.surface) == suggested_lr(optimizer, self.surface)
+        if old_lr and new_lr and old_lr in old and same_scale:
+            inner[new_lr] = old[old_lr]
+        return inner
 
     def set_start(self, *point: float) -> None:
         s = self.surface_obj
