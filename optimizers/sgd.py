@@ -74,7 +74,7 @@ SGD = Optimizer(
     update=sgd_update,
     latex=(
         r"b_t = \mu b_{t-1} + (1-\tau)\, g_t,\quad "
-        r"\theta_t = \theta_{t-1} - \eta\,\big(g_t + \mu b_t\ \text{(nesterov)} \;\text{or}\; b_t\big)"
+        r"\theta_t = \theta_{t-1} - \eta\,\big(g_t + \mu b_t \text{ (nesterov)}\quad\text{or}\quad b_t\big)"
     ),
     source="torch.optim.SGD",
     convention="Momentum buffer sums raw gradients (v <- mu v + g); b_1 = g_1; lr multiplies the buffer.",

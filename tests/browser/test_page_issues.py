@@ -1,0 +1,59 @@
+"""Defects found by trying the app at 1280x720: each test drives the real served app."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from optimizers import OPTIMIZERS, SCHEDULES
+
+pytestmark = pytest.mark.browser
+
+# Every element under the document, through open shadow roots (Panel renders into them).
+DEEP_JS = """
+const deep = (sel) => { const out = []; const walk = (root) => {
+  for (const e of root.querySelectorAll('*')) { if (e.matches(sel)) out.push(e); if (e.shadowRoot) walk(e.shadowRoot); } };
+  walk(document); return out; };
+"""
+
+
+def test_every_formula_renders_without_a_katex_error(app):
+    ui, url = app
+    ui.open(f"{url}/app?surface=booth&r0=sgd:lr=0.02,momentum=0.9&r1=newton&r2=rmsprop:lr=0.02,centered=true"
+            "&r3=gd:lr=0.02,schedule=cosine")  # fmt: skip
+    page = ui.page
+    for tab in range(4):  # the explain tabs render their formulas when first shown
+        page.evaluate(f"i => {{ {DEEP_JS} deep('.bk-tab')[i].click(); }}", tab)
+        page.wait_for_function(
+            f"() => {{ {DEEP_JS} return deep('table.hp').some(t => t.getBoundingClientRect().width > 0); }}"
+        )
+        styled = f"""() => {{ {DEEP_JS} const k = deep('.katex').filter(k => k.getBoundingClientRect().width > 0);
+                      return k.length >= 2 && k.every(k => getComputedStyle(k).fontFamily.includes('KaTeX_Main')); }}"""
+        # KaTeX's stylesheet arrives after the formula; the formula must end up styled by it (the
+        # assertions below say what is wrong if it never does).
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function(styled, timeout=10_000)
+        shown = page.evaluate(
+            f"""() => {{ {DEEP_JS} const text = deep('table.hp').find(t => t.getBoundingClientRect().width > 0);
+                return deep('.katex').filter(k => k.getBoundingClientRect().width > 0 && k.getRootNode().host.classList.contains('rule'))
+                  .map(k => [k.textContent.slice(0, 20) + ': ' + getComputedStyle(k).fontFamily, parseFloat(getComputedStyle(k).fontSize),
+                             parseFloat(getComputedStyle(text).fontSize), k.getRootNode().querySelectorAll('.katex-error').length]); }}"""
+        )
+        assert shown, f"tab {tab}: no formula drawn"
+        for family, size, text_size, errors in shown:
+            assert errors == 0
+            assert "KaTeX_Main" in family, f"tab {tab}: formula drawn without KaTeX's fonts ({family})"
+            assert size >= text_size, f"tab {tab}: formula {size}px, text {text_size}px"
+    # The same KaTeX the page uses, on every optimizer's and schedule's formula.
+    formulas = {name: spec.latex for name, spec in {**OPTIMIZERS, **SCHEDULES}.items()}
+    errors = page.evaluate(
+        """(formulas) => { const bad = {}; for (const [name, tex] of Object.entries(formulas)) {
+             const html = katex.renderToString(tex, {displayMode: true, throwOnError: false});
+             if (html.includes('katex-error')) bad[name] = html; } return bad; }""",
+        formulas,
+    )
+    assert errors == {}, json.dumps(errors, indent=1)
+    assert ui.errors == []
