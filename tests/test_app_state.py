@@ -210,3 +210,14 @@ def test_app_import_order_keeps_the_one_kernel_loop_flag():
         env=env,
         cwd=str(__import__("pathlib").Path(__file__).parents[1]),
     )
+
+
+def test_a_racer_keeps_its_colour_when_another_is_removed():
+    s = RaceState(surface="booth")
+    before = s.colors()
+    assert len(set(before)) == 3
+    s.remove_racer(0)
+    assert s.colors() == before[1:]
+    assert [r["color"] for r in s.leaderboard()] == before[1:]
+    s.add_racer("adam")  # the freed colour is the new racer's, so no two racers share one
+    assert s.colors() == [*before[1:], before[0]]

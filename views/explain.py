@@ -29,9 +29,9 @@ def _table(opt, spec: dict) -> str:
     return f"<table class='hp'><tr><th>name</th><th>value</th><th>meaning</th></tr>{rows}</table>"
 
 
-def racer_explanation(index: int, spec: dict) -> pn.Column:
+def racer_explanation(index: int, spec: dict, color: str | None = None) -> pn.Column:
     opt = OPTIMIZERS[spec["optimizer"]]
-    color = PALETTE[index % len(PALETTE)]
+    color = color or PALETTE[index % len(PALETTE)]
     parts = [
         html_pane(f"<h3><span class='swatch' style='background:{color}'></span>{as_html(opt.title)}</h3>"),
         latex_pane(opt.latex, sizing_mode="stretch_width"),
@@ -77,7 +77,7 @@ class Explain:
         return spec["optimizer"], (spec.get("inner") or {}).get("optimizer"), name
 
     def _update(self, *_):
-        shape = [self._shape(spec) for spec in self.state.racers]
+        shape = [(*self._shape(spec), self.state.color(i)) for i, spec in enumerate(self.state.racers)]
         if shape == getattr(self, "_built", None):
             # Same optimizers and schedules: only the values changed, so only the tables change
             # (rebuilding would re-render every formula in the browser on every slider move).
@@ -88,5 +88,7 @@ class Explain:
             return
         self._built = shape
         active = self.tabs.active
-        self.tabs.objects = [racer_explanation(i, spec) for i, spec in enumerate(self.state.racers)]
+        self.tabs.objects = [
+            racer_explanation(i, spec, self.state.color(i)) for i, spec in enumerate(self.state.racers)
+        ]
         self.tabs.active = min(active, len(self.tabs.objects) - 1)

@@ -120,13 +120,31 @@ class RaceState(param.Parameterized):
         if len(self.racers) >= LIMITS["racers"]:
             self.error = f"at most {LIMITS['racers']} racers in one race"
             return
+        slots = self._color_slots()
+        self._slots = [*slots, min(set(range(len(slots) + 1)) - set(slots))]
         self.racers = [*self.racers, default_spec(optimizer, self.surface)]
 
     def remove_racer(self, index: int) -> None:
         if len(self.racers) <= 1 or not 0 <= index < len(self.racers):
             self.error = "a race needs at least one racer"
             return
+        self._slots = [c for i, c in enumerate(self._color_slots()) if i != index]
         self.racers = [r for i, r in enumerate(self.racers) if i != index]
+
+    def _color_slots(self) -> list[int]:
+        # A racer keeps its palette slot while others come and go; a race replaced wholesale (a
+        # link, a new count of racers) starts again from the palette's order.
+        slots = getattr(self, "_slots", None)
+        if slots is None or len(slots) != len(self.racers):
+            slots = self._slots = list(range(len(self.racers)))
+        return slots
+
+    def color(self, index: int) -> str:
+        """The racer's colour: its own palette slot, kept when other racers are removed."""
+        return PALETTE[self._color_slots()[index] % len(PALETTE)]
+
+    def colors(self) -> list[str]:
+        return [self.color(i) for i in range(len(self.racers))]
 
     def update_racer(self, index: int, **changes: Any) -> bool:
         """Change one racer's settings; refused (with `error` set) if the optimizer would refuse them."""
@@ -236,7 +254,7 @@ class RaceState(param.Parameterized):
             rows.append(
                 {
                     "racer": self.label(i),
-                    "color": PALETTE[i % len(PALETTE)],
+                    "color": self.color(i),
                     "loss": float(res.loss[i, k]),
                     "distance": float(dist[i]),
                     "first": int(first[i]) if 0 <= first[i] <= k else None,

@@ -57,3 +57,23 @@ def test_every_formula_renders_without_a_katex_error(app):
     )
     assert errors == {}, json.dumps(errors, indent=1)
     assert ui.errors == []
+
+
+def test_a_racer_keeps_its_colour_when_another_is_removed(app):
+    ui, url = app
+    ui.open(f"{url}/app?surface=booth&r0=gd:lr=0.02&r1=sgd:lr=0.02,momentum=0.9&r2=adam:lr=0.1")
+    page = ui.page
+    # The loss curves of the newest figure (named loss-<figure>-<racer>): each racer's colour.
+    curves = """() => { const newest = {}; for (const m of Bokeh.documents[0].all_models) {
+        const hit = m.constructor.__name__ === 'GlyphRenderer' && /^loss-(\\d+)-(\\d+)$/.exec(m.name || '');
+        if (!hit) continue; const [fig, i] = [Number(hit[1]), Number(hit[2])];
+        (newest[fig] = newest[fig] || [])[i] = m.glyph.line_color.value; }
+      const last = Math.max(...Object.keys(newest).map(Number)); return newest[last]; }"""
+    cards = f"() => {{ {DEEP_JS} return deep('.racer-card').map(c => getComputedStyle(c).borderLeftColor); }}"
+    assert page.evaluate(curves) == ["#0072B2", "#D55E00", "#009E73"]
+    page.get_by_role("button", name="Remove").first.click()
+    page.wait_for_function(f"() => {{ {DEEP_JS} return deep('.racer-card').length === 2; }}")
+    page.wait_for_function(f"() => {{ const c = ({curves})(); return !!c && c.length === 2; }}")
+    assert page.evaluate(curves) == ["#D55E00", "#009E73"]
+    assert page.evaluate(cards) == ["rgb(213, 94, 0)", "rgb(0, 158, 115)"]
+    assert ui.errors == []
