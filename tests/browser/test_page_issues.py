@@ -77,3 +77,27 @@ def test_a_racer_keeps_its_colour_when_another_is_removed(app):
     assert page.evaluate(curves) == ["#D55E00", "#009E73"]
     assert page.evaluate(cards) == ["rgb(213, 94, 0)", "rgb(0, 158, 115)"]
     assert ui.errors == []
+
+
+def test_shortcuts_leave_text_fields_and_selects_alone(app):
+    ui, url = app
+    ui.open(f"{url}/app")
+    page = ui.page
+    page.locator("body").click(position={"x": 5, "y": 700})
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    assert ui.wait_step(3) == 3
+    label = page.locator(".racer-label input").first
+    label.click()
+    page.keyboard.type("r r")  # a reset, a play and a reset, were they shortcuts
+    page.keyboard.press("ArrowLeft")
+    assert label.input_value() == "r r"
+    select = page.locator("select").first
+    select.focus()
+    page.keyboard.press("r")
+    page.keyboard.press(" ")
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(1500)
+    assert ui.shown_step() == 3
+    assert page.get_by_role("button", name="▶ Play").is_visible()
+    assert ui.errors == []
