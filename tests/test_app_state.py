@@ -221,3 +221,14 @@ def test_a_racer_keeps_its_colour_when_another_is_removed():
     assert [r["color"] for r in s.leaderboard()] == before[1:]
     s.add_racer("adam")  # the freed colour is the new racer's, so no two racers share one
     assert s.colors() == [*before[1:], before[0]]
+
+
+def test_distance_to_min_counts_the_local_minima_the_surface_marks():
+    s = RaceState(surface="rastrigin", racers=[{"optimizer": "gd", "lr": 0.002}, {"optimizer": "newton"}])
+    s.set_start(1.1, 0.1)  # in the dimple of the local minimum near (1, 0)
+    s.step = s.steps
+    gd = s.leaderboard()[0]
+    assert gd["distance"] < 1e-6  # not the ~1 to the origin
+    assert gd["nearest"] == "local minimum (0.995, 0)"
+    s.set_start(0.1, -0.1)
+    assert s.leaderboard()[0]["nearest"] == "global minimum (0, 0)"

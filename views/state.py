@@ -11,6 +11,7 @@ import copy
 import math
 from typing import Any
 
+import numpy as np
 import param
 
 from optimizers import OPTIMIZERS, SCHEDULES, Racer, race
@@ -233,13 +234,14 @@ class RaceState(param.Parameterized):
 
     # ----- what the views show ------------------------------------------------------------------
     def leaderboard(self) -> list[dict[str, Any]]:
-        """Per racer at the shown step: loss, distance to the nearest minimum, first step within
+        """Per racer at the shown step: loss, distance to the nearest marked minimum (global or
+        local) and which one it is, first step within
         tolerance of the minimum's value, and status: how the race ended for the racer (converged or
         diverged at a step, or stopped at the step budget), or "running" before the budget is spent."""
         res: RaceResult = self.result
         k = self.step
         first = res.first_within(TOLERANCE)
-        dist = res.surface.nearest_minimum(res.params[:, k])[1]
+        dist, nearest = self._nearest_minima(res.surface, res.params[:, k])
         rows = []
         for i in range(len(res.racers)):
             d = int(res.diverged_at[i])
@@ -257,11 +259,23 @@ class RaceState(param.Parameterized):
                     "color": self.color(i),
                     "loss": float(res.loss[i, k]),
                     "distance": float(dist[i]),
+                    "nearest": nearest[i],
                     "first": int(first[i]) if 0 <= first[i] <= k else None,
                     "status": status,
                 }
             )
         return rows
+
+    @staticmethod
+    def _nearest_minima(surface, points) -> tuple[np.ndarray, list[str]]:
+        """Distance from each point to the nearest minimum the surface marks, global or local, and
+        which one it is (e.g. "local minimum (0.995, 0)")."""
+        marked = [(m, "global") for m in surface.minima] + [(m, "local") for m in surface.local_minima]
+        where = np.asarray([m for m, _ in marked], dtype=np.float64)
+        d = np.linalg.norm(np.asarray(points, dtype=np.float64)[:, None, :] - where, axis=-1)
+        best = np.argmin(d, axis=1)
+        names = [f"{marked[j][1]} minimum ({', '.join(f'{v:.3g}' for v in marked[j][0])})" for j in best]
+        return d[np.arange(len(best)), best], names
 
     def label(self, index: int) -> str:
         """A racer's name in legends: its own label, or its racer string (unique and readable)."""
