@@ -58,3 +58,20 @@ def test_the_looks_font_sizes_survive_panels_dark_theme(theme, present):
             assert (ax.major_label_text_font_size, ax.axis_label_text_font_size) == (lk.tick_font, lk.font)
         assert fig.title.text_font_size == lk.font
     assert view._parts["loss"]["fig"].min_border_left == lk.axis_room
+
+
+@pytest.mark.parametrize("surface", ["booth", "parabola"])
+def test_hover_numbers_show_small_values(surface):
+    """A loss of 1e-12 must not hover as 0.0000: every number field is printf-formatted with %g."""
+    import re
+
+    state = RaceState(surface=surface)
+    view = RaceView(state)
+    for hover in view._parts["hovers"]:
+        fields = [(name, spec) for name, spec in hover.tooltips if name not in ("racer", "step")]
+        assert fields
+        for name, spec in fields:
+            column, fmt = re.fullmatch(r"(@\w+)\{(.+)\}", spec).groups()
+            assert hover.formatters.get(column) == "printf", (name, spec)
+            # BokehJS's printf formatter follows C's printf, as Python's % does.
+            assert fmt % 1e-12 == "1e-12" and fmt % 1.2 == "1.2" and fmt % -0.00123 == "-0.00123", fmt

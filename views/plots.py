@@ -89,13 +89,30 @@ def legend_label(label: str):
     return value(shown(label))
 
 
+# Four significant digits, in scientific notation only where it is needed: a loss of 1e-12 reads
+# "1e-12", not "0.0000", and 1.2 reads "1.2", not "1.200e+0".
+NUMBER = "{%.4g}"
+
+
+def _racer_fields(dim: int, i: int) -> list[tuple[str, str]]:
+    if dim == 1:
+        return [("x", f"x{i}"), ("f", f"loss{i}")]
+    return [("x", f"x{i}"), ("y", f"y{i}"), ("loss", f"loss{i}"), ("lr", f"lr{i}")]
+
+
 def racer_tooltips(dim: int, i: int, label: str) -> list[tuple[str, str]]:
     """Racer i's hover text; the label changes with its settings, so the app swaps it in place."""
     label = as_tooltip(label)  # BokehJS reads a tooltip's text as an HTML template
-    if dim == 1:
-        return [("racer", label), ("step", "@step"), ("x", f"@x{i}{{0.0000}}"), ("f", f"@loss{i}{{0.0000}}")]
-    return [("racer", label), ("step", "@step"), ("x", f"@x{i}{{0.0000}}"), ("y", f"@y{i}{{0.0000}}"),
-            ("loss", f"@loss{i}{{0.000e}}"), ("lr", f"@lr{i}{{0.000e}}")]  # fmt: skip
+    return [
+        ("racer", label),
+        ("step", "@step"),
+        *((name, f"@{col}{NUMBER}") for name, col in _racer_fields(dim, i)),
+    ]
+
+
+def racer_formatters(dim: int, i: int) -> dict[str, str]:
+    """The HoverTool formatters that make racer_tooltips' numbers printf-formatted."""
+    return {f"@{col}": "printf" for _, col in _racer_fields(dim, i)}
 
 
 def _both(fig, glyph, traj, x: str, y: str, archive=None, **style) -> list:
@@ -237,7 +254,12 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
         paths = _both(fig, Line, traj, f"x{i}", f"y{i}", archive=traj.paths[i], line_color=color,
                       line_width=look.line_width, line_alpha=0.9)  # fmt: skip
         hovers.append(
-            HoverTool(renderers=paths, line_policy="nearest", tooltips=racer_tooltips(2, i, labels[i]))
+            HoverTool(
+                renderers=paths,
+                line_policy="nearest",
+                tooltips=racer_tooltips(2, i, labels[i]),
+                formatters=racer_formatters(2, i),
+            )
         )
         fig.add_tools(hovers[-1])
     _heads(fig, traj, colors, look)
@@ -337,7 +359,11 @@ def line_figure(surface, look: Look, colors, labels, traj) -> dict:
     for i, color in enumerate(colors):
         dots = _both(fig, Scatter, traj, f"x{i}", f"y{i}", size=4 + look.line_width, fill_color=color,
                      line_color=color, fill_alpha=0.6, line_alpha=0.6)  # fmt: skip
-        hovers.append(HoverTool(renderers=dots, tooltips=racer_tooltips(1, i, labels[i])))
+        hovers.append(
+            HoverTool(
+                renderers=dots, tooltips=racer_tooltips(1, i, labels[i]), formatters=racer_formatters(1, i)
+            )
+        )
         fig.add_tools(hovers[-1])
     _heads(fig, traj, colors, look)
     dead = _dead(fig, look)
