@@ -51,3 +51,18 @@ def test_changing_the_inner_optimizer_starts_from_its_defaults():
     state.update_racer(0, **{"inner.lr": 0.07})
     _select(editor, "inner optimizer").value = "rmsprop"
     assert state.error == "" and state.racers[0]["inner"] == {"optimizer": "rmsprop", "lr": 0.07}
+
+
+def test_linear_sliders_show_and_keep_the_value_as_given():
+    from optimizers import OPTIMIZERS
+    from views.widgets import hparam_widget
+
+    beta2 = next(h for h in OPTIMIZERS["adam"].hparams if h.name == "beta2")
+    for value in (0.999, 0.9999, 0.95, 0.0):
+        w, convert = hparam_widget(beta2, value)
+        assert w.value == value
+        k = (w.value - w.start) / w.step
+        assert abs(k - round(k)) < 1e-6, f"{value} is off the slider's grid"
+        assert convert(w.value) == value  # what a release sends back is the value, not 1.0
+        digits = int(w.format.code.split("toFixed(")[1].split(")")[0])
+        assert float(f"{value:.{digits}f}") == value, f"{value} labelled with {digits} decimals"

@@ -64,5 +64,25 @@ def hparam_widget(h: HParam, value: Any, prefix: str = "") -> tuple[pn.widgets.W
         )
         return widget, lambda x: _round(10.0**x)
     lo, hi = min(h.lo, v), max(h.hi, v)
-    step = (hi - lo) / 200 if hi > lo else 0.01
-    return _make(pn.widgets.FloatSlider, tip, name=label, start=lo, end=hi, step=step, value=v), _round
+    # A round step at least as fine as the value's own digits: the value sits on the slider's grid
+    # and its label shows it as given (beta2 = 0.999 reads 0.999, not 1).
+    step = 10.0 ** math.floor(math.log10((hi - lo) / 200)) if hi > lo else 0.01
+    digits = max(_decimals(v), _decimals(lo), -math.floor(math.log10(step)))
+    step = min(step, 10.0**-digits)
+    widget = _make(
+        pn.widgets.FloatSlider,
+        tip,
+        name=label,
+        start=lo,
+        end=hi,
+        step=step,
+        value=v,
+        format=CustomJSTickFormatter(code=f"return Number(tick.toFixed({digits})).toString();"),
+    )
+    return widget, lambda x: round(float(x), digits)
+
+
+def _decimals(x: float, most: int = 6) -> int:
+    """How many decimals x needs (at most `most`)."""
+    text = f"{x:.{most}f}".rstrip("0")
+    return len(text) - text.index(".") - 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -100,4 +101,14 @@ def test_shortcuts_leave_text_fields_and_selects_alone(app):
     page.wait_for_timeout(1500)
     assert ui.shown_step() == 3
     assert page.get_by_role("button", name="▶ Play").is_visible()
+    assert ui.errors == []
+
+
+def test_slider_labels_show_the_real_value(app):
+    ui, url = app
+    ui.open(f"{url}/app?surface=booth&r0=adam:lr=0.1")
+    ui.page.wait_for_timeout(500)
+    text = ui.text()
+    shown = dict(re.findall(r"(beta[12]):\s+([-\d.e]+)", text))
+    assert shown == {"beta1": "0.9", "beta2": "0.999"}
     assert ui.errors == []
