@@ -16,6 +16,7 @@ import param
 
 from optimizers import OPTIMIZERS, SCHEDULES, Racer, race
 from optimizers.race import RaceResult
+from optimizers.schedules import momentum_name
 from optimizers.spec import shown
 from surfaces import SURFACES
 
@@ -158,6 +159,9 @@ class RaceState(param.Parameterized):
                 spec["schedule"] = sched
             elif k == "schedule":
                 spec["schedule"] = {"name": v}
+                if self._cycles_no_momentum(spec) and "schedule.cycle_momentum" not in changes:
+                    # torch's default cycles a momentum this optimizer lacks, and would be refused.
+                    spec["schedule"]["cycle_momentum"] = False
             elif k == "inner.optimizer":
                 spec["inner"] = self._new_inner(spec.get("inner") or {}, v)
             elif k.startswith("inner."):
@@ -179,6 +183,19 @@ class RaceState(param.Parameterized):
         racers[index] = spec
         self.racers = racers
         return True
+
+    @staticmethod
+    def _cycles_no_momentum(spec: dict) -> bool:
+        """A schedule that cycles momentum (cyclic, onecycle), on an optimizer without any."""
+        sched = SCHEDULES.get(spec["schedule"]["name"])
+        owner = (spec.get("inner") or spec) if OPTIMIZERS[spec["optimizer"]].wrapper else spec
+        opt = OPTIMIZERS.get(owner.get("optimizer"))
+        return (
+            sched is not None
+            and sched.momentum is not None
+            and opt is not None
+            and momentum_name(opt) is None
+        )
 
     def _new_inner(self, old: dict, optimizer: str) -> dict:
         """A wrapper's new inner optimizer starts from its own defaults: the old one's settings may

@@ -45,6 +45,8 @@ def hparam_widget(h: HParam, value: Any, prefix: str = "") -> tuple[pn.widgets.W
         lo, hi = int(min(h.lo, v)), int(max(h.hi, v, h.lo + 1))
         return _make(pn.widgets.IntSlider, tip, name=label, start=lo, end=hi, value=v), int
     v = float(value)
+    if h.log and h.min < 0:
+        return _log_or_racer_lr(h, v, label, tip)
     if h.log:
         lo = math.log10(h.lo)
         hi = math.log10(h.hi)
@@ -80,6 +82,23 @@ def hparam_widget(h: HParam, value: Any, prefix: str = "") -> tuple[pn.widgets.W
         format=CustomJSTickFormatter(code=f"return Number(tick.toFixed({digits})).toString();"),
     )
     return widget, lambda x: round(float(x), digits)
+
+
+def _log_or_racer_lr(h: HParam, v: float, label: str, tip: str) -> tuple[pn.widgets.Widget, callable]:
+    """A schedule's own lr whose negative value (-1) means "the racer's lr": a log slider with one
+    extra notch at its left end, labelled as what it means rather than as the slider's minimum."""
+    lo, hi = math.log10(h.lo), math.log10(h.hi)
+    if v > 0:
+        lo, hi = min(lo, math.log10(v)), max(hi, math.log10(v))
+    step = (hi - lo) / 200
+    racers = lo - step  # the notch
+    code = (
+        f'if (tick < {lo - step / 2!r}) return "racer\'s lr"; '
+        "return Number(Math.pow(10, tick).toPrecision(3)).toString();"
+    )
+    widget = _make(pn.widgets.FloatSlider, tip, name=label, start=racers, end=hi, step=step,
+                   value=math.log10(v) if v > 0 else racers, format=CustomJSTickFormatter(code=code))  # fmt: skip
+    return widget, lambda x: -1.0 if x < lo - step / 2 else _round(10.0**x)
 
 
 def _decimals(x: float, most: int = 6) -> int:
