@@ -12,10 +12,16 @@ from __future__ import annotations
 import panel as pn
 from panel.models.katex import KaTeX
 
+# Panel bundles KaTeX's stylesheet but not the fonts it names: asking for them only logs 404s in the
+# console. The formula keeps KaTeX's layout (sizes, fractions, roots) in a serif math face instead.
+_FONTS = """
+.katex, .katex * { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", "Times New Roman", serif !important; }
+"""
+
 
 def katex_stylesheets() -> list[str]:
-    """KaTeX's stylesheet as Panel serves it, for a LaTeX pane's `stylesheets`."""
-    return list(KaTeX.__css__)
+    """KaTeX's stylesheet as Panel serves it, plus a font stack, for a LaTeX pane's `stylesheets`."""
+    return [*KaTeX.__css__, _FONTS]
 
 
 def latex_pane(tex: str, **kwargs) -> pn.pane.LaTeX:
