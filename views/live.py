@@ -102,7 +102,7 @@ class RaceView:
                 continue
             self._labels[i] = label
             item.label = legend_label(label)
-            hover.tooltips = racer_tooltips(dim, i, label)
+            hover.tooltips = racer_tooltips(dim, i, label, s.result.surface.variables)
 
     @_edits_bokeh
     def _on_look(self, *_):

@@ -94,19 +94,22 @@ def legend_label(label: str):
 NUMBER = "{%.4g}"
 
 
-def _racer_fields(dim: int, i: int) -> list[tuple[str, str]]:
+def _racer_fields(dim: int, i: int, variables: tuple[str, ...] = ("x", "y")) -> list[tuple[str, str]]:
     if dim == 1:
-        return [("x", f"x{i}"), ("f", f"loss{i}")]
-    return [("x", f"x{i}"), ("y", f"y{i}"), ("loss", f"loss{i}"), ("lr", f"lr{i}")]
+        return [(variables[0], f"x{i}"), ("f", f"loss{i}")]
+    return [(variables[0], f"x{i}"), (variables[1], f"y{i}"), ("loss", f"loss{i}"), ("lr", f"lr{i}")]
 
 
-def racer_tooltips(dim: int, i: int, label: str) -> list[tuple[str, str]]:
-    """Racer i's hover text; the label changes with its settings, so the app swaps it in place."""
+def racer_tooltips(
+    dim: int, i: int, label: str, variables: tuple[str, ...] = ("x", "y")
+) -> list[tuple[str, str]]:
+    """Racer i's hover text, its coordinates named as its surface names them; the label changes
+    with its settings, so the app swaps it in place."""
     label = as_tooltip(label)  # BokehJS reads a tooltip's text as an HTML template
     return [
         ("racer", label),
         ("step", "@step"),
-        *((name, f"@{col}{NUMBER}") for name, col in _racer_fields(dim, i)),
+        *((name, f"@{col}{NUMBER}") for name, col in _racer_fields(dim, i, variables)),
     ]
 
 
@@ -225,8 +228,8 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
         sizing_mode="stretch_both",
         min_height=320,
         min_width=320,
-        x_axis_label="x",
-        y_axis_label="y",
+        x_axis_label=surface.variables[0],
+        y_axis_label=surface.variables[1],
         title=f"{surface.title}" + ("  (log-scaled colours)" if surface.log_scale else ""),
     )
     _style(fig, look)
@@ -257,7 +260,7 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
             HoverTool(
                 renderers=paths,
                 line_policy="nearest",
-                tooltips=racer_tooltips(2, i, labels[i]),
+                tooltips=racer_tooltips(2, i, labels[i], surface.variables),
                 formatters=racer_formatters(2, i),
             )
         )
@@ -334,8 +337,8 @@ def line_figure(surface, look: Look, colors, labels, traj) -> dict:
         sizing_mode="stretch_both",
         min_height=320,
         min_width=320,
-        x_axis_label="x",
-        y_axis_label="f(x)",
+        x_axis_label=surface.variables[0],
+        y_axis_label=f"f({surface.variables[0]})",
         title=surface.title,
     )
     _style(fig, look)
@@ -361,7 +364,9 @@ def line_figure(surface, look: Look, colors, labels, traj) -> dict:
                      line_color=color, fill_alpha=0.6, line_alpha=0.6)  # fmt: skip
         hovers.append(
             HoverTool(
-                renderers=dots, tooltips=racer_tooltips(1, i, labels[i]), formatters=racer_formatters(1, i)
+                renderers=dots,
+                tooltips=racer_tooltips(1, i, labels[i], surface.variables),
+                formatters=racer_formatters(1, i),
             )
         )
         fig.add_tools(hovers[-1])
