@@ -9,7 +9,7 @@ from .spec import HParam, Optimizer
 def newton_update(p, g, state, hp, ctx):
     r"""Damped Newton: solve with the exact Hessian, shifted by damping * I.
 
-    .. math:: \theta_t = \theta_{t-1} - \eta\,\big(\nabla^2 f(\theta_{t-1}) + \mu I\big)^{-1} g_t
+    .. math:: \theta_t = \theta_{t-1} - \eta\,\left(\nabla^2 f(\theta_{t-1}) + \mu I\right)^{-1} g_t
 
     Source: Newton-Raphson applied to the gradient; the damping is Levenberg's (1944) shift.
     Convention: the Hessian is exact (autodiff, never finite differences) and noise-free; g is the
@@ -38,7 +38,7 @@ NEWTON = Optimizer(
     ),
     init=lambda p, hp: {},
     update=newton_update,
-    latex=r"\theta_t = \theta_{t-1} - \eta\,\big(\nabla^2 f(\theta_{t-1}) + \mu I\big)^{-1}\nabla f(\theta_{t-1})",
+    latex=r"\theta_t = \theta_{t-1} - \eta\,\left(\nabla^2 f(\theta_{t-1}) + \mu I\right)^{-1}\nabla f(\theta_{t-1})",
     source="Newton-Raphson; Levenberg 1944 (damping)",
     convention="Exact Hessian by autodiff; singular H + mu I gives non-finite steps, flagged as diverged.",
 )

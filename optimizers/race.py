@@ -1,4 +1,4 @@
-"""`race`, `sweep` and `basins`: the engine's public calls (see DESIGN.md's engine contract)."""
+"""`race`, `sweep` and `basins`: the engine's public calls."""
 
 from __future__ import annotations
 
@@ -190,8 +190,9 @@ def race(
 ) -> RaceResult:
     """Race every racer from the same start for the same number of steps.
 
-    All racers run in one cached, jitted loop (see engine.race_program). See DESIGN.md for the
-    racer dict format.
+    All racers run in one cached, jitted loop (see engine.race_program). A racer is a dict:
+    ``{"optimizer": name, <hyperparameter>: value, ..., "schedule": {...}, "inner": {...}}``
+    (docs/reference.md lists every name).
     """
     surf, steps, x0, sigma, seed, batch, sp = _check_inputs(
         surface, steps, start, noise, seed, batch_size, surface_params

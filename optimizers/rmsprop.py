@@ -65,8 +65,8 @@ RMSPROP = Optimizer(
     update=rmsprop_update,
     latex=(
         r"v_t = \alpha v_{t-1} + (1-\alpha) g_t^2,\quad "
-        r"b_t = \mu b_{t-1} + \frac{g_t}{\sqrt{v_t - \bar g_t^2\,[\text{centered}]} + \epsilon},\quad "
-        r"\theta_t = \theta_{t-1} - \eta\, b_t"
+        r"b_t = \mu b_{t-1} + \frac{g_t}{\sqrt{v_t - c\,\bar g_t^2} + \epsilon},\quad "
+        r"\theta_t = \theta_{t-1} - \eta\, b_t,\quad c = 1 \text{ if centered, else } 0"
     ),
     source="Hinton 2012 (lecture 6e); Graves 2013; torch.optim.RMSprop",
     convention="eps outside the square root; no bias correction; momentum buffer of normalised gradients.",

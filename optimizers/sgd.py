@@ -10,8 +10,8 @@ from .spec import HParam, Optimizer, flag
 def gd_update(p, g, state, hp, ctx):
     r"""Plain gradient descent, :math:`\theta \leftarrow \theta - \eta \nabla f(\theta)`.
 
-    Source: Cauchy (1847); seed 000's worked example (f = x^2 - 4x + 3, x0 = 0, lr 0.3 gives
-    0 -> 1.2 -> 1.68). Same as torch.optim.SGD with every option off.
+    Source: Cauchy (1847). On f = x^2 - 4x + 3 from x0 = 0 with lr 0.3 it goes 0 -> 1.2 -> 1.68.
+    Same as torch.optim.SGD with every option off.
     """
     return p - ctx.lr * g, state
 
@@ -23,7 +23,7 @@ GD = Optimizer(
     init=lambda p, hp: {},
     update=gd_update,
     latex=r"\theta_{t} = \theta_{t-1} - \eta\, \nabla f(\theta_{t-1})",
-    source="Cauchy 1847; seed 000",
+    source="Cauchy 1847 (Comptes rendus de l'Académie des sciences 25, 536-538); torch.optim.SGD",
     convention="The textbook rule; identical to torch.optim.SGD(lr) with no options.",
 )
 
@@ -74,7 +74,7 @@ SGD = Optimizer(
     update=sgd_update,
     latex=(
         r"b_t = \mu b_{t-1} + (1-\tau)\, g_t,\quad "
-        r"\theta_t = \theta_{t-1} - \eta\,\big(g_t + \mu b_t\ \text{(nesterov)} \;\text{or}\; b_t\big)"
+        r"\theta_t = \theta_{t-1} - \eta\,\big(g_t + \mu b_t \text{ (nesterov)}\quad\text{or}\quad b_t\big)"
     ),
     source="torch.optim.SGD",
     convention="Momentum buffer sums raw gradients (v <- mu v + g); b_1 = g_1; lr multiplies the buffer.",
@@ -84,11 +84,11 @@ SGD = Optimizer(
 
 
 def momentum_update(p, g, state, hp, ctx):
-    r"""Momentum in the averaged (exponential moving average) form of seed 001.
+    r"""Polyak's heavy-ball momentum in the averaged (exponential moving average) form.
 
     .. math:: v_t = \beta v_{t-1} + (1-\beta)\nabla f(\theta_{t-1}),\quad \theta_t = \theta_{t-1} - \eta v_t
 
-    Source: seed 001 ("The Optimizer Race"); optax.ema(decay=beta, debias=False) then -lr.
+    Source: Polyak (1964); optax.ema(decay=beta, debias=False) then -lr.
     Convention: v_0 = 0 and no bias correction, so early steps are (1 - beta) times shorter than
     torch's SGD momentum, whose buffer sums raw gradients.
     """
@@ -116,7 +116,7 @@ MOMENTUM = Optimizer(
     init=lambda p, hp: {"velocity": jnp.zeros_like(p)},
     update=momentum_update,
     latex=r"v_t = \beta v_{t-1} + (1-\beta)\nabla f(\theta_{t-1}),\quad \theta_t = \theta_{t-1} - \eta v_t",
-    source="seed 001; optax.ema(debias=False)",
+    source="Polyak 1964 (heavy ball), averaged form; optax.ema(debias=False)",
     convention="Averaged form: v <- beta v + (1 - beta) g, v_0 = 0.",
     state_doc={"velocity": "velocity v_t"},
 )
@@ -127,8 +127,8 @@ def nag_update(p, g, state, hp, ctx):
 
     .. math:: v_t = \mu v_{t-1} - \eta\nabla f(\theta_{t-1} + \mu v_{t-1}),\quad \theta_t = \theta_{t-1} + v_t
 
-    Source: Sutskever, Martens, Dahl, Hinton (2013), eq. 3-4; seed 003 ("look ahead, then
-    correct"). Convention: the plotted point is theta, and the gradient is taken at the look-ahead
+    Source: Sutskever, Martens, Dahl, Hinton (2013), eq. 3-4: look ahead, then
+    correct. Convention: the plotted point is theta, and the gradient is taken at the look-ahead
     point theta + mu v. torch's `SGD(nesterov=True)` is the same algorithm reparametrised: its
     point is our theta + mu v (this is checked in the tests).
     """

@@ -42,6 +42,14 @@ DEFAULT_RACE = (
     {"optimizer": "adam"},
 )
 
+# Where a surface's description promises a lesson, the default race shows it (tests/test_defaults.py):
+# on the ravine plain GD's lr is near 2 / L (L = kappa = 20) so it visibly zig-zags across it; on
+# Rosenbrock heavier momentum with a larger step follows the valley to (1, 1) within 300 steps.
+RACE_OVERRIDES: dict[str, dict[str, dict]] = {
+    "quadratic": {"gd": {"lr": 0.09}},
+    "rosenbrock": {"sgd": {"lr": 0.002, "momentum": 0.95}},
+}
+
 
 def suggested_lr(optimizer: str, surface: str) -> float | None:
     if optimizer in OWN_SCALE:
@@ -72,5 +80,6 @@ def default_racers(surface: str) -> list[dict]:
             continue
         spec = default_spec(base["optimizer"], surface)
         spec.update({k: v for k, v in base.items() if k != "optimizer"})
+        spec.update(RACE_OVERRIDES.get(surface, {}).get(base["optimizer"], {}))
         out.append(copy.deepcopy(spec))
     return out

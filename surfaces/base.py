@@ -67,6 +67,7 @@ class Surface:
     param_docs: Mapping[str, str] = field(default_factory=dict)
     data: Dataset | None = None
     bound_factor: float = 1e3
+    variables: tuple[str, ...] = ("x", "y")  # the coordinates' names, for axes and hover (first `dim`)
 
     def checked_params(self, values: Any) -> dict[str, float]:
         """Validate overrides of the shape parameters: a mapping of this surface's parameter names

@@ -41,6 +41,7 @@ def _least_squares(x):
 
 LEAST_SQUARES = Surface(
     name="least_squares",
+    variables=("w", "b"),  # the fitted line's slope and intercept
     title="Least squares (linear regression)",
     fn=_least_squares,
     dim=2,

@@ -124,8 +124,19 @@ def test_leaderboard_statuses():
     s.step = 3
     rows = s.leaderboard()
     assert rows[0]["status"] == "diverged at step 1"
-    assert rows[1]["status"] == "converged" and rows[1]["first"] == 1
+    assert rows[1]["status"] == "converged at step 1" and rows[1]["first"] == 1
     assert rows[1]["distance"] < 1e-12
+
+
+def test_leaderboard_says_how_the_race_ended_at_the_budget():
+    # At the last step nothing is still running: each racer converged, diverged or spent its budget.
+    s = RaceState(surface="quadratic", steps=300,
+                  racers=[{"optimizer": "sgd", "lr": 1e6}, {"optimizer": "newton"}, {"optimizer": "sgd", "lr": 1e-6}])  # fmt: skip
+    s.step = 299
+    assert s.leaderboard()[2]["status"] == "running"
+    s.step = 300
+    statuses = [r["status"] for r in s.leaderboard()]
+    assert statuses == ["diverged at step 1", "converged at step 1", "stopped at the step budget"]
 
 
 def test_url_round_trip_restores_the_same_race():
@@ -199,3 +210,25 @@ def test_app_import_order_keeps_the_one_kernel_loop_flag():
         env=env,
         cwd=str(__import__("pathlib").Path(__file__).parents[1]),
     )
+
+
+def test_a_racer_keeps_its_colour_when_another_is_removed():
+    s = RaceState(surface="booth")
+    before = s.colors()
+    assert len(set(before)) == 3
+    s.remove_racer(0)
+    assert s.colors() == before[1:]
+    assert [r["color"] for r in s.leaderboard()] == before[1:]
+    s.add_racer("adam")  # the freed colour is the new racer's, so no two racers share one
+    assert s.colors() == [*before[1:], before[0]]
+
+
+def test_distance_to_min_counts_the_local_minima_the_surface_marks():
+    s = RaceState(surface="rastrigin", racers=[{"optimizer": "gd", "lr": 0.002}, {"optimizer": "newton"}])
+    s.set_start(1.1, 0.1)  # in the dimple of the local minimum near (1, 0)
+    s.step = s.steps
+    gd = s.leaderboard()[0]
+    assert gd["distance"] < 1e-6  # not the ~1 to the origin
+    assert gd["nearest"] == "local minimum (0.995, 0)"
+    s.set_start(0.1, -0.1)
+    assert s.leaderboard()[0]["nearest"] == "global minimum (0, 0)"

@@ -58,3 +58,35 @@ def test_the_looks_font_sizes_survive_panels_dark_theme(theme, present):
             assert (ax.major_label_text_font_size, ax.axis_label_text_font_size) == (lk.tick_font, lk.font)
         assert fig.title.text_font_size == lk.font
     assert view._parts["loss"]["fig"].min_border_left == lk.axis_room
+
+
+@pytest.mark.parametrize("surface", ["booth", "parabola"])
+def test_hover_numbers_show_small_values(surface):
+    """A loss of 1e-12 must not hover as 0.0000: every number field is printf-formatted with %g."""
+    import re
+
+    state = RaceState(surface=surface)
+    view = RaceView(state)
+    for hover in view._parts["hovers"]:
+        fields = [(name, spec) for name, spec in hover.tooltips if name not in ("racer", "step")]
+        assert fields
+        for name, spec in fields:
+            column, fmt = re.fullmatch(r"(@\w+)\{(.+)\}", spec).groups()
+            assert hover.formatters.get(column) == "printf", (name, spec)
+            # BokehJS's printf formatter follows C's printf, as Python's % does.
+            assert fmt % 1e-12 == "1e-12" and fmt % 1.2 == "1.2" and fmt % -0.00123 == "-0.00123", fmt
+
+
+def test_axes_and_hover_name_the_surfaces_variables():
+    """Least squares fits a line: its coordinates are the slope w and the intercept b, not x and y."""
+    state = RaceState(surface="least_squares")
+    view = RaceView(state)
+    fig = view._parts["fig"]
+    assert (fig.xaxis[0].axis_label, fig.yaxis[0].axis_label) == ("w", "b")
+    names = [name for name, _ in view._parts["hovers"][0].tooltips]
+    assert names[2:4] == ["w", "b"]
+    state.update_racer(0, lr=0.03)  # a relabel swaps the tooltips in place: the names stay
+    assert [name for name, _ in view._parts["hovers"][0].tooltips][2:4] == ["w", "b"]
+    state.surface = "booth"
+    fig = view._parts["fig"]
+    assert (fig.xaxis[0].axis_label, fig.yaxis[0].axis_label) == ("x", "y")

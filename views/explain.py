@@ -7,6 +7,7 @@ import panel as pn
 from optimizers import OPTIMIZERS, SCHEDULES
 from optirace.text import as_html
 
+from .latex import latex_pane
 from .state import PALETTE, RaceState
 from .styles import html_pane
 
@@ -28,19 +29,19 @@ def _table(opt, spec: dict) -> str:
     return f"<table class='hp'><tr><th>name</th><th>value</th><th>meaning</th></tr>{rows}</table>"
 
 
-def racer_explanation(index: int, spec: dict) -> pn.Column:
+def racer_explanation(index: int, spec: dict, color: str | None = None) -> pn.Column:
     opt = OPTIMIZERS[spec["optimizer"]]
-    color = PALETTE[index % len(PALETTE)]
+    color = color or PALETTE[index % len(PALETTE)]
     parts = [
         html_pane(f"<h3><span class='swatch' style='background:{color}'></span>{as_html(opt.title)}</h3>"),
-        pn.pane.LaTeX(f"$${opt.latex}$$", sizing_mode="stretch_width", styles={"font-size": "1.05em"}),
+        latex_pane(opt.latex, sizing_mode="stretch_width"),
         html_pane(_table(opt, spec), sizing_mode="stretch_width"),
     ]
     if opt.wrapper and spec.get("inner"):
         inner = OPTIMIZERS[spec["inner"]["optimizer"]]
         parts += [
             html_pane(f"<p><b>Inner optimizer:</b> {as_html(inner.title)}</p>"),
-            pn.pane.LaTeX(f"$${inner.latex}$$", sizing_mode="stretch_width"),
+            latex_pane(inner.latex, sizing_mode="stretch_width"),
             html_pane(_table(inner, spec["inner"]), sizing_mode="stretch_width"),
         ]
     sched = spec.get("schedule")
@@ -49,7 +50,7 @@ def racer_explanation(index: int, spec: dict) -> pn.Column:
         if name != "constant":
             s = SCHEDULES[name]
             parts += [html_pane(f"<p><b>Schedule:</b> {as_html(s.title)} ({as_html(s.torch_name)})</p>"),
-                      pn.pane.LaTeX(f"$${s.latex}$$", sizing_mode="stretch_width")]  # fmt: skip
+                      latex_pane(s.latex, sizing_mode="stretch_width")]  # fmt: skip
     parts.append(
         html_pane(
             f"<p><b>Source:</b> {as_html(opt.source)}<br><b>Convention:</b> {as_html(opt.convention)}</p>",
@@ -76,7 +77,7 @@ class Explain:
         return spec["optimizer"], (spec.get("inner") or {}).get("optimizer"), name
 
     def _update(self, *_):
-        shape = [self._shape(spec) for spec in self.state.racers]
+        shape = [(*self._shape(spec), self.state.color(i)) for i, spec in enumerate(self.state.racers)]
         if shape == getattr(self, "_built", None):
             # Same optimizers and schedules: only the values changed, so only the tables change
             # (rebuilding would re-render every formula in the browser on every slider move).
@@ -87,5 +88,7 @@ class Explain:
             return
         self._built = shape
         active = self.tabs.active
-        self.tabs.objects = [racer_explanation(i, spec) for i, spec in enumerate(self.state.racers)]
+        self.tabs.objects = [
+            racer_explanation(i, spec, self.state.color(i)) for i, spec in enumerate(self.state.racers)
+        ]
         self.tabs.active = min(active, len(self.tabs.objects) - 1)

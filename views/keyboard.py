@@ -1,7 +1,7 @@
 """Keyboard shortcuts for lecture use: space plays/pauses, arrows step, r resets.
 
-A tiny JSComponent listens on the document and sends the key to Python; keys typed into inputs
-are left alone so typing a number never starts the race.
+A tiny JSComponent listens on the document and sends the key to Python; keys typed into inputs,
+text areas and selects (inside shadow roots too) are left alone so typing never starts the race.
 """
 
 from __future__ import annotations
@@ -21,10 +21,15 @@ class Shortcuts(JSComponent):
     _esm = """
     export function render({ model }) {
       const keys = __KEYS__;
-      const handler = (e) => {
-        const t = e.target;
+      const editable = (t) => {
         const tag = t && t.tagName ? t.tagName.toLowerCase() : "";
-        if (tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable)) return;
+        return tag === "input" || tag === "textarea" || tag === "select" || !!(t && t.isContentEditable);
+      };
+      const handler = (e) => {
+        // Panel's widgets live in shadow roots: at the document, e.target is only their host. The
+        // composed path starts at the element really typed into.
+        const path = e.composedPath ? e.composedPath() : [e.target];
+        if (path.some(editable)) return;
         if (e.ctrlKey || e.metaKey || e.altKey) return;
         const action = keys[e.key];
         if (!action) return;

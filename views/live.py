@@ -18,7 +18,7 @@ from surfaces.grid import gradients
 
 from .plots import curve_figure, legend_label, line_figure, racer_tooltips, surface_figure
 from .reveal import TICKS
-from .state import PALETTE, RaceState
+from .state import RaceState
 from .styles import html_pane
 from .theme import look
 from .trajectories import Trajectories
@@ -64,7 +64,7 @@ class RaceView:
         s = self.state
         return (
             s.surface,
-            len(s.racers),
+            tuple(s.colors()),  # the number of racers and each one's colour
             s.theme,
             s.present,
             s.kappa,
@@ -75,7 +75,7 @@ class RaceView:
         s = self.state
         res = s.result
         lk = look(s.theme, s.present)
-        colors = [PALETTE[i % len(PALETTE)] for i in range(len(s.racers))]
+        colors = s.colors()
         labels = [s.label(i) for i in range(len(s.racers))]
         surf = res.surface
         if surf.dim == 2:
@@ -102,7 +102,7 @@ class RaceView:
                 continue
             self._labels[i] = label
             item.label = legend_label(label)
-            hover.tooltips = racer_tooltips(dim, i, label)
+            hover.tooltips = racer_tooltips(dim, i, label, s.result.surface.variables)
 
     @_edits_bokeh
     def _on_look(self, *_):
@@ -161,7 +161,7 @@ class RaceView:
         res = self.state.result
         k = min(k, res.steps)
         n = res.params.shape[0]
-        colors = [PALETTE[i % len(PALETTE)] for i in range(n)]
+        colors = self.state.colors()[:n]
         p = res.params[:, k]
         ys = p[:, 1] if p.shape[1] > 1 else res.loss[:, k]
         dead = [i for i in range(n) if 0 <= res.diverged_at[i] <= k]
@@ -223,7 +223,7 @@ class RaceView:
         ts = list(range(min(k, 5) + 1))
         ts += [t for t in range(max(k - 5, 0), k + 1) if t not in ts]
         head = "".join(
-            f"<th><span class='swatch' style='background:{PALETTE[i % len(PALETTE)]}'></span>x<sub>t</sub></th>"
+            f"<th><span class='swatch' style='background:{self.state.color(i)}'></span>x<sub>t</sub></th>"
             f"<th>f'(x<sub>t</sub>)</th>"
             for i in range(res.params.shape[0])
         )

@@ -16,6 +16,7 @@ from .explain import Explain
 from .export_menu import ExportMenu
 from .frequent import Scrubber
 from .keyboard import Shortcuts
+from .latex import katex_stylesheets
 from .link import link_query, location
 from .live import RaceView
 from .plaintext import PlainText
@@ -163,7 +164,9 @@ def _settings(state: RaceState) -> tuple[pn.Column, pn.Column]:
     surface = pn.widgets.Select(name="Surface", options={s.title: k for k, s in SURFACES.items()}, value=state.surface,
                                 css_classes=["surface-select"])  # fmt: skip
     surface.param.watch(lambda e: setattr(state, "surface", e.new), "value")
-    formula = pn.pane.LaTeX("", sizing_mode="stretch_width", css_classes=["formula"])
+    formula = pn.pane.LaTeX(
+        "", sizing_mode="stretch_width", css_classes=["formula"], stylesheets=katex_stylesheets()
+    )
     about = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["description"])
     kappa = pn.widgets.FloatSlider(name="condition number κ", start=1, end=200, step=1, value=20)
     kappa.param.watch(lambda e: setattr(state, "kappa", float(e.new)), "value")

@@ -89,13 +89,33 @@ def legend_label(label: str):
     return value(shown(label))
 
 
-def racer_tooltips(dim: int, i: int, label: str) -> list[tuple[str, str]]:
-    """Racer i's hover text; the label changes with its settings, so the app swaps it in place."""
-    label = as_tooltip(label)  # BokehJS reads a tooltip's text as an HTML template
+# Four significant digits, in scientific notation only where it is needed: a loss of 1e-12 reads
+# "1e-12", not "0.0000", and 1.2 reads "1.2", not "1.200e+0".
+NUMBER = "{%.4g}"
+
+
+def _racer_fields(dim: int, i: int, variables: tuple[str, ...] = ("x", "y")) -> list[tuple[str, str]]:
     if dim == 1:
-        return [("racer", label), ("step", "@step"), ("x", f"@x{i}{{0.0000}}"), ("f", f"@loss{i}{{0.0000}}")]
-    return [("racer", label), ("step", "@step"), ("x", f"@x{i}{{0.0000}}"), ("y", f"@y{i}{{0.0000}}"),
-            ("loss", f"@loss{i}{{0.000e}}"), ("lr", f"@lr{i}{{0.000e}}")]  # fmt: skip
+        return [(variables[0], f"x{i}"), ("f", f"loss{i}")]
+    return [(variables[0], f"x{i}"), (variables[1], f"y{i}"), ("loss", f"loss{i}"), ("lr", f"lr{i}")]
+
+
+def racer_tooltips(
+    dim: int, i: int, label: str, variables: tuple[str, ...] = ("x", "y")
+) -> list[tuple[str, str]]:
+    """Racer i's hover text, its coordinates named as its surface names them; the label changes
+    with its settings, so the app swaps it in place."""
+    label = as_tooltip(label)  # BokehJS reads a tooltip's text as an HTML template
+    return [
+        ("racer", label),
+        ("step", "@step"),
+        *((name, f"@{col}{NUMBER}") for name, col in _racer_fields(dim, i, variables)),
+    ]
+
+
+def racer_formatters(dim: int, i: int) -> dict[str, str]:
+    """The HoverTool formatters that make racer_tooltips' numbers printf-formatted."""
+    return {f"@{col}": "printf" for _, col in _racer_fields(dim, i)}
 
 
 def _both(fig, glyph, traj, x: str, y: str, archive=None, **style) -> list:
@@ -208,8 +228,8 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
         sizing_mode="stretch_both",
         min_height=320,
         min_width=320,
-        x_axis_label="x",
-        y_axis_label="y",
+        x_axis_label=surface.variables[0],
+        y_axis_label=surface.variables[1],
         title=f"{surface.title}" + ("  (log-scaled colours)" if surface.log_scale else ""),
     )
     _style(fig, look)
@@ -237,7 +257,12 @@ def surface_figure(surface, kappa, look: Look, colors, labels, traj) -> dict:
         paths = _both(fig, Line, traj, f"x{i}", f"y{i}", archive=traj.paths[i], line_color=color,
                       line_width=look.line_width, line_alpha=0.9)  # fmt: skip
         hovers.append(
-            HoverTool(renderers=paths, line_policy="nearest", tooltips=racer_tooltips(2, i, labels[i]))
+            HoverTool(
+                renderers=paths,
+                line_policy="nearest",
+                tooltips=racer_tooltips(2, i, labels[i], surface.variables),
+                formatters=racer_formatters(2, i),
+            )
         )
         fig.add_tools(hovers[-1])
     _heads(fig, traj, colors, look)
@@ -312,8 +337,8 @@ def line_figure(surface, look: Look, colors, labels, traj) -> dict:
         sizing_mode="stretch_both",
         min_height=320,
         min_width=320,
-        x_axis_label="x",
-        y_axis_label="f(x)",
+        x_axis_label=surface.variables[0],
+        y_axis_label=f"f({surface.variables[0]})",
         title=surface.title,
     )
     _style(fig, look)
@@ -337,7 +362,13 @@ def line_figure(surface, look: Look, colors, labels, traj) -> dict:
     for i, color in enumerate(colors):
         dots = _both(fig, Scatter, traj, f"x{i}", f"y{i}", size=4 + look.line_width, fill_color=color,
                      line_color=color, fill_alpha=0.6, line_alpha=0.6)  # fmt: skip
-        hovers.append(HoverTool(renderers=dots, tooltips=racer_tooltips(1, i, labels[i])))
+        hovers.append(
+            HoverTool(
+                renderers=dots,
+                tooltips=racer_tooltips(1, i, labels[i], surface.variables),
+                formatters=racer_formatters(1, i),
+            )
+        )
         fig.add_tools(hovers[-1])
     _heads(fig, traj, colors, look)
     dead = _dead(fig, look)

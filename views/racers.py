@@ -10,7 +10,7 @@ from optimizers import OPTIMIZERS, SCHEDULES
 from optimizers.racer import CLIP_NORM
 from optirace.text import as_html
 
-from .state import LIMITS, PALETTE, RaceState
+from .state import LIMITS, RaceState
 from .styles import html_pane
 from .urlstate import racer_to_string
 from .widgets import hparam_widget
@@ -99,7 +99,7 @@ class RacerEditor:
 
     def _card(self, index: int, spec: dict) -> pn.Card:
         opt = OPTIMIZERS[spec["optimizer"]]
-        color = PALETTE[index % len(PALETTE)]
+        color = self.state.color(index)
         select = pn.widgets.Select(name="optimizer", options=sorted(OPTIMIZERS), value=opt.name)
         select.param.watch(lambda e: self._set(index, "optimizer", e.new), "value")
         remove = pn.widgets.Button(name="Remove", button_type="light", width=90,

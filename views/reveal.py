@@ -53,6 +53,7 @@ if (base >= 0 && m) {
   const pick = (c, rows) => rows.map((r) => (r === null ? NaN : flat[(r - lo) * C + c]));
   const span = (from, to) => Array.from({length: to - from + 1}, (_, j) => from + j);
   const into = (src, cols, rows) => {
+    if (!src) return;  // a figure without these curves (a one-variable race draws no archived paths)
     const out = {};
     for (const [name, c] of cols) out[name] = pick(c, rows);
     src.stream(out, undefined, {sync: false});

@@ -11,11 +11,13 @@ import copy
 import math
 from typing import Any
 
+import numpy as np
 import param
 
 from optimizers import OPTIMIZERS, SCHEDULES, Racer, race, racer_to_string
 from optimizers.race import RaceResult
-from optirace.defaults import default_racers, default_spec
+from optimizers.schedules import momentum_name
+from optirace.defaults import default_racers, default_spec, suggested_lr
 from optirace.scene import MAX_LABEL, MAX_RACERS, MAX_STEPS, STATE, SURFACE_PARAMS, Scene
 from surfaces import SURFACES
 
@@ -103,13 +105,31 @@ class RaceState(Scene):
         if len(self.racers) >= LIMITS["racers"]:
             self.error = f"at most {LIMITS['racers']} racers in one race"
             return
+        slots = self._color_slots()
+        self._slots = [*slots, min(set(range(len(slots) + 1)) - set(slots))]
         self.racers = [*self.racers, default_spec(optimizer, self.surface)]
 
     def remove_racer(self, index: int) -> None:
         if len(self.racers) <= 1 or not 0 <= index < len(self.racers):
             self.error = "a race needs at least one racer"
             return
+        self._slots = [c for i, c in enumerate(self._color_slots()) if i != index]
         self.racers = [r for i, r in enumerate(self.racers) if i != index]
+
+    def _color_slots(self) -> list[int]:
+        # A racer keeps its palette slot while others come and go; a race replaced wholesale (a
+        # link, a new count of racers) starts again from the palette's order.
+        slots = getattr(self, "_slots", None)
+        if slots is None or len(slots) != len(self.racers):
+            slots = self._slots = list(range(len(self.racers)))
+        return slots
+
+    def color(self, index: int) -> str:
+        """The racer's colour: its own palette slot, kept when other racers are removed."""
+        return PALETTE[self._color_slots()[index] % len(PALETTE)]
+
+    def colors(self) -> list[str]:
+        return [self.color(i) for i in range(len(self.racers))]
 
     def update_racer(self, index: int, **changes: Any) -> bool:
         """Change one racer's settings; refused (with `error` set) if the optimizer would refuse them."""
@@ -122,6 +142,11 @@ class RaceState(Scene):
                 spec["schedule"] = sched
             elif k == "schedule":
                 spec["schedule"] = {"name": v}
+                if self._cycles_no_momentum(spec) and "schedule.cycle_momentum" not in changes:
+                    # torch's default cycles a momentum this optimizer lacks, and would be refused.
+                    spec["schedule"]["cycle_momentum"] = False
+            elif k == "inner.optimizer":
+                spec["inner"] = self._new_inner(spec.get("inner") or {}, v)
             elif k.startswith("inner."):
                 spec["inner"] = {**spec.get("inner", {}), k[len("inner.") :]: v}
             elif k == "optimizer":
@@ -141,6 +166,31 @@ class RaceState(Scene):
         racers[index] = spec
         self.racers = racers
         return True
+
+    @staticmethod
+    def _cycles_no_momentum(spec: dict) -> bool:
+        """A schedule that cycles momentum (cyclic, onecycle), on an optimizer without any."""
+        sched = SCHEDULES.get(spec["schedule"]["name"])
+        owner = (spec.get("inner") or spec) if OPTIMIZERS[spec["optimizer"]].wrapper else spec
+        opt = OPTIMIZERS.get(owner.get("optimizer"))
+        return (
+            sched is not None
+            and sched.momentum is not None
+            and opt is not None
+            and momentum_name(opt) is None
+        )
+
+    def _new_inner(self, old: dict, optimizer: str) -> dict:
+        """A wrapper's new inner optimizer starts from its own defaults: the old one's settings may
+        not exist in it. Its learning rate is kept when it means the same thing (same scale)."""
+        inner = default_spec(optimizer, self.surface)
+        if optimizer not in OPTIMIZERS or old.get("optimizer") not in OPTIMIZERS:
+            return inner
+        old_lr, new_lr = OPTIMIZERS[old["optimizer"]].lr_name, OPTIMIZERS[optimizer].lr_name
+        same_scale = suggested_lr(old["optimizer"], self.surface) == suggested_lr(optimizer, self.surface)
+        if old_lr and new_lr and old_lr in old and same_scale:
+            inner[new_lr] = old[old_lr]
+        return inner
 
     def set_start(self, *point: float) -> None:
         s = self.surface_obj
@@ -184,32 +234,48 @@ class RaceState(Scene):
 
     # ----- what the views show ------------------------------------------------------------------
     def leaderboard(self) -> list[dict[str, Any]]:
-        """Per racer at the shown step: loss, distance to the nearest minimum, first step within
-        tolerance of the minimum's value, and status (running, converged or diverged)."""
+        """Per racer at the shown step: loss, distance to the nearest marked minimum (global or
+        local) and which one it is, first step within
+        tolerance of the minimum's value, and status: how the race ended for the racer (converged or
+        diverged at a step, or stopped at the step budget), or "running" before the budget is spent."""
         res: RaceResult = self.result
         k = self.step
         first = res.first_within(TOLERANCE)
-        dist = res.surface.nearest_minimum(res.params[:, k])[1]
+        dist, nearest = self._nearest_minima(res.surface, res.params[:, k])
         rows = []
         for i in range(len(res.racers)):
             d = int(res.diverged_at[i])
             if 0 <= d <= k:
                 status = f"diverged at step {d}"
             elif 0 <= first[i] <= k:
-                status = "converged"
+                status = f"converged at step {int(first[i])}"
+            elif k >= res.steps:
+                status = "stopped at the step budget"
             else:
                 status = "running"
             rows.append(
                 {
                     "racer": self.label(i),
-                    "color": PALETTE[i % len(PALETTE)],
+                    "color": self.color(i),
                     "loss": float(res.loss[i, k]),
                     "distance": float(dist[i]),
+                    "nearest": nearest[i],
                     "first": int(first[i]) if 0 <= first[i] <= k else None,
                     "status": status,
                 }
             )
         return rows
+
+    @staticmethod
+    def _nearest_minima(surface, points) -> tuple[np.ndarray, list[str]]:
+        """Distance from each point to the nearest minimum the surface marks, global or local, and
+        which one it is (e.g. "local minimum (0.995, 0)")."""
+        marked = [(m, "global") for m in surface.minima] + [(m, "local") for m in surface.local_minima]
+        where = np.asarray([m for m, _ in marked], dtype=np.float64)
+        d = np.linalg.norm(np.asarray(points, dtype=np.float64)[:, None, :] - where, axis=-1)
+        best = np.argmin(d, axis=1)
+        names = [f"{marked[j][1]} minimum ({', '.join(f'{v:.3g}' for v in marked[j][0])})" for j in best]
+        return d[np.arange(len(best)), best], names
 
     def label(self, index: int) -> str:
         """A racer's name in legends: its own label, or its racer string (unique and readable)."""

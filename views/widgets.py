@@ -45,6 +45,8 @@ def hparam_widget(h: HParam, value: Any, prefix: str = "") -> tuple[pn.widgets.W
         lo, hi = int(min(h.lo, v)), int(max(h.hi, v, h.lo + 1))
         return _make(pn.widgets.IntSlider, tip, name=label, start=lo, end=hi, value=v), int
     v = float(value)
+    if h.log and h.min < 0:
+        return _log_or_racer_lr(h, v, label, tip)
     if h.log:
         lo = math.log10(h.lo)
         hi = math.log10(h.hi)
@@ -64,5 +66,42 @@ def hparam_widget(h: HParam, value: Any, prefix: str = "") -> tuple[pn.widgets.W
         )
         return widget, lambda x: _round(10.0**x)
     lo, hi = min(h.lo, v), max(h.hi, v)
-    step = (hi - lo) / 200 if hi > lo else 0.01
-    return _make(pn.widgets.FloatSlider, tip, name=label, start=lo, end=hi, step=step, value=v), _round
+    # A round step at least as fine as the value's own digits: the value sits on the slider's grid
+    # and its label shows it as given (beta2 = 0.999 reads 0.999, not 1).
+    step = 10.0 ** math.floor(math.log10((hi - lo) / 200)) if hi > lo else 0.01
+    digits = max(_decimals(v), _decimals(lo), -math.floor(math.log10(step)))
+    step = min(step, 10.0**-digits)
+    widget = _make(
+        pn.widgets.FloatSlider,
+        tip,
+        name=label,
+        start=lo,
+        end=hi,
+        step=step,
+        value=v,
+        format=CustomJSTickFormatter(code=f"return Number(tick.toFixed({digits})).toString();"),
+    )
+    return widget, lambda x: round(float(x), digits)
+
+
+def _log_or_racer_lr(h: HParam, v: float, label: str, tip: str) -> tuple[pn.widgets.Widget, callable]:
+    """A schedule's own lr whose negative value (-1) means "the racer's lr": a log slider with one
+    extra notch at its left end, labelled as what it means rather than as the slider's minimum."""
+    lo, hi = math.log10(h.lo), math.log10(h.hi)
+    if v > 0:
+        lo, hi = min(lo, math.log10(v)), max(hi, math.log10(v))
+    step = (hi - lo) / 200
+    racers = lo - step  # the notch
+    code = (
+        f'if (tick < {lo - step / 2!r}) return "racer\'s lr"; '
+        "return Number(Math.pow(10, tick).toPrecision(3)).toString();"
+    )
+    widget = _make(pn.widgets.FloatSlider, tip, name=label, start=racers, end=hi, step=step,
+                   value=math.log10(v) if v > 0 else racers, format=CustomJSTickFormatter(code=code))  # fmt: skip
+    return widget, lambda x: -1.0 if x < lo - step / 2 else _round(10.0**x)
+
+
+def _decimals(x: float, most: int = 6) -> int:
+    """How many decimals x needs (at most `most`)."""
+    text = f"{x:.{most}f}".rstrip("0")
+    return len(text) - text.index(".") - 1
