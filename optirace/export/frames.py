@@ -87,7 +87,7 @@ class Picture:
             self.fig.set_size_inches(w / DPI, h / DPI)
             self.fig.set_facecolor(self.look.background)
             self.canvas = FigureCanvasAgg(self.fig)
-            self._collect(dict(zip(raw, self.labels)))
+            self._collect()
             self._arrange()
             self._background = None
 
@@ -99,20 +99,17 @@ class Picture:
         self._moving.append(artist)
         return artist
 
-    def _collect(self, escaped: dict) -> None:
+    def _collect(self) -> None:
         lk = self.look
         self.panels = _overlays(self.plot)
         self.axes = {name: p.handles["axis"] for name, p in self.panels.items()}
         self.legends = [ax.get_legend() for ax in self.axes.values() if ax.get_legend() is not None]
         for leg in self.legends:
-            for t in leg.get_texts():
-                t.set_text(escaped.get(t.get_text(), as_mathtext(t.get_text())))
             leg.get_frame().set_facecolor(lk.background)
             leg.get_frame().set_edgecolor(lk.grid)
             for t in leg.get_texts():
                 t.set_color(lk.text)
         if self.fig._suptitle is not None:
-            self.fig._suptitle.set_text(as_mathtext(self.options.title or ""))
             self.fig._suptitle.set_color(lk.text)
         for ax in self.axes.values():
             ax.title.set_color(lk.text)
@@ -135,9 +132,12 @@ class Picture:
             self.heads = self._move(layers["Heads"][0].handles["artist"])
             self.tangents = [self._move(p.handles["artist"]) for p in layers.get("Tangent", [])]
             dead = [i for i in range(self.n) if self.last_row[i] < self.steps]
-            self.crosses = {i: self._move(p.handles["artist"]) for i, p in zip(dead, layers.get("Diverged", []))}
+            self.crosses = {
+                i: self._move(p.handles["artist"])
+                for i, p in zip(dead, layers.get("Diverged", []), strict=True)
+            }
             self.notes = {}
-            for i, p in zip(dead, layers.get("DivergedLabel", [])):
+            for i, p in zip(dead, layers.get("DivergedLabel", []), strict=True):
                 (note,) = p.handles["artist"]
                 self.notes[i] = self._move(note)
             if self.res.surface.dim == 2:
@@ -155,7 +155,10 @@ class Picture:
             if kind == "loss":
                 lines = [self._move(ln) for ln in lines]
             dead = [i for i in range(self.n) if self.last_row[i] < self.steps]
-            marks = {i: self._move(p.handles["artist"]) for i, p in zip(dead, layers.get("Diverged", []))}
+            marks = {
+                i: self._move(p.handles["artist"])
+                for i, p in zip(dead, layers.get("Diverged", []), strict=True)
+            }
             (marker,) = layers["Step"][0].handles["annotations"]
             self._move(marker)
             self.curves[kind] = (Y, lines, marks, marker)
@@ -188,6 +191,7 @@ class Picture:
         else:
             for i, c in enumerate(names):
                 rects[c] = (i * W / len(names), 0, W / len(names), top)
+
         def extent(name):
             leg = self.axes[name].get_legend() if name in self.axes else None
             if leg is None or not leg.get_visible():

@@ -19,9 +19,11 @@ import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401
 import holoviews.plotting.mpl  # noqa: F401
 
+from ..text import as_mathtext, shown
 from .curves import curve_overlay, has_momentum
 from .line import line_overlay
 from .look import LOOKS, PALETTE, Look, look
+from .look import title as as_title
 from .surface import surface_overlay
 
 __all__ = ["race_figure", "panel_names", "racer_colors", "PALETTE", "Look", "look", "LOOKS", "PANELS"]
@@ -63,9 +65,12 @@ def race_figure(result, labels: Sequence[str], theme: str = "light", present: bo
                 o = line_overlay(result, colors, labels, lk, k, scale, legend, racer_legend)
         else:
             o = curve_overlay(result, name, colors, labels, lk, k, scale, legend)
+        # User text is shown as its characters: matplotlib would read a `$` as the start of mathtext.
+        o = o.opts(legend_labels={t: shown(t) for t in labels}, backend="bokeh")
+        o = o.opts(legend_labels={t: as_mathtext(t) for t in labels}, backend="matplotlib")
         items.append(o.relabel(group=name.capitalize()))
     layout = hv.Layout(items).cols(len(items))
-    for backend in ("bokeh", "matplotlib"):
-        layout = layout.opts(title=title or "", backend=backend)
+    layout = layout.opts(title=as_title(shown(title or "")), backend="bokeh")
+    layout = layout.opts(title=as_title(as_mathtext(title or "")), backend="matplotlib")
     layout = layout.opts(sublabel_format="", backend="matplotlib")
     return layout

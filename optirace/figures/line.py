@@ -9,6 +9,7 @@ import numpy as np
 from surfaces.grid import gradients, grid_values
 
 from .look import Look, axes, line, marker, styled
+from .look import title as as_title
 from .surface import diverged_layers
 
 __all__ = ["line_overlay", "line_limits", "tangent_segments", "TANGENT"]
@@ -58,14 +59,18 @@ def line_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, lege
         layers.append(styled(dots, marker("circle", 4 + lk.line_width, scale, c, c, 0)).opts(alpha=0.6))
     seg = tangent_segments(res, k, xlim)
     for i, c in enumerate(colors):
-        layers.append(styled(hv.Segments([tuple(seg[i])], group="Tangent"), line(c, lk.line_width, scale, dash=True)))
+        layers.append(
+            styled(hv.Segments([tuple(seg[i])], group="Tangent"), line(c, lk.line_width, scale, dash=True))
+        )
     rows = np.minimum(k, last)
-    heads = hv.Points([(X[i, rows[i]], L[i, rows[i]], c) for i, c in enumerate(colors)], vdims="color", group="Heads")
+    heads = hv.Points(
+        [(X[i, rows[i]], L[i, rows[i]], c) for i, c in enumerate(colors)], vdims="color", group="Heads"
+    )
     heads = styled(heads, marker("circle", lk.head_size, scale, "color", "#ffffff", 2))
     layers.append(heads)
     layers += diverged_layers(res, k, X, L, colors, lk, scale, xlim, ylim)
     ax = axes(lk, scale, grid=True)
-    common = {"title": s.title, "xlim": xlim, "ylim": ylim, "xlabel": "x", "ylabel": "f(x)",
+    common = {"title": as_title(s.title), "xlim": xlim, "ylim": ylim, "xlabel": "x", "ylabel": "f(x)",
               "show_legend": legend, "legend_position": "bottom", "legend_cols": 4}  # fmt: skip
     overlay = hv.Overlay(layers)
     for backend in ("bokeh", "matplotlib"):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import colorcet
 
-__all__ = ["PALETTE", "Look", "look", "LOOKS", "mpl_pt"]
+__all__ = ["PALETTE", "Look", "look", "LOOKS", "mpl_pt", "title", "styled"]
 
 # Okabe & Ito's colour-blind-safe palette (Color Universal Design, 2008), in the order racers get it.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#7F7F7F")
@@ -121,6 +121,11 @@ def axes(lk: Look, scale: float, grid: bool) -> dict:
         "matplotlib": {"fontsize": {k: mpl_pt(v, scale) for k, v in fonts.items()}, "show_grid": grid,
                        "bgcolor": lk.background},
     }  # fmt: skip
+
+
+def title(text: str) -> str:
+    """A title as HoloViews takes it: a format string, so a user's braces are doubled."""
+    return str(text).replace("{", "{{").replace("}", "}}")
 
 
 def styled(element, spec: dict, plot: dict | None = None):

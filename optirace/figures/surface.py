@@ -12,6 +12,7 @@ import numpy as np
 from surfaces.grid import grid_values
 
 from .look import Look, axes, line, marker, styled, text
+from .look import title as as_title
 
 __all__ = ["surface_overlay", "surface_values", "pinned", "GRID"]
 
@@ -102,7 +103,10 @@ def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, k
     for i, c in enumerate(colors):
         end = min(k, last[i]) + 1
         path = hv.Path([P[i, :end, :2]], group="RacerPath", label=labels[i] if racer_legend else "")
-        layers.append(styled(path, line(c, lk.line_width, scale, alpha=0.95)))
+        path = styled(path, line(c, lk.line_width, scale, alpha=0.95))
+        for backend in ("bokeh", "matplotlib"):
+            path = path.opts(show_legend=racer_legend, backend=backend)
+        layers.append(path)
     heads = hv.Points([(P[i, min(k, last[i]), 0], P[i, min(k, last[i]), 1], c) for i, c in enumerate(colors)],
                       vdims="color", group="Heads")  # fmt: skip
     heads = styled(heads, marker("circle", lk.head_size, scale, "color", "#ffffff", 2))
@@ -111,9 +115,9 @@ def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, k
     title = s.title + ("  (log-scaled colours)" if log else "")
     ax = axes(lk, scale, grid=False)
     plot = {
-        "bokeh": {"title": title, "xlim": (x0, x1), "ylim": (y0, y1), "data_aspect": 1,
+        "bokeh": {"title": as_title(title), "xlim": (x0, x1), "ylim": (y0, y1), "data_aspect": 1,
                   "show_legend": legend, "legend_position": "bottom", "legend_cols": 4, "responsive": False},
-        "matplotlib": {"title": title, "xlim": (x0, x1), "ylim": (y0, y1), "aspect": "equal",
+        "matplotlib": {"title": as_title(title), "xlim": (x0, x1), "ylim": (y0, y1), "aspect": "equal",
                        "show_legend": legend, "legend_position": "bottom", "legend_cols": 4},
     }  # fmt: skip
     overlay = hv.Overlay(layers)
