@@ -154,7 +154,7 @@ class Picture:
             lines = [p.handles["artist"] for p in layers.get(kind.capitalize(), [])]
             if kind == "loss":
                 lines = [self._move(ln) for ln in lines]
-            dead = [i for i in range(self.n) if self.last_row[i] < self.steps]
+            dead = [i for i in range(self.n) if self.last_row[i] < self.steps] if kind == "loss" else []
             marks = {
                 i: self._move(p.handles["artist"])
                 for i, p in zip(dead, layers.get("Diverged", []), strict=True)
