@@ -7,8 +7,7 @@ points at the export's scale (`mpl_pt`), so a 1280x720 export looks like the app
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-
-import colorcet
+from functools import cache
 
 __all__ = ["PALETTE", "Look", "look", "LOOKS", "mpl_pt", "title", "styled"]
 
@@ -17,12 +16,16 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F
 LOOKS = ("light", "dark", "slides")
 
 
-def _grey(lo: float, hi: float) -> list[str]:
+@cache
+def _grey(lo: float, hi: float) -> tuple[str, ...]:
     """A stretch of colorcet's CET_L1, the perceptually uniform grey (Kovesi 2015): the racers own
-    every hue, so the surface stays grey and each racer's colour reads against it on a projector."""
+    every hue, so the surface stays grey and each racer's colour reads against it on a projector.
+    Imported here, when a figure is drawn: colorcet takes a second to load, the app's state none."""
+    import colorcet
+
     cet = colorcet.palette["CET_L1"]
     a, b = round(lo * (len(cet) - 1)), round(hi * (len(cet) - 1))
-    return list(cet[a : b + 1]) if a <= b else list(cet[b : a + 1])[::-1]
+    return tuple(cet[a : b + 1]) if a <= b else tuple(cet[b : a + 1])[::-1]
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class Look:
     contour_line: str
     minimum: str
     cmap_name: str  # what the colour map is called in a legend or a test
-    cmap: tuple[str, ...]  # low loss first
+    cmap_range: tuple[float, float]  # the stretch of CET_L1 drawn, low loss first
     line_width: float
     head_size: float
     font: float  # titles and axis labels, CSS px
@@ -42,14 +45,19 @@ class Look:
     contour_width: float = 1.2
     contour_alpha: float = 0.75
 
+    @property
+    def cmap(self) -> tuple[str, ...]:
+        """The colour map's colours, low loss first."""
+        return _grey(*self.cmap_range)
+
 
 LIGHT = Look(
     "light", "#ffffff", "#222222", "#e5e5e5", "#3d4148", "#111111",
-    "CET_L1 (grey, 45-97%)", tuple(_grey(0.45, 0.97)), 2.0, 11, 14, 12,
+    "CET_L1 (grey, 45-97%)", (0.45, 0.97), 2.0, 11, 14, 12,
 )  # fmt: skip
 DARK = Look(
     "dark", "#1e1f24", "#e6e6e6", "#3a3b40", "#d6dae2", "#ffffff",
-    "CET_L1 (grey, 8-50%)", tuple(_grey(0.08, 0.50)), 2.0, 11, 14, 12, contour_alpha=0.45,
+    "CET_L1 (grey, 8-50%)", (0.08, 0.50), 2.0, 11, 14, 12, contour_alpha=0.45,
 )  # fmt: skip
 
 
