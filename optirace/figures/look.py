@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import cache
 
+import numpy as np
+
 __all__ = ["PALETTE", "Look", "look", "LOOKS", "mpl_pt", "title", "styled"]
 
 # Okabe & Ito's colour-blind-safe palette (Color Universal Design, 2008), in the order racers get it.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#7F7F7F")
 LOOKS = ("light", "dark", "slides")
+BANDS = 14  # colour bands of a surface, between its contour lines
 
 
 @cache
@@ -47,8 +50,10 @@ class Look:
 
     @property
     def cmap(self) -> tuple[str, ...]:
-        """The colour map's colours, low loss first."""
-        return _grey(*self.cmap_range)
+        """The colour map's colours, low loss first: one per band between contour lines, so each
+        line is the edge of a band (and an animation frame holds few colours, quick to encode)."""
+        grey = _grey(*self.cmap_range)
+        return tuple(grey[round(i)] for i in np.linspace(0, len(grey) - 1, BANDS))
 
 
 LIGHT = Look(

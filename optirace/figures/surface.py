@@ -11,7 +11,7 @@ import numpy as np
 
 from surfaces.grid import grid_values
 
-from .look import Look, axes, line, marker, styled, text
+from .look import BANDS, Look, axes, line, marker, styled, text
 from .look import title as as_title
 
 __all__ = ["surface_overlay", "surface_values", "pinned", "GRID"]
@@ -28,10 +28,9 @@ def surface_values(surface, kappa=None, n: int = GRID):
     if log:
         gap = np.maximum(Z - surface.min_value, 0.0)
         Z = gap + max(gap.max() * 1e-7, 1e-12)
-        q = np.quantile(np.log10(Z), np.linspace(0.0, 1.0, 14))
-        levels = 10 ** np.unique(q)[1:-1]
+        levels = np.logspace(np.log10(Z.min()), np.log10(Z.max()), BANDS + 1)[1:-1]
     else:
-        levels = np.unique(np.quantile(Z, np.linspace(0.0, 1.0, 14)))[1:-1]
+        levels = np.linspace(Z.min(), Z.max(), BANDS + 1)[1:-1]
     return xs, ys, Z, levels, log
 
 
