@@ -112,7 +112,10 @@ class Picture:
         if self.fig._suptitle is not None:
             self.fig._suptitle.set_color(lk.text)
         for ax in self.axes.values():
+            # On the left, as Bokeh draws a title; the step counter takes the right.
             ax.title.set_color(lk.text)
+            ax.title.set_horizontalalignment("left")
+            ax.title.set_x(0.0)
             ax.xaxis.label.set_color(lk.text)
             ax.yaxis.label.set_color(lk.text)
             ax.tick_params(colors=lk.grid, labelcolor=lk.text)
@@ -204,12 +207,14 @@ class Picture:
             ax = self.axes[name]
             leg = ax.get_legend()
             lw, lh = extent(name)
+            # Room for ticks, axis labels and titles, which grow with the look's fonts (slides).
+            f = s * self.look.font / 14
             if name == "contour":
-                cbar = 95 * s if self.cbar is not None else 12 * s
-                box = (x + 70 * s, y + 52 * s + lh, w - 70 * s - cbar, h - 52 * s - lh - 34 * s)
+                cbar = 95 * f if self.cbar is not None else 12 * s
+                box = (x + 70 * f, y + 52 * f + lh, w - 70 * f - cbar, h - 52 * f - lh - 34 * f)
             else:
                 right = loss_w + 16 * s if loss_w else 14 * s
-                box = (x + 80 * s, y + 44 * s, w - 80 * s - right, h - 44 * s - 30 * s)
+                box = (x + 80 * f, y + 50 * f, w - 80 * f - right, h - 50 * f - 34 * f)
             if name != "contour":
                 ax.set_aspect("auto")  # curves fill their panel; only the surface keeps equal scales
             ax.set_position([box[0] * px_w, box[1] * px_h, max(box[2], 10) * px_w, max(box[3], 10) * px_h])
@@ -222,7 +227,7 @@ class Picture:
                     leg.set_bbox_to_anchor((pos.x1 + 10 * s * px_w, pos.y1), transform=self.fig.transFigure)
                     leg.set_loc("upper left")
                 else:
-                    leg.set_bbox_to_anchor((pos.x0, pos.y0 - 46 * s * px_h, pos.width, 0),
+                    leg.set_bbox_to_anchor((pos.x0, pos.y0 - 46 * f * px_h, pos.width, 0),
                                            transform=self.fig.transFigure)  # fmt: skip
                     leg.set_loc("upper left")
 
