@@ -24,7 +24,7 @@ from surfaces import SURFACES
 __all__ = ["RaceState", "LIMITS", "PALETTE"]
 
 # Okabe & Ito's colour-blind-safe palette, reordered so the first racers get the most distinct hues.
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#7F7F7F")
+from optirace.figures import PALETTE  # noqa: E402 (the racers wear the figures' colours)
 
 # Per-session limits: they keep one session's work bounded so a class shares a server fairly. They
 # are tighter than the engine's (optimizers/limits.py) and checked first, so the app's own message

@@ -1,12 +1,10 @@
-"""The app's figures redrawn with matplotlib, one frame per shown step.
+"""The race's figure rendered by HoloViews' matplotlib backend, one frame per shown step.
 
-Everything the app's Bokeh figures show (views/plots.py) is here with the same data, colours
-(views/theme.py, views/state.PALETTE), contour levels and marker sizes: sizes the app gives in CSS
-pixels become points at 100 dpi, scaled with the picture so 1920x1080 looks like 1280x720, only sharper.
-
-Frames are fast because the still parts (contours, axes, minima) are drawn once: each frame restores
-that background and draws only the racers' artists on it. A diverged racer's path ends where it
-left the race and its cross is pinned inside the plot, never drawn off towards infinity.
+The figure is described once (optirace.figures) and rendered once at the race's last step; each
+frame then moves the rendered artists (paths, current points, curves, divergence markers, the step
+counter) to step k. The still parts (colour map, contours, axes, minima) are drawn once: each frame
+restores that background and draws only the moving artists on it. A diverged racer's path ends
+where it left the race and its cross and label are pinned inside the plot, never off towards infinity.
 """
 
 from __future__ import annotations
@@ -14,30 +12,27 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import holoviews as hv
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
-from surfaces.grid import gradients, grid_values
-from views.plots import contour_values
-from views.state import PALETTE, RaceState
-from views.theme import Look, look, ramp
-from views.trajectories import GAP_FLOOR
+from optirace.figures import Look, look, race_figure, racer_colors
+from optirace.figures.curves import curve_values
+from optirace.figures.line import line_limits, tangent_segments
+from optirace.figures.look import mpl_pt
 
 from ..text import as_mathtext
 from .options import Options
 
-__all__ = ["Picture", "resolve_look", "LOCK"]
+__all__ = ["Picture", "resolve_look", "LOCK", "DPI"]
 
 DPI = 100
-PX = 72 / DPI  # one CSS pixel of the app, in points at DPI
 REFERENCE = (1280, 720)  # the size whose fonts and lines match the app's pixel for pixel
 # matplotlib's text, rc and font caches are process-wide: one picture is built or saved at a time.
 LOCK = threading.RLock()
 
 
-def resolve_look(state: RaceState, options: Options) -> tuple[str, bool]:
+def resolve_look(state, options: Options) -> tuple[str, bool]:
     """(theme, presentation) of an export: the option if given, else what the scene shows."""
     if options.theme is None:
         return state.theme, bool(state.present)
@@ -46,14 +41,26 @@ def resolve_look(state: RaceState, options: Options) -> tuple[str, bool]:
     return options.theme, False
 
 
-def _px(css: str | float) -> float:
-    return float(str(css).removesuffix("px"))
+def _overlays(plot) -> dict:
+    """Panel name -> the rendered OverlayPlot, in the figure's order."""
+    from holoviews.plotting.mpl import OverlayPlot
+
+    found = plot.traverse(lambda p: p, [OverlayPlot])
+    return {p.hmap.last.group.lower(): p for p in found}
+
+
+def _layers(overlay_plot) -> dict[str, list]:
+    """Group -> the rendered element plots of that group, in the overlay's order."""
+    out: dict[str, list] = {}
+    for sub in overlay_plot.subplots.values():
+        out.setdefault(sub.hmap.last.group, []).append(sub)
+    return out
 
 
 class Picture:
     """One figure of a race at a fixed size; `frame(k)` gives the RGB pixels at step k."""
 
-    def __init__(self, state: RaceState, options: Options, animated: bool = True) -> None:
+    def __init__(self, state, options: Options, animated: bool = True) -> None:
         self.res = res = state.result
         self.options = options
         self.animated = animated
@@ -63,50 +70,28 @@ class Picture:
         self.scale = min(w / REFERENCE[0], h / REFERENCE[1])
         self.n = res.params.shape[0]
         self.steps = res.steps
-        self.colors = [PALETTE[i % len(PALETTE)] for i in range(self.n)]
-        self.labels = [as_mathtext(state.label(i)) for i in range(self.n)]
-        self.kappa = state.kappa
-        # Rows past a racer's divergence repeat its last good point: draw only up to it.
+        self.colors = racer_colors(self.n)
+        raw = [state.label(i) for i in range(self.n)]
+        # User text is drawn as its characters: a `$` must not start matplotlib's mathtext.
+        self.labels = [as_mathtext(t) for t in raw]
         d = res.diverged_at
         self.last_row = np.where(d >= 0, d, self.steps).astype(int)
+        description = race_figure(res, raw, theme, present, k=self.steps, panels=options.panels,
+                                  legend=options.legend, title=options.title, kappa=state.kappa,
+                                  scale=self.scale)  # fmt: skip
         self._moving: list = []
         with LOCK:
-            self.fig = Figure(figsize=(w / DPI, h / DPI), dpi=DPI, facecolor=self.look.background,
-                              layout="constrained")  # fmt: skip
+            self.plot = hv.renderer("matplotlib").get_plot(description)
+            self.fig = self.plot.state
+            self.fig.set_dpi(DPI)
+            self.fig.set_size_inches(w / DPI, h / DPI)
+            self.fig.set_facecolor(self.look.background)
             self.canvas = FigureCanvasAgg(self.fig)
-            self._build()
+            self._collect()
+            self._arrange()
             self._background = None
 
-    # ----- sizes and styles ------------------------------------------------------------------------
-    def pt(self, css_px: float) -> float:
-        return css_px * PX * self.scale
-
-    def _style(self, ax, title: str, xlabel: str, ylabel: str, grid: bool) -> None:
-        lk = self.look
-        ax.set_facecolor(lk.background)
-        for spine in ax.spines.values():
-            spine.set_color(lk.grid)
-            spine.set_linewidth(self.pt(1))
-        ax.tick_params(colors=lk.grid, labelcolor=lk.text, labelsize=self.pt(_px(lk.tick_font)),
-                       width=self.pt(1), length=self.pt(5))  # fmt: skip
-        ax.set_xlabel(xlabel, color=lk.text, fontsize=self.pt(_px(lk.font)))
-        ax.set_ylabel(ylabel, color=lk.text, fontsize=self.pt(_px(lk.font)))
-        # Bokeh's titles: bold, on the left.
-        self.titles[ax] = ax.set_title(title, loc="left", color=lk.text, fontsize=self.pt(_px(lk.font)),
-                                       fontweight="bold")  # fmt: skip
-        if grid:
-            ax.grid(True, color=lk.grid, linewidth=self.pt(1))
-            ax.set_axisbelow(True)
-
-    def _legend(self, ax, handles, labels, loc: str):
-        lk = self.look
-        # Opaque (the app's is 70%): frames paste the legend's pixels back over the racers, drawn once.
-        leg = ax.legend(handles, labels, loc=loc, fontsize=self.pt(_px(lk.tick_font)), facecolor=lk.background,
-                        edgecolor=lk.grid, labelcolor=lk.text, framealpha=1.0, fancybox=False)  # fmt: skip
-        leg.set_zorder(10)
-        self.legends.append(leg)
-        return leg
-
+    # ----- the rendered artists ----------------------------------------------------------------------
     def _move(self, artist):
         """Artists that change with the step: left out of the background, drawn on every frame."""
         if self.animated:
@@ -114,163 +99,137 @@ class Picture:
         self._moving.append(artist)
         return artist
 
-    def _line(self, ax, color, lw_px=0.0, marker=None, size_px=0.0, **kw) -> Line2D:
-        (ln,) = ax.plot([], [], color=color, linewidth=self.pt(lw_px), marker=marker,
-                        markersize=self.pt(size_px), **kw)  # fmt: skip
-        return self._move(ln)
-
-    # ----- layout ----------------------------------------------------------------------------------
-    def _build(self) -> None:
-        panels = self.options.panels
-        curves = [p for p in panels if p != "contour"]
-        fig = self.fig
-        pad = self.pt(8) / 72
-        fig.get_layout_engine().set(w_pad=pad, h_pad=pad, wspace=0.03, hspace=0.04)
-        if self.options.title:
-            fig.suptitle(as_mathtext(self.options.title), color=self.look.text, fontsize=self.pt(_px(self.look.font) * 1.5),
-                         fontweight="bold")  # fmt: skip
-        self.axes: dict = {}
-        self.titles: dict = {}
-        self.legends: list = []
-        self.base_title = ""
-        if "contour" in panels and curves:
-            # The app's layout: the surface on the left, the curves stacked beside it.
-            gs = fig.add_gridspec(len(curves), 2, width_ratios=[1.25, 1])
-            self.axes["contour"] = fig.add_subplot(gs[:, 0])
-            for i, c in enumerate(curves):
-                self.axes[c] = fig.add_subplot(gs[i, 1])
-        else:
-            gs = fig.add_gridspec(1, len(panels))
-            for i, p in enumerate(panels):
-                self.axes[p] = fig.add_subplot(gs[0, i])
-        racer_legend = self.options.legend and "loss" not in panels
-        if "contour" in panels:
-            if self.res.surface.dim == 2:
-                self._surface(self.axes["contour"], racer_legend)
-            else:
-                self._curve(self.axes["contour"], racer_legend)
-        for c in curves:
-            self._series(self.axes[c], c)
-        # The step counter sits at the right of the first panel's title; it alone is redrawn as text.
-        first = self.axes[panels[0]]
-        if panels[0] == "contour":
-            self.titles[first].set_text(self.base_title)
+    def _collect(self) -> None:
         lk = self.look
-        self.title = first.set_title("", loc="right", color=lk.text, fontsize=self.pt(_px(lk.font)),
-                                     fontweight="bold")  # fmt: skip
-        self.title.set_text(f"step {self.steps}/{self.steps}")  # the widest text, for the layout
+        self.panels = _overlays(self.plot)
+        self.axes = {name: p.handles["axis"] for name, p in self.panels.items()}
+        self.legends = [ax.get_legend() for ax in self.axes.values() if ax.get_legend() is not None]
+        for leg in self.legends:
+            leg.get_frame().set_facecolor(lk.background)
+            leg.get_frame().set_edgecolor(lk.grid)
+            for t in leg.get_texts():
+                t.set_color(lk.text)
+        if self.fig._suptitle is not None:
+            self.fig._suptitle.set_color(lk.text)
+        for ax in self.axes.values():
+            # On the left, as Bokeh draws a title; the step counter takes the right.
+            ax.title.set_color(lk.text)
+            ax.title.set_horizontalalignment("left")
+            ax.title.set_x(0.0)
+            ax.xaxis.label.set_color(lk.text)
+            ax.yaxis.label.set_color(lk.text)
+            ax.tick_params(colors=lk.grid, labelcolor=lk.text)
+            for spine in ax.spines.values():
+                spine.set_color(lk.grid)
+        self.cbar = None
+        if "contour" in self.panels:
+            layers = _layers(self.panels["contour"])
+            self.main_ax = self.axes["contour"]
+            for sub in layers.get("Surface", []):
+                self.cbar = sub.handles.get("cbar")
+                if self.cbar is not None:
+                    self.cbar.ax.tick_params(colors=lk.grid, labelcolor=lk.text)
+                    self.cbar.ax.yaxis.label.set_color(lk.text)
+                    self.cbar.outline.set_edgecolor(lk.grid)
+            self.paths = [self._move(p.handles["artist"]) for p in layers.get("RacerPath", [])]
+            self.heads = self._move(layers["Heads"][0].handles["artist"])
+            self.tangents = [self._move(p.handles["artist"]) for p in layers.get("Tangent", [])]
+            dead = [i for i in range(self.n) if self.last_row[i] < self.steps]
+            self.crosses = {
+                i: self._move(p.handles["artist"])
+                for i, p in zip(dead, layers.get("Diverged", []), strict=True)
+            }
+            self.notes = {}
+            for i, p in zip(dead, layers.get("DivergedLabel", []), strict=True):
+                (note,) = p.handles["artist"]
+                self.notes[i] = self._move(note)
+            if self.res.surface.dim == 2:
+                self.X, self.Y = self.res.params[..., 0], self.res.params[..., 1]
+            else:
+                self.X, self.Y = self.res.params[..., 0], self.res.loss
+                self.xlim = line_limits(self.res.surface)[2]
+        self.curves = {}
+        for kind in ("loss", "lr", "momentum"):
+            if kind not in self.panels:
+                continue
+            layers = _layers(self.panels[kind])
+            Y = curve_values(self.res, kind)[0]
+            lines = [p.handles["artist"] for p in layers.get(kind.capitalize(), [])]
+            if kind == "loss":
+                lines = [self._move(ln) for ln in lines]
+            dead = [i for i in range(self.n) if self.last_row[i] < self.steps] if kind == "loss" else []
+            marks = {
+                i: self._move(p.handles["artist"])
+                for i, p in zip(dead, layers.get("Diverged", []), strict=True)
+            }
+            (marker,) = layers["Step"][0].handles["annotations"]
+            self._move(marker)
+            self.curves[kind] = (Y, lines, marks, marker)
+        first = self.axes[next(iter(self.panels))]
+        self.title = first.set_title("", loc="right", color=lk.text, fontweight="bold",
+                                     fontsize=mpl_pt(lk.font, self.scale))  # fmt: skip
+        self.title.set_text(f"step {self.steps}/{self.steps}")
         if self.animated:
             self.title.set_animated(True)
+        self._moving.sort(key=lambda a: a.get_zorder())
 
-    def _racer_handles(self):
-        return [Line2D([], [], color=c, linewidth=self.pt(self.look.line_width)) for c in self.colors]
-
-    def _surface(self, ax, racer_legend: bool) -> None:
-        lk, s = self.look, self.res.surface
-        xs, ys, Z, levels = contour_values(s, self.kappa)  # the app's contours, exactly
-        ax.contourf(xs, ys, Z, levels=levels, colors=ramp(lk.contour_low, lk.contour_high, len(levels) - 1))
-        ax.contour(xs, ys, Z, levels=levels, colors=lk.contour_line, linewidths=self.pt(0.6), alpha=0.45)
-        ax.set_xlim(*s.domain[0])
-        ax.set_ylim(*s.domain[1])
-        self._style(ax, "", "x", "y", grid=False)
-        self.base_title = s.title + ("  (log-scaled colours)" if s.log_scale else "")
-        handles, names = [], []
-        if s.local_minima:
-            lm = np.asarray(s.local_minima)
-            handles.append(ax.plot(lm[:, 0], lm[:, 1], ls="none", marker="^", ms=self.pt(11), mfc="none",
-                                   mec=lk.minimum, mew=self.pt(1.5))[0])  # fmt: skip
-            names.append("local minimum")
-        gm = np.asarray(s.minima)
-        handles.append(ax.plot(gm[:, 0], gm[:, 1], ls="none", marker="*", ms=self.pt(17), mfc="#ffffff",
-                               mec=lk.minimum, mew=self.pt(1.5))[0])  # fmt: skip
-        names.append("global minimum")
-        self._start(ax, self.res.params[0, 0, 0], self.res.params[0, 0, 1])
-        self._racers(ax, self.res.params[:, :, 0], self.res.params[:, :, 1], path=True)
-        if self.options.legend:
-            if racer_legend:
-                handles, names = handles + self._racer_handles(), names + self.labels
-            self._legend(ax, handles, names, "upper right")
-
-    def _curve(self, ax, racer_legend: bool) -> None:
-        """One-variable surfaces: f(x), the racers on it, and the tangent line at each racer."""
-        lk, s = self.look, self.res.surface
-        (xs,), F = grid_values(s, 400)
-        span = float(F.max() - F.min()) or 1.0
-        ax.plot(xs, F, color=lk.text, linewidth=self.pt(lk.line_width), alpha=0.8)
-        ax.set_xlim(*s.domain[0])
-        ax.set_ylim(F.min() - 0.08 * span, F.max() + 0.08 * span)
-        self._style(ax, "", "x", "f(x)", grid=True)
-        self.base_title = s.title
-        gm = np.asarray(s.minima)[:, 0]
-        handles = [ax.plot(gm, [s.min_value] * len(gm), ls="none", marker="*", ms=self.pt(17), mfc="#ffffff",
-                           mec=lk.minimum, mew=self.pt(1))[0]]  # fmt: skip
-        names = ["global minimum"]
-        if s.local_minima:
-            lm = np.asarray(s.local_minima)[:, 0]
-            handles.append(ax.plot(lm, [float(s.f(np.array([v]))) for v in lm], ls="none", marker="^",
-                                   ms=self.pt(11), mfc="none", mec=lk.minimum, mew=self.pt(1))[0])  # fmt: skip
-            names.append("local minimum")
-        self.grads = gradients(s, self.res.params)[..., 0]
-        self.tangents = [self._line(ax, c, lk.line_width, ls="--") for c in self.colors]
-        self._start(ax, self.res.params[0, 0, 0], self.res.loss[0, 0])
-        self._racers(ax, self.res.params[:, :, 0], self.res.loss, path=False)
-        if self.options.legend:
-            if racer_legend:
-                handles, names = handles + self._racer_handles(), names + self.labels
-            self._legend(ax, handles, names, "upper center")
-
-    def _start(self, ax, x, y) -> None:
-        lk, size = self.look, self.pt(self.look.head_size + 4)
-        for m in ("o", "+"):  # Bokeh's circle_cross
-            ax.plot([x], [y], ls="none", marker=m, ms=size, mfc="none", mec=lk.text, mew=self.pt(1.5))
-
-    def _racers(self, ax, X, Y, path: bool) -> None:
-        lk = self.look
-        self.main_ax, self.X, self.Y = ax, X, Y
-        self.paths = []
-        for c in self.colors:
-            if path:
-                ln = self._line(ax, c, lk.line_width, marker="o", size_px=3 + lk.line_width, alpha=0.9)
-            else:
-                ln = self._line(ax, c, 0, marker="o", size_px=4 + lk.line_width, alpha=0.6, ls="none")
-            ln.set_markeredgewidth(0)
-            self.paths.append(ln)
-        self.heads = [
-            self._line(ax, c, 0, marker="o", size_px=lk.head_size, ls="none", mfc=c, mec="#ffffff",
-                       mew=self.pt(2))
-            for c in self.colors
-        ]  # fmt: skip
-        self.crosses = [self._line(ax, c, 0, marker="x", size_px=lk.head_size + 8, ls="none", mew=self.pt(4))
-                        for c in self.colors]  # fmt: skip
-        self.notes = [
-            self._move(ax.annotate("", (0, 0), xytext=(0, 0), textcoords="offset points", color=c, fontweight="bold",
-                                   fontsize=self.pt(_px(lk.font)), annotation_clip=False))
-            for c in self.colors
-        ]  # fmt: skip
-
-    def _series(self, ax, kind: str) -> None:
-        lk, res = self.look, self.res
-        if kind == "loss":
-            Y = np.maximum(res.loss - res.surface.min_value, GAP_FLOOR)
+    # ----- layout ----------------------------------------------------------------------------------
+    def _arrange(self) -> None:
+        """Place the panels: the surface on the left at equal data scales with its colour bar, the
+        curves stacked beside it, each legend outside its data area."""
+        W, H = self.options.size
+        s = self.scale
+        px_w, px_h = 1 / W, 1 / H
+        renderer = self.canvas.get_renderer()
+        top = H - (self.look.font * 2.4 * s if self.options.title else 0)
+        names = list(self.panels)
+        curves = [c for c in names if c != "contour"]
+        rects = {}
+        if "contour" in names and curves:
+            left_w = W * 1.25 / 2.25
+            rects["contour"] = (0, 0, left_w, top)
+            for i, c in enumerate(curves):
+                hh = top / len(curves)
+                rects[c] = (left_w, top - (i + 1) * hh, W - left_w, hh)
         else:
-            Y = np.concatenate([res.lr, np.full((self.n, 1), np.nan)], axis=1)
-            Y = np.where(Y > 0, Y, np.nan)  # a zero lr has no place on a log axis
-        rows = np.arange(Y.shape[1])[None, :] <= self.last_row[:, None]
-        shown = Y[rows & np.isfinite(Y)]
-        lo, hi = (float(shown.min()), float(shown.max())) if shown.size else (0.1, 10.0)
-        lo, hi = (lo / 10, hi * 10) if hi <= lo * 1.0001 else (lo / 1.6, hi * 1.6)
-        ax.set_yscale("log")
-        ax.set_xlim(0, max(self.steps, 1))
-        ax.set_ylim(lo, hi)  # fixed for the whole race, so the frames do not jump
-        self._style(ax, "Loss" if kind == "loss" else "Learning rate", "step",
-                    "loss − min" if kind == "loss" else "learning rate", grid=True)  # fmt: skip
-        lines = [self._line(ax, c, lk.line_width) for c in self.colors]
-        marks = [self._line(ax, c, 0, marker="x", size_px=lk.head_size, ls="none", mew=self.pt(3))
-                 for c in self.colors] if kind == "loss" else []  # fmt: skip
-        marker = self._move(ax.axvline(0, color=lk.text, linestyle="--", linewidth=self.pt(1.5)))
-        setattr(self, f"{kind}_parts", (Y, lines, marks, marker))
-        if kind == "loss" and self.options.legend:
-            self._legend(ax, self._racer_handles(), self.labels, "lower left")
+            for i, c in enumerate(names):
+                rects[c] = (i * W / len(names), 0, W / len(names), top)
+
+        def extent(name):
+            leg = self.axes[name].get_legend() if name in self.axes else None
+            if leg is None or not leg.get_visible():
+                return 0.0, 0.0
+            ext = leg.get_window_extent(renderer)
+            return ext.width, ext.height
+
+        loss_w = extent("loss")[0]  # every curve panel leaves it, so their step axes line up
+        for name, (x, y, w, h) in rects.items():
+            ax = self.axes[name]
+            leg = ax.get_legend()
+            lw, lh = extent(name)
+            # Room for ticks, axis labels and titles, which grow with the look's fonts (slides).
+            f = s * self.look.font / 14
+            if name == "contour":
+                cbar = 95 * f if self.cbar is not None else 12 * s
+                box = (x + 70 * f, y + 52 * f + lh, w - 70 * f - cbar, h - 52 * f - lh - 34 * f)
+            else:
+                right = loss_w + 16 * s if loss_w else 14 * s
+                box = (x + 80 * f, y + 50 * f, w - 80 * f - right, h - 50 * f - 34 * f)
+            if name != "contour":
+                ax.set_aspect("auto")  # curves fill their panel; only the surface keeps equal scales
+            ax.set_position([box[0] * px_w, box[1] * px_h, max(box[2], 10) * px_w, max(box[3], 10) * px_h])
+            ax.apply_aspect()
+            pos = ax.get_position()
+            if name == "contour" and self.cbar is not None:
+                self.cbar.ax.set_position([pos.x1 + 14 * s * px_w, pos.y0, 16 * s * px_w, pos.height])
+            if leg is not None:
+                if name == "loss":
+                    leg.set_bbox_to_anchor((pos.x1 + 10 * s * px_w, pos.y1), transform=self.fig.transFigure)
+                    leg.set_loc("upper left")
+                else:
+                    leg.set_bbox_to_anchor((pos.x0, pos.y0 - 46 * f * px_h, pos.width, 0),
+                                           transform=self.fig.transFigure)  # fmt: skip
+                    leg.set_loc("upper left")
 
     # ----- one step --------------------------------------------------------------------------------
     def show(self, k: int) -> None:
@@ -278,48 +237,32 @@ class Picture:
         k = int(min(max(k, 0), self.steps))
         res = self.res
         self.title.set_text(f"step {k}/{self.steps}")
-        if hasattr(self, "paths"):
-            self._show_racers(k)
-        for kind in ("loss", "lr"):
-            if not hasattr(self, f"{kind}_parts"):
-                continue
-            Y, lines, marks, marker = getattr(self, f"{kind}_parts")
-            for i, ln in enumerate(lines):
-                end = min(k, self.last_row[i]) + 1
-                ln.set_data(np.arange(end), Y[i, :end])
-            for i, mk in enumerate(marks):
-                d = int(res.diverged_at[i])
-                mk.set_data(([d], [Y[i, d]]) if 0 <= d <= k else ([], []))
+        if "contour" in self.panels:
+            rows = np.minimum(k, self.last_row)
+            for i, art in enumerate(self.paths):
+                xy = np.stack([self.X[i, : rows[i] + 1], self.Y[i, : rows[i] + 1]], axis=1)
+                if res.surface.dim == 2:
+                    art.set_segments([xy])
+                else:
+                    art.set_offsets(xy)
+            idx = np.arange(self.n)
+            self.heads.set_offsets(np.stack([self.X[idx, rows], self.Y[idx, rows]], axis=1))
+            for i in self.crosses:
+                self.crosses[i].set_visible(bool(res.diverged_at[i] <= k))
+            for i in self.notes:
+                self.notes[i].set_visible(bool(res.diverged_at[i] <= k))
+            if self.tangents:
+                seg = tangent_segments(res, k, self.xlim)
+                for i, art in enumerate(self.tangents):
+                    art.set_segments([seg[i].reshape(2, 2)])
+        for kind, (Y, lines, marks, marker) in self.curves.items():
+            if kind == "loss":
+                for i, ln in enumerate(lines):
+                    end = min(k, self.last_row[i]) + 1
+                    ln.set_data(np.arange(end), Y[i, :end])
+            for i, mk in marks.items():
+                mk.set_visible(bool(res.diverged_at[i] <= k))
             marker.set_xdata([k, k])
-
-    def _show_racers(self, k: int) -> None:
-        res, ax = self.res, self.main_ax
-        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-        ins_x, ins_y = 0.02 * (x1 - x0), 0.03 * (y1 - y0)
-        for i in range(self.n):
-            end = min(k, self.last_row[i]) + 1
-            self.paths[i].set_data(self.X[i, :end], self.Y[i, :end])
-            x, y = self.X[i, k], self.Y[i, k]
-            self.heads[i].set_data([x], [y])
-            d = int(res.diverged_at[i])
-            if 0 <= d <= k:
-                # Pinned inside the plot: a runaway racer's last point may be far outside it.
-                px, py = min(max(x, x0 + ins_x), x1 - ins_x), min(max(y, y0 + ins_y), y1 - ins_y)
-                self.crosses[i].set_data([px], [py])
-                right = px > 0.5 * (x0 + x1)
-                note = self.notes[i]
-                note.xy = (px, py)
-                note.set_text(f"diverged at step {d}")
-                note.set_position((-self.pt(12) if right else self.pt(12), self.pt(6)))
-                note.set_horizontalalignment("right" if right else "left")
-                note.set_visible(True)
-            else:
-                self.crosses[i].set_data([], [])
-                self.notes[i].set_visible(False)
-            if hasattr(self, "tangents"):
-                w = 0.12 * (x1 - x0)
-                g = self.grads[i, k]
-                self.tangents[i].set_data([x - w, x + w], [y - g * w, y + g * w])
 
     # ----- output ----------------------------------------------------------------------------------
     def rgba(self, k: int) -> np.ndarray:
@@ -332,15 +275,10 @@ class Picture:
                 if self._background is None:
                     self.canvas.draw()
                     self._background = self.canvas.copy_from_bbox(self.fig.bbox)
-                    self._legend_pixels = [
-                        self.canvas.copy_from_bbox(leg.get_window_extent().padded(2)) for leg in self.legends
-                    ]
                 self.canvas.restore_region(self._background)
                 for a in self._moving:
                     if a.get_visible():
                         self.fig.draw_artist(a)
-                for region in self._legend_pixels:
-                    self.canvas.restore_region(region)
                 self.fig.draw_artist(self.title)
             return np.asarray(self.canvas.buffer_rgba())
 

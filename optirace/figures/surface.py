@@ -1,0 +1,125 @@
+"""The 2-D surface: colour map with a colour bar in loss units, contour lines, the minima, the
+start, the racers' paths and current points, and where a racer diverged.
+
+Equal data scales: a unit of x is as long as a unit of y, so a ravine looks like a ravine.
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+
+from surfaces.grid import grid_values
+
+from .look import BANDS, Look, axes, line, marker, styled, text
+from .look import title as as_title
+
+__all__ = ["surface_overlay", "surface_values", "pinned", "GRID"]
+
+GRID = 240  # samples per side: smooth at 1920x1080, one jitted call
+
+
+def surface_values(surface, kappa=None, n: int = GRID):
+    """(xs, ys, values, levels, log) drawn for a 2-D surface. Where the surface spans orders of
+    magnitude the values are the gap to the minimum (floored above 0) on a log colour scale."""
+    (xs, ys), Z = grid_values(surface, n, {"kappa": kappa} if kappa is not None else None)
+    Z = np.where(np.isfinite(Z), Z, np.nanmax(np.where(np.isfinite(Z), Z, -np.inf)))
+    log = bool(surface.log_scale)
+    if log:
+        gap = np.maximum(Z - surface.min_value, 0.0)
+        Z = gap + max(gap.max() * 1e-7, 1e-12)
+        levels = np.logspace(np.log10(Z.min()), np.log10(Z.max()), BANDS + 1)[1:-1]
+    else:
+        levels = np.linspace(Z.min(), Z.max(), BANDS + 1)[1:-1]
+    return xs, ys, Z, levels, log
+
+
+def pinned(x: float, y: float, xlim, ylim) -> tuple[float, float, str, str]:
+    """Where a diverged racer's cross sits (inside the frame, however far it flew) and how its label
+    aligns: towards the middle of the plot, so the label is inside the frame too."""
+    (x0, x1), (y0, y1) = xlim, ylim
+    ix, iy = 0.03 * (x1 - x0), 0.04 * (y1 - y0)
+    x = x1 - ix if not np.isfinite(x) and x > 0 else x  # +inf goes right, -inf and NaN left
+    y = y1 - iy if not np.isfinite(y) and y > 0 else y
+    px = float(min(max(np.nan_to_num(x, nan=x0), x0 + ix), x1 - ix))
+    py = float(min(max(np.nan_to_num(y, nan=y0), y0 + iy), y1 - iy))
+    h = "right" if px > 0.5 * (x0 + x1) else "left"
+    v = "top" if py > 0.5 * (y0 + y1) else "bottom"
+    return px, py, h, v
+
+
+def diverged_layers(res, k: int, X, Y, colors, lk: Look, scale: float, xlim, ylim) -> list:
+    """A cross and a "diverged at step d" label for each racer diverged by step k, both inside the
+    frame; one pair of elements per racer, so each label aligns towards the middle of the plot."""
+    layers = []
+    (x0, x1), (y0, y1) = xlim, ylim
+    for i, d in enumerate(res.diverged_at):
+        d = int(d)
+        if not 0 <= d <= k:
+            continue
+        px, py, h, v = pinned(X[i, d], Y[i, d], xlim, ylim)
+        tx = px + (0.045 if h == "left" else -0.045) * (x1 - x0)
+        ty = py + (0.02 if v == "bottom" else -0.02) * (y1 - y0)
+        cross = hv.Points([(px, py)], group="Diverged")
+        layers.append(styled(cross, marker("x", lk.head_size + 8, scale, None, colors[i], 4)))
+        note = hv.Labels([(tx, ty, f"diverged at step {d}")], vdims="text", group="DivergedLabel")
+        note = styled(note, text(lk.text, lk.font, scale))  # the cross wears the racer's colour
+        note = note.opts(text_align=h, text_baseline=v, backend="bokeh")
+        note = note.opts(horizontalalignment=h, verticalalignment=v, backend="matplotlib")
+        layers.append(note)
+    return layers
+
+
+def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, kappa=None, legend=True,
+                    racer_legend=False) -> hv.Overlay:  # fmt: skip
+    """The surface panel at step k (paths drawn over steps 0..k)."""
+    s = res.surface
+    xs, ys, Z, levels, log = surface_values(s, kappa)
+    (x0, x1), (y0, y1) = s.domain
+    clabel = "loss − min (log scale)" if log else "loss"
+    img = hv.Image((xs, ys, Z), kdims=["x", "y"], vdims=[hv.Dimension("loss", label=clabel)],
+                   group="Surface")  # fmt: skip
+    zlo, zhi = float(Z.min()), float(Z.max())
+    for backend in ("bokeh", "matplotlib"):
+        img = img.opts(cmap=list(lk.cmap), colorbar=True, logz=log, clim=(zlo, zhi), backend=backend)
+    img = img.opts(colorbar_opts={"title": clabel}, backend="bokeh")
+    img = img.opts(colorbar_opts={"label": clabel}, backend="matplotlib")
+    contours = hv.operation.contours(img, levels=list(levels), overlaid=False).relabel(group="Contours")
+    contours = styled(contours, line(lk.contour_line, lk.contour_width, scale, alpha=lk.contour_alpha))
+    contours = contours.opts(show_legend=False, backend="bokeh").opts(show_legend=False, backend="matplotlib")
+    layers = [img, contours]
+    if s.local_minima:
+        lm = np.asarray(s.local_minima)
+        layers.append(styled(hv.Points(lm[:, :2], label="local minimum", group="LocalMinimum"),
+                             marker("triangle", 12, scale, None, lk.minimum, 2)))  # fmt: skip
+    gm = np.asarray(s.minima)
+    layers.append(styled(hv.Points(gm[:, :2], label="global minimum", group="GlobalMinimum"),
+                         marker("star", 19, scale, "#ffffff", lk.minimum, 1.5)))  # fmt: skip
+    P = res.params
+    layers.append(styled(hv.Points([tuple(P[0, 0, :2])], label="start", group="Start"),
+                         marker("circle", lk.head_size + 4, scale, None, lk.text, 2)))  # fmt: skip
+    last = np.where(res.diverged_at >= 0, res.diverged_at, res.steps).astype(int)
+    for i, c in enumerate(colors):
+        end = min(k, last[i]) + 1
+        path = hv.Path([P[i, :end, :2]], group="RacerPath", label=labels[i] if racer_legend else "")
+        path = styled(path, line(c, lk.line_width, scale, alpha=0.95))
+        for backend in ("bokeh", "matplotlib"):
+            path = path.opts(show_legend=racer_legend, backend=backend)
+        layers.append(path)
+    heads = hv.Points([(P[i, min(k, last[i]), 0], P[i, min(k, last[i]), 1], c) for i, c in enumerate(colors)],
+                      vdims="color", group="Heads")  # fmt: skip
+    heads = styled(heads, marker("circle", lk.head_size, scale, "color", "#ffffff", 2))
+    layers.append(heads)
+    layers += diverged_layers(res, k, P[..., 0], P[..., 1], colors, lk, scale, (x0, x1), (y0, y1))
+    title = s.title + ("  (log-scaled colours)" if log else "")
+    ax = axes(lk, scale, grid=False)
+    plot = {
+        "bokeh": {"title": as_title(title), "xlim": (x0, x1), "ylim": (y0, y1), "data_aspect": 1,
+                  "show_legend": legend, "legend_position": "bottom", "legend_cols": 4, "responsive": False},
+        "matplotlib": {"title": as_title(title), "xlim": (x0, x1), "ylim": (y0, y1), "aspect": "equal",
+                       "show_legend": legend, "legend_position": "bottom", "legend_cols": 4},
+    }  # fmt: skip
+    overlay = hv.Overlay(layers)
+    for backend in ("bokeh", "matplotlib"):
+        overlay = overlay.opts(**ax[backend], **plot[backend], backend=backend)
+    return overlay
