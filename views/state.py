@@ -18,13 +18,11 @@ from optimizers import OPTIMIZERS, SCHEDULES, Racer, race, racer_to_string
 from optimizers.race import RaceResult
 from optimizers.schedules import momentum_name
 from optirace.defaults import default_racers, default_spec, suggested_lr
+from optirace.figures import PALETTE  # the racers wear the figures' colours
 from optirace.scene import MAX_LABEL, MAX_RACERS, MAX_STEPS, STATE, SURFACE_PARAMS, Scene
 from surfaces import SURFACES
 
 __all__ = ["RaceState", "LIMITS", "PALETTE"]
-
-# Okabe & Ito's colour-blind-safe palette, reordered so the first racers get the most distinct hues.
-from optirace.figures import PALETTE  # noqa: E402 (the racers wear the figures' colours)
 
 # Per-session limits: they keep one session's work bounded so a class shares a server fairly. They
 # are tighter than the engine's (optimizers/limits.py) and checked first, so the app's own message
