@@ -188,7 +188,7 @@ def test_embed_mode_shows_plots_and_playback_only(app):
     ui.screenshot("05-embed")
 
 
-def test_one_variable_view_shows_the_seed_iterates(app):
+def test_one_variable_view_shows_the_first_iterates_of_gradient_descent(app):
     ui, url = app
     ui.open(f"{url}/app?surface=parabola&r0=gd:lr=0.3")
     ui.page.get_by_role("button", name="Step ▶").click()
