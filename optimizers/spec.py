@@ -38,14 +38,17 @@ class _Short(reprlib.Repr):
 
 
 _SHORT = _Short()
+SHOWN = 120  # characters of a quoted value in a message, at most
 
 
 def shown(value: Any) -> str:
     """A value as error messages and notices quote it: its repr, cut short."""
     try:
-        return _SHORT.repr(value)
+        text = _SHORT.repr(value)
     except Exception:  # a hostile object's own __repr__ may raise anything
         return f"<a {type(value).__name__}>"
+    # A string is quoted whole up to 100 characters; a container of several is cut as a whole.
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
 def as_float(value: Any) -> float:
