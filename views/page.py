@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from urllib.parse import urlencode
 
 import panel as pn
@@ -11,17 +10,13 @@ from panel.io.location import Location
 
 from surfaces import SURFACES
 
-from . import heap, paintfix, refcache
 from .explain import Explain
 from .export_menu import ExportMenu
-from .frequent import Scrubber
-from .keyboard import Shortcuts
 from .latex import katex_stylesheets
 from .link import link_query, location
 from .live import RaceView
 from .plaintext import PlainText
 from .racers import RacerEditor
-from .reveal import TICKS
 from .state import LIMITS, RaceState
 from .styles import SHEET, html_pane
 
@@ -39,124 +34,6 @@ def _server_log() -> logging.Logger:
 
 
 log = _server_log()
-refcache.install()  # once per process: see views/refcache.py
-heap.settle()  # once per process, on the first page: everything imported so far is long-lived
-
-
-class Playback:
-    """Play/Pause, Step, Reset, speed and the scrubber, driving `state.step` by a periodic callback."""
-
-    def __init__(self, state: RaceState) -> None:
-        self.state = state
-        self.play = pn.widgets.Button(name="❚❚ Pause" if state.playing else "▶ Play", button_type="primary",
-                                      width=100, css_classes=["play"])  # fmt: skip
-        self.back = pn.widgets.Button(name="◀ Step", width=80, css_classes=["back"])
-        self.forward = pn.widgets.Button(name="Step ▶", width=80, css_classes=["step"])
-        self.reset = pn.widgets.Button(name="⟲ Reset", width=90, css_classes=["reset"])
-        self.speed = pn.widgets.FloatSlider(name="speed (steps/s)", start=1, end=500, step=1, value=state.speed,
-                                            width=200)  # fmt: skip
-        self.scrub = Scrubber(name="step", start=0, end=max(state.steps_done, 1), value=state.step,
-                                          sizing_mode="stretch_width", min_width=200, css_classes=["scrubber"])  # fmt: skip
-        self.play.on_click(lambda e: state.toggle())
-        self.forward.on_click(lambda e: state.step_once(1))
-        self.back.on_click(lambda e: state.step_once(-1))
-        self.reset.on_click(lambda e: state.reset())
-        self.speed.param.watch(lambda e: setattr(state, "speed", float(e.new)), "value")
-        self.scrub.param.watch(self._scrubbed, "value")
-        state.param.watch(self._on_step, ["step"])
-        state.param.watch(self._on_playing, ["playing"])
-        state.param.watch(self._on_result, ["result"])
-        self._last = time.monotonic()
-        self._scrub_sent = 0.0
-        self.callback = None
-        self._ctx = None  # the session's context, once served (see start_callbacks)
-        self._syncing = False
-
-    def __panel__(self):
-        return pn.Row(self.play, self.back, self.forward, self.reset, self.speed, self.scrub,
-                      sizing_mode="stretch_width", css_classes=["playback"])  # fmt: skip
-
-    def _scrubbed(self, event):
-        if not self._syncing:
-            self.state.playing = False
-            self.state.step = int(event.new)
-
-    def _on_step(self, event):
-        # While playing, the scrubber follows at 5 Hz: each update is a message of its own.
-        now = time.monotonic()
-        if self.state.playing and now - self._scrub_sent < 0.2:
-            return
-        self._scrub_sent = now
-        self._syncing = True
-        try:
-            self.scrub.value = int(event.new)
-        finally:
-            self._syncing = False
-
-    def _on_result(self, *_):
-        self.scrub.end = max(self.state.steps_done, 1)
-
-    def _on_playing(self, event):
-        self.play.name = "❚❚ Pause" if event.new else "▶ Play"
-        if not event.new:
-            self._scrub_sent = 0.0
-            self._on_step(type("Event", (), {"new": self.state.step}))
-        if self.callback is None:
-            return
-        if event.new:
-            self._last = time.monotonic()
-            self.callback.start()
-        else:
-            self.callback.stop()
-
-    def tick(self):
-        if self._tab_gone():
-            # Bokeh keeps a closed tab's session, and so this callback, for up to half a minute
-            # before destroying it: at 20 frames a second, for no one.
-            self.callback.stop()
-            log.info("session %s: its tab has gone; playback paused", getattr(self._ctx, "id", "?"))
-            return
-        now = time.monotonic()
-        # Clamp dt so a stalled tab does not jump far ahead when it wakes.
-        dt = min(now - self._last, 0.25)
-        self._last = now
-        try:
-            # One message per frame: the stream, the scrubber and the tables leave together.
-            with pn.io.unlocked():
-                self.state.advance(dt)
-        except Exception as e:  # noqa: BLE001 (any failure: it must stay in this session)
-            self.failed(e)
-
-    def failed(self, error: Exception) -> None:
-        """A frame failed: stop this session's playback and say so here and in the server log.
-
-        Uncaught, the error would reach the server's loop 30 times a second until the tab closed;
-        other sessions never see it either way, since each has its own state and callback."""
-        log.exception("session playback stopped after an error")
-        self.state.playing = False
-        self.state.error = f"playback stopped after an internal error ({type(error).__name__}: {error})"[:300]
-
-    def start_callbacks(self):
-        # Stopped until the page has loaded: a race opened with play=1 starts when it can be seen.
-        # `background` keeps the ticks out of Panel's busy tracking (a list shared by every session
-        # of the process, rescanned on each tick): it feeds only the busy indicator, which is off.
-        self.callback = pn.io.PeriodicCallback(callback=self.tick, period=int(1000 / TICKS), background=True)
-        self._ctx = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
-
-    def _tab_gone(self) -> bool:
-        """True once the session's last browser connection has closed (Bokeh never reconnects one)."""
-        session = getattr(self._ctx, "session", None)
-        return session is not None and session.connection_count == 0
-
-    def page_loaded(self):
-        if self.state.playing and self.callback is not None and not self.callback.running:
-            self._last = time.monotonic()
-            self.callback.start()
-
-    def on_key(self, action: str):
-        s = self.state
-        {"toggle": s.toggle, "forward": lambda: s.step_once(1), "back": lambda: s.step_once(-1),
-         "reset": s.reset}[action]()  # fmt: skip
 
 
 def _settings(state: RaceState) -> tuple[pn.Column, pn.Column]:
@@ -259,12 +136,8 @@ def _sync_url(state: RaceState):
     state.param.watch(push, ["result", "speed", "present", "theme"])
 
 
-def _closed(ctx, playback: Playback) -> None:
-    """A tab closed: stop its animation and say so in the server log (tests and operators read it)."""
-    if playback.callback is not None:
-        playback.callback.stop()
-    log.info("session %s closed; its playback callback stopped", getattr(ctx, "id", "?"))
-    heap.release()
+def _closed(ctx) -> None:
+    log.info("session %s closed", getattr(ctx, "id", "?"))
 
 
 def _built_when_opened(title: str, make, **params) -> pn.Card:
@@ -290,20 +163,19 @@ def build() -> pn.viewable.Viewable:
     if query:
         state.apply_query(query)
     view = RaceView(state)
-    playback = Playback(state)
-    keys = Shortcuts(playback.on_key)
+    playback = view.bar
     notice, error = _alerts(state)
-    playback.start_callbacks()
     if pn.state.curdoc is not None:
-        pn.state.on_session_destroyed(lambda ctx: _closed(ctx, playback))
-        paintfix.install(pn.state.curdoc)
+        pn.state.on_session_destroyed(_closed)
+        # The page's player starts once the document is ready: it draws the step and, for a link
+        # with play=1, plays (optirace/figures/player.js).
+        pn.state.curdoc.js_on_event("document_ready", view.player.ready())
     _sync_url(state)
     # Marks the page live: onload runs once the browser's websocket is connected, so a visitor (or a
     # test) that sees this marker knows clicks now reach the server.
     ready = html_pane("", css_classes=["ready-marker"], width=0, height=0, margin=0)
 
     def loaded():
-        playback.page_loaded()
         ready.object = "<span data-ready='1'></span>"
 
     pn.state.onload(loaded)
@@ -312,7 +184,7 @@ def build() -> pn.viewable.Viewable:
     plots = pn.Row(view.main, curves, sizing_mode="stretch_both", min_height=420,
                    styles={"height": "calc(100vh - 150px)"})  # fmt: skip
     if state.embed:
-        return pn.Column(notice, error, playback, plots, keys, ready, sizing_mode="stretch_both",
+        return pn.Column(notice, error, playback, plots, ready, sizing_mode="stretch_both",
                          css_classes=["embed", "present" if state.present else "normal"])  # fmt: skip
     present = pn.widgets.Switch(name="presentation mode", value=state.present)
     present.param.watch(lambda e: setattr(state, "present", e.new), "value")
@@ -339,7 +211,7 @@ def build() -> pn.viewable.Viewable:
         pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
         pn.Card(Explain(state), title="Explain: each racer's update rule", collapsed=False,
                 sizing_mode="stretch_width"),
-        keys, ready,
+        ready,
     ])  # fmt: skip
     return template
 

@@ -10,6 +10,7 @@ import holoviews as hv
 import numpy as np
 
 from .look import Look, axes, line, marker, styled
+from .tags import panel, played
 
 __all__ = ["curve_overlay", "curve_values", "has_momentum", "GAP_FLOOR"]
 
@@ -52,9 +53,10 @@ def curve_values(res, kind: str) -> tuple[np.ndarray, tuple[float, float], bool]
 
 
 def curve_overlay(res, kind: str, colors, labels, lk: Look, k: int, scale: float = 1.0,
-                  legend: bool = True) -> hv.Overlay:  # fmt: skip
+                  legend: bool = True, player: bool = False) -> hv.Overlay:  # fmt: skip
     """One curve panel at step k: each racer's curve over steps 0..k (the learning rate's whole
-    schedule, known before the race runs), a cross where a racer diverged, and the step marker."""
+    schedule, known before the race runs), a cross where a racer diverged, and the step marker.
+    With `player`, the layers are tagged for the page's player (optirace/figures/tags.py)."""
     Y, ylim, log = curve_values(res, kind)
     steps = res.steps
     last = np.where(res.diverged_at >= 0, res.diverged_at, steps).astype(int)
@@ -64,13 +66,17 @@ def curve_overlay(res, kind: str, colors, labels, lk: Look, k: int, scale: float
         end = min(k, last[i]) + 1 if kind == "loss" else Y.shape[1]
         curve = hv.Curve((np.arange(end), Y[i, :end]), "step", hv.Dimension("y", label=TITLES[kind][1]),
                          group=kind.capitalize(), label=labels[i])  # fmt: skip
-        layers.append(styled(curve, line(colors[i], lk.line_width, scale)))
+        curve = styled(curve, line(colors[i], lk.line_width, scale))
+        layers.append(played(curve, kind, int(i)) if player else curve)
     if kind == "loss":
         for i, d in enumerate(res.diverged_at):
-            if 0 <= d <= k:
-                cross = hv.Points([(int(d), Y[i, d])], ["step", "y"], group="Diverged")
-                layers.append(styled(cross, marker("x", lk.head_size, scale, None, colors[i], 3)))
-    layers.append(styled(hv.VLine(k, group="Step"), line(lk.text, 1.5, scale, dash=True)))
+            if 0 <= d <= k or player:
+                at = int(d) if d >= 0 else res.steps
+                cross = hv.Points([(at, Y[i, at])], ["step", "y"], group="Diverged")
+                cross = styled(cross, marker("x", lk.head_size, scale, None, colors[i], 3))
+                layers.append(played(cross, "lossdead", i) if player else cross)
+    step = styled(hv.VLine(k, group="Step"), line(lk.text, 1.5, scale, dash=True))
+    layers.append(played(step, "step") if player else step)
     title, ylabel = TITLES[kind]
     ax = axes(lk, scale, grid=True)
     common = {"title": title, "xlim": (0, max(steps, 1)), "ylim": ylim, "logy": log, "xlabel": "step",
@@ -79,4 +85,4 @@ def curve_overlay(res, kind: str, colors, labels, lk: Look, k: int, scale: float
     for backend in ("bokeh", "matplotlib"):
         extra = {"responsive": False} if backend == "bokeh" else {}
         overlay = overlay.opts(**ax[backend], **common, **extra, backend=backend)
-    return overlay
+    return panel(overlay, kind) if player else overlay

@@ -10,7 +10,8 @@ from surfaces.grid import gradients, grid_values
 
 from .look import Look, axes, line, marker, styled
 from .look import title as as_title
-from .surface import diverged_layers
+from .surface import diverged_layers, heads_layer
+from .tags import panel, played
 
 __all__ = ["line_overlay", "line_limits", "tangent_segments", "TANGENT"]
 
@@ -36,7 +37,7 @@ def tangent_segments(res, k: int, xlim) -> np.ndarray:
 
 
 def line_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, legend: bool = True,
-                 racer_legend: bool = False) -> hv.Overlay:  # fmt: skip
+                 racer_legend: bool = False, player: bool = False) -> hv.Overlay:  # fmt: skip
     s = res.surface
     xs, F, xlim, ylim = line_limits(s)
     layers = [styled(hv.Curve((xs, F), "x", hv.Dimension("f", label="f(x)"), group="Function"),
@@ -56,19 +57,14 @@ def line_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, lege
     for i, c in enumerate(colors):
         end = min(k, last[i]) + 1
         dots = hv.Points((X[i, :end], L[i, :end]), group="RacerPath", label=labels[i] if racer_legend else "")
-        layers.append(styled(dots, marker("circle", 4 + lk.line_width, scale, c, c, 0)).opts(alpha=0.6))
+        dots = styled(dots, marker("circle", 4 + lk.line_width, scale, c, c, 0)).opts(alpha=0.6)
+        layers.append(played(dots, "path", i) if player else dots)
     seg = tangent_segments(res, k, xlim)
     for i, c in enumerate(colors):
-        layers.append(
-            styled(hv.Segments([tuple(seg[i])], group="Tangent"), line(c, lk.line_width, scale, dash=True))
-        )
-    rows = np.minimum(k, last)
-    heads = hv.Points(
-        [(X[i, rows[i]], L[i, rows[i]], c) for i, c in enumerate(colors)], vdims="color", group="Heads"
-    )
-    heads = styled(heads, marker("circle", lk.head_size, scale, "color", "#ffffff", 2))
-    layers.append(heads)
-    layers += diverged_layers(res, k, X, L, colors, lk, scale, xlim, ylim)
+        tangent = styled(hv.Segments([tuple(seg[i])], group="Tangent"), line(c, lk.line_width, scale, dash=True))
+        layers.append(played(tangent, "tangent", i) if player else tangent)
+    layers.append(heads_layer(res, k, X, L, colors, labels, lk, scale, s.variables, player))
+    layers += diverged_layers(res, k, X, L, colors, lk, scale, xlim, ylim, player)
     ax = axes(lk, scale, grid=True)
     common = {"title": as_title(s.title), "xlim": xlim, "ylim": ylim, "xlabel": "x", "ylabel": "f(x)",
               "show_legend": legend, "legend_position": "bottom", "legend_cols": 4}  # fmt: skip
@@ -76,4 +72,4 @@ def line_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, lege
     for backend in ("bokeh", "matplotlib"):
         extra = {"responsive": False} if backend == "bokeh" else {}
         overlay = overlay.opts(**ax[backend], **common, **extra, backend=backend)
-    return overlay
+    return panel(overlay, "contour") if player else overlay

@@ -11,8 +11,10 @@ import numpy as np
 
 from surfaces.grid import grid_values
 
+from ..text import shown
 from .look import BANDS, Look, axes, line, marker, styled, text
 from .look import title as as_title
+from .tags import panel, played
 
 __all__ = ["surface_overlay", "surface_values", "pinned", "GRID"]
 
@@ -48,31 +50,46 @@ def pinned(x: float, y: float, xlim, ylim) -> tuple[float, float, str, str]:
     return px, py, h, v
 
 
-def diverged_layers(res, k: int, X, Y, colors, lk: Look, scale: float, xlim, ylim) -> list:
-    """A cross and a "diverged at step d" label for each racer diverged by step k, both inside the
-    frame; one pair of elements per racer, so each label aligns towards the middle of the plot."""
-    layers = []
+def diverged_marks(res, X, Y, xlim, ylim) -> list[tuple[float, float, float, float, str, str]]:
+    """Per racer: where its cross and its label sit if it diverged (else at its last point), as
+    (cross x, cross y, label x, label y, horizontal and vertical alignment of the label)."""
     (x0, x1), (y0, y1) = xlim, ylim
+    out = []
     for i, d in enumerate(res.diverged_at):
-        d = int(d)
-        if not 0 <= d <= k:
-            continue
+        d = int(d) if d >= 0 else res.steps
         px, py, h, v = pinned(X[i, d], Y[i, d], xlim, ylim)
         tx = px + (0.045 if h == "left" else -0.045) * (x1 - x0)
         ty = py + (0.02 if v == "bottom" else -0.02) * (y1 - y0)
+        out.append((px, py, tx, ty, h, v))
+    return out
+
+
+def diverged_layers(res, k: int, X, Y, colors, lk: Look, scale: float, xlim, ylim, player: bool = False) -> list:
+    """A cross and a "diverged at step d" label for each racer diverged by step k, both inside the
+    frame; one pair of elements per racer, so each label aligns towards the middle of the plot.
+    For the player, a pair for every racer, which the page shows once the racer has diverged."""
+    layers = []
+    for i, (px, py, tx, ty, h, v) in enumerate(diverged_marks(res, X, Y, xlim, ylim)):
+        d = int(res.diverged_at[i])
+        if not player and not 0 <= d <= k:
+            continue
         cross = hv.Points([(px, py)], group="Diverged")
-        layers.append(styled(cross, marker("x", lk.head_size + 8, scale, None, colors[i], 4)))
-        note = hv.Labels([(tx, ty, f"diverged at step {d}")], vdims="text", group="DivergedLabel")
+        cross = styled(cross, marker("x", lk.head_size + 8, scale, None, colors[i], 4))
+        note = hv.Labels([(tx, ty, f"diverged at step {d}" if 0 <= d <= k else "")], vdims="text",
+                         group="DivergedLabel")  # fmt: skip
         note = styled(note, text(lk.text, lk.font, scale))  # the cross wears the racer's colour
         note = note.opts(text_align=h, text_baseline=v, backend="bokeh")
         note = note.opts(horizontalalignment=h, verticalalignment=v, backend="matplotlib")
-        layers.append(note)
+        if player:
+            cross, note = played(cross, "deadx", i), played(note, "deadtext", i)
+        layers += [cross, note]
     return layers
 
 
 def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, kappa=None, legend=True,
-                    racer_legend=False) -> hv.Overlay:  # fmt: skip
-    """The surface panel at step k (paths drawn over steps 0..k)."""
+                    racer_legend=False, player: bool = False) -> hv.Overlay:  # fmt: skip
+    """The surface panel at step k (paths drawn over steps 0..k). With `player`, the layers that
+    change with the step are tagged for the page's player (optirace/figures/tags.py)."""
     s = res.surface
     xs, ys, Z, levels, log = surface_values(s, kappa)
     (x0, x1), (y0, y1) = s.domain
@@ -105,12 +122,9 @@ def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, k
         path = styled(path, line(c, lk.line_width, scale, alpha=0.95))
         for backend in ("bokeh", "matplotlib"):
             path = path.opts(show_legend=racer_legend, backend=backend)
-        layers.append(path)
-    heads = hv.Points([(P[i, min(k, last[i]), 0], P[i, min(k, last[i]), 1], c) for i, c in enumerate(colors)],
-                      vdims="color", group="Heads")  # fmt: skip
-    heads = styled(heads, marker("circle", lk.head_size, scale, "color", "#ffffff", 2))
-    layers.append(heads)
-    layers += diverged_layers(res, k, P[..., 0], P[..., 1], colors, lk, scale, (x0, x1), (y0, y1))
+        layers.append(played(path, "path", i) if player else path)
+    layers.append(heads_layer(res, k, P[..., 0], P[..., 1], colors, labels, lk, scale, s.variables, player))
+    layers += diverged_layers(res, k, P[..., 0], P[..., 1], colors, lk, scale, (x0, x1), (y0, y1), player)
     title = s.title + ("  (log-scaled colours)" if log else "")
     ax = axes(lk, scale, grid=False)
     plot = {
@@ -122,4 +136,22 @@ def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, k
     overlay = hv.Overlay(layers)
     for backend in ("bokeh", "matplotlib"):
         overlay = overlay.opts(**ax[backend], **plot[backend], backend=backend)
-    return overlay
+    return panel(overlay, "contour") if player else overlay
+
+
+def heads_layer(res, k: int, X, Y, colors, labels, lk: Look, scale: float, variables, player: bool):
+    """Each racer's current point. Hovered, it names the racer, the step and where it is."""
+    last = np.where(res.diverged_at >= 0, res.diverged_at, res.steps).astype(int)
+    rows = np.minimum(k, last)
+    at = np.arange(len(colors))
+    names = [str(v) for v in variables][: 2 if res.surface.dim == 2 else 1]
+    table = {"x": X[at, rows], "y": Y[at, rows], "color": list(colors), "racer": [shown(t) for t in labels],
+             "step": rows, "loss": res.loss[at, rows]}  # fmt: skip
+    heads = hv.Points(table, ["x", "y"], ["color", "racer", "step", "loss"], group="Heads")
+    heads = styled(heads, marker("circle", lk.head_size, scale, "color", "#ffffff", 2))
+    # Bokeh escapes a tooltip's @field values, not its fixed text: user text only ever in a field.
+    coords = [(n, f"@{c}{{%.4g}}") for n, c in zip(names, ("x", "y")[: len(names)], strict=True)]
+    tips = [("racer", "@racer"), ("step", "@step"), *coords, ("loss", "@loss{%.4g}")]
+    formats = {f"@{c}": "printf" for c in ("x", "y", "loss")}
+    heads = heads.opts(tools=["hover"], hover_tooltips=tips, hover_formatters=formats, backend="bokeh")
+    return played(heads, "heads") if player else heads

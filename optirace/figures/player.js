@@ -1,0 +1,259 @@
+// The race player: the whole race is in the page (the `race` and `racers` sources, sent once per
+// change); this code shows it at a step, and plays, pauses, steps, scrubs and loops it with no
+// message to the server per frame. The same code runs in the app and in the offline HTML export.
+//
+// Bokeh runs it as the body of a CustomJS: `action` says what the calling model asks for, and the
+// args are race, racers, targets (the tagged models of the figure, see figures/tags.py), slider,
+// play, board, iterates, speed, loop, report (null where no server listens), autoplay and linked
+// (read play=1 and loop=1 from the page's own link).
+const P = race._player ?? (race._player = {step: 0, playing: false, acc: 0, last: 0, raf: null,
+                                           shown: new Map()});
+P.args = {race, racers, targets, slider, play, board, iterates, speed, loop, report};
+window.__optirace = Object.assign(window.__optirace ?? {}, {player: P, slider});
+
+const col = (src, k) => (src.data instanceof Map ? src.data.get(k) : src.data[k]);
+const setData = (src, obj) => {
+  const old = src.data;
+  if (old instanceof Map) src.data = new Map(Object.entries(obj));
+  else src.data = obj;
+};
+const keep = (src, obj) => {  // obj, plus the source's other columns as they are
+  const out = {};
+  const names = src.data instanceof Map ? [...src.data.keys()] : Object.keys(src.data);
+  for (const k of names) out[k] = col(src, k);
+  return Object.assign(out, obj);
+};
+
+function parseTargets() {
+  const out = [];
+  for (const m of targets) {
+    for (const t of m.tags ?? []) {
+      if (typeof t !== 'string' || !t.startsWith('optirace:')) continue;
+      const [, role, racer, fx, fy] = t.split(':');
+      if (role !== 'panel') out.push({m, role, i: +racer, fx, fy});
+    }
+  }
+  return out;
+}
+
+// ----- %g as Python prints it, for the numbers in the tables ------------------------------------------
+function fmt(v, p) {
+  if (v === null || v === undefined || Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  if (v === 0) return '0';
+  let [m, e] = Math.abs(v).toExponential(p - 1).split('e');
+  const exp = +e;
+  const strip = (s) => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
+  const sign = v < 0 ? '-' : '';
+  if (exp < -4 || exp >= p) return sign + strip(m) + 'e' + (exp < 0 ? '-' : '+') + String(Math.abs(exp)).padStart(2, '0');
+  return sign + strip(Math.abs(v).toFixed(Math.max(p - 1 - exp, 0)));
+}
+
+function rowAt(step) {  // the last row whose step is <= step
+  const s = col(race, 'step');
+  let lo = 0, hi = s.length - 1;
+  if (hi < 0) return 0;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (s[mid] <= step) lo = mid; else hi = mid - 1;
+  }
+  return lo;
+}
+
+function meta(i, k) { return col(racers, k)[i]; }
+
+function boardHtml(r, step, steps, n) {
+  const rows = [];
+  for (let i = 0; i < n; i++) {
+    const dead = meta(i, 'dead'), first = meta(i, 'first');
+    let status = 'running', cls = 'running';
+    if (dead >= 0 && dead <= step) { status = 'diverged at step ' + dead; cls = 'diverged'; }
+    else if (first >= 0 && first <= step) { status = 'converged at step ' + first; cls = 'converged'; }
+    else if (step >= steps) { status = 'stopped at the step budget'; cls = 'stopped'; }
+    const rr = Math.min(r, meta(i, 'lastrow'));
+    rows.push(`<tr><td><span class='swatch' style='background:${meta(i, 'color')}'></span>${meta(i, 'label')}</td>` +
+      `<td>${fmt(col(race, 'loss' + i)[rr], 4)}</td><td>${fmt(col(race, 'dist' + i)[rr], 3)}</td>` +
+      `<td>${first >= 0 && first <= step ? first : '–'}</td><td class='status ${cls}'>${status}</td></tr>`);
+  }
+  return `<table class='board'><caption>Leaderboard at step ${step}</caption><tr><th>racer</th><th>loss</th>` +
+    `<th>distance to min</th><th>first within 1e-6</th><th>status</th></tr>${rows.join('')}</table>`;
+}
+
+function iterateTable(r, n) {
+  // x_t and f'(x_t) per racer: the first steps, then the latest.
+  const s = col(race, 'step');
+  const ts = [];
+  for (let t = 0; t <= Math.min(r, 5); t++) ts.push(t);
+  for (let t = Math.max(r - 5, 0); t <= r; t++) if (!ts.includes(t)) ts.push(t);
+  let head = '';
+  for (let i = 0; i < n; i++)
+    head += `<th><span class='swatch' style='background:${meta(i, 'color')}'></span>x<sub>t</sub></th><th>f'(x<sub>t</sub>)</th>`;
+  let body = '', prev = null;
+  for (const t of ts) {
+    if (prev !== null && t !== prev + 1) body += '<tr><td>⋮</td></tr>';
+    let cells = '';
+    for (let i = 0; i < n; i++) cells += `<td>${fmt(col(race, 'x' + i)[t], 6)}</td><td>${fmt(col(race, 'g' + i)[t], 6)}</td>`;
+    body += `<tr><td>${s[t]}</td>${cells}</tr>`;
+    prev = t;
+  }
+  return `<table class='iterates'><caption>Iterates</caption><tr><th>t</th>${head}</tr>${body}</table>`;
+}
+
+// ----- drawing one step ------------------------------------------------------------------------------
+function draw(step, full) {
+  const s = col(race, 'step');
+  if (!s || !s.length) return;
+  const steps = s[s.length - 1];
+  step = Math.max(0, Math.min(Math.round(step), steps));
+  const r = rowAt(step);
+  const n = col(racers, 'color').length;
+  if (full) P.shown = new Map();
+  for (const t of parseTargets()) {
+    const {m, role, i, fx, fy} = t;
+    const last = i >= 0 ? meta(i, 'lastrow') : 0, rr = Math.min(r, last), upto = rr + 1;
+    const dead = i >= 0 ? meta(i, 'dead') : -1, isDead = dead >= 0 && dead <= step;
+    const src = m.data_source;
+    if (role === 'path' || role === 'loss') {
+      if (!full && P.shown.get(m.id) === upto) continue;
+      P.shown.set(m.id, upto);
+      const xs = role === 'loss' ? s : col(race, 'x' + i), ys = col(race, (role === 'loss' ? 'gap' : 'y') + i);
+      // Copies, not views: BokehJS measures a column by its own buffer.
+      const x = xs.slice(0, upto), y = ys.slice(0, upto);
+      setData(src, fx === 'xs' ? {[fx]: [x], [fy]: [y]} : {[fx]: x, [fy]: y});
+    } else if (role === 'lr' || role === 'momentum') {
+      if (full) setData(src, {[fx]: s, [fy]: col(race, (role === 'lr' ? 'lr' : 'mom') + i)});
+    } else if (role === 'heads') {
+      const hx = [], hy = [], hs = [], hl = [];
+      for (let j = 0; j < n; j++) {
+        const q = Math.min(r, meta(j, 'lastrow'));
+        hx.push(col(race, 'x' + j)[q]); hy.push(col(race, 'y' + j)[q]);
+        hs.push(s[q]); hl.push(col(race, 'loss' + j)[q]);
+      }
+      const labels = col(racers, 'text');
+      setData(src, keep(src, {[fx]: hx, [fy]: hy, step: hs, loss: hl, racer: Array.from(labels)}));
+    } else if (role === 'tangent') {
+      const x = col(race, 'x' + i)[rr], y = col(race, 'y' + i)[rr], g = col(race, 'g' + i)[rr];
+      const w = meta(i, 'tw');
+      setData(src, {x0: [x - w], y0: [y - g * w], x1: [x + w], y1: [y + g * w]});
+    } else if (role === 'deadx' || role === 'deadtext' || role === 'lossdead') {
+      const key = m.id + ':dead';
+      if (full || P.shown.get(key) !== isDead) {
+        P.shown.set(key, isDead);
+        if (role === 'deadx') setData(src, {[fx]: [meta(i, 'px')], [fy]: [meta(i, 'py')]});
+        else if (role === 'deadtext') {
+          m.glyph.text_align = meta(i, 'h');
+          m.glyph.text_baseline = meta(i, 'v');
+          setData(src, {[fx]: [meta(i, 'tx')], [fy]: [meta(i, 'ty')], text: [isDead ? 'diverged at step ' + dead : '']});
+        } else if (isDead) setData(src, {[fx]: [dead], [fy]: [col(race, 'gap' + i)[meta(i, 'deadrow')]]});
+        m.visible = isDead;
+      }
+    } else if (role === 'step') {
+      m.location = s[r];
+    }
+  }
+  P.step = s[r];
+  if (slider.end !== Math.max(steps, 1)) slider.end = Math.max(steps, 1);
+  slider.value = s[r];
+  if (board) board.text = boardHtml(r, s[r], steps, n);
+  if (iterates) iterates.text = col(race, 'g0') ? iterateTable(r, n) : '';
+}
+
+// ----- playing -------------------------------------------------------------------------------------
+function tell() {  // the server learns the step when the user pauses, steps or scrubs
+  if (!report) return;
+  report.data = {step: [P.step], playing: [P.playing ? 1 : 0]};
+}
+function label() { play.label = P.playing ? '❚❚ Pause' : '▶ Play'; }
+function stop() {
+  P.playing = false;
+  if (P.raf !== null) { cancelAnimationFrame(P.raf); P.raf = null; }
+  label();
+  tell();
+}
+function frame(now) {
+  if (!P.playing) return;
+  const a = P.args;
+  const dt = Math.min((now - P.last) / 1000, 0.25);  // a tab in the background does not leap ahead
+  P.last = now;
+  const s = col(a.race, 'step'), steps = s[s.length - 1];
+  P.acc += (a.speed ? a.speed.value : 50) * dt;
+  let k = Math.floor(P.acc);
+  if (k >= steps) {
+    if (a.loop && a.loop.active) { P.acc = 0; k = 0; }
+    else { P.draw(steps, false); P.stop(); return; }
+  }
+  if (k !== P.step) P.draw(k, false);
+  P.raf = requestAnimationFrame(P.frame);
+}
+function start() {
+  const s = col(race, 'step');
+  if (!s || !s.length) return;
+  if (P.step >= s[s.length - 1]) { P.step = 0; draw(0, false); }
+  P.playing = true;
+  P.acc = P.step;
+  P.last = performance.now();
+  label();
+  tell();
+  P.raf = requestAnimationFrame(P.frame);
+}
+function toggle() { if (P.playing) stop(); else start(); }
+function by(delta) {
+  const s = col(race, 'step');
+  const r = Math.max(0, Math.min(rowAt(P.step) + delta, s.length - 1));
+  if (P.playing) { P.playing = false; if (P.raf !== null) cancelAnimationFrame(P.raf); P.raf = null; label(); }
+  draw(s[r], false);
+  tell();
+}
+
+function keys() {
+  if (window.__optiraceKeys) return;
+  window.__optiraceKeys = true;
+  const editable = (t) => {
+    const tag = t && t.tagName ? t.tagName.toLowerCase() : '';
+    return tag === 'input' || tag === 'textarea' || tag === 'select' || !!(t && t.isContentEditable);
+  };
+  document.addEventListener('keydown', (e) => {
+    // Panel's and Bokeh's widgets live in shadow roots: the composed path starts at the element
+    // really typed into, so typing a label never starts the race.
+    const path = e.composedPath ? e.composedPath() : [e.target];
+    if (path.some(editable) || e.ctrlKey || e.metaKey || e.altKey) return;
+    const act = {' ': 'toggle', ArrowRight: 'forward', ArrowLeft: 'back', r: 'reset', R: 'reset'}[e.key];
+    if (!act) return;
+    e.preventDefault();
+    const p = window.__optirace.player;
+    p.command(act);
+  });
+}
+
+// The newest callback's functions, bound to the newest models, are the ones a running loop calls.
+Object.assign(P, {draw, stop, frame});
+P.command = (act) => {
+  if (act === 'toggle') toggle();
+  else if (act === 'forward') by(1);
+  else if (act === 'back') by(-1);
+  else if (act === 'reset') { if (P.playing) { P.playing = false; label(); } draw(0, false); tell(); }
+};
+
+if (action === 'load') {
+  // A new race (or a new figure): drawn in full at the step the player was at.
+  draw(P.step, true);
+} else if (action === 'ready') {
+  keys();
+  P.step = slider.value;
+  draw(P.step, true);
+  window.__optirace.ready = true;
+  const q = new URLSearchParams(window.location.search);
+  if (linked && q.get('loop') === '1') loop.active = true;
+  if (autoplay || (linked && q.get('play') === '1')) start();
+} else if (action === 'scrub') {
+  // Bokeh may run this callback after the change, so the player's own moves of the slider are
+  // told apart by value: the player sets P.step before it moves the slider.
+  if (slider.value !== P.step) {
+    if (P.playing) { P.playing = false; if (P.raf !== null) cancelAnimationFrame(P.raf); P.raf = null; label(); }
+    draw(slider.value, false);
+  }
+} else if (action === 'scrubbed') {
+  if (!P.playing) tell();
+} else {
+  P.command(action);
+}

@@ -1,0 +1,62 @@
+"""Marks on the Bokeh models of a played figure: which racer and which role each one draws.
+
+A figure declared for the player (`race_figure(..., player=True)`) is rendered once per structure
+(surface, racers, look). Its step-dependent layers (paths, current points, curves, divergence
+markers, the step marker) are tagged here through a HoloViews hook, so that the player in the page
+(figures/player.js) can find them and fill them from the race it was sent, step after step, with
+no message to the server. The hook also marks them not to sync: what the player draws stays in the
+page. Hooks run for the Bokeh backend only; the matplotlib rendering of the same figure ignores them.
+"""
+
+from __future__ import annotations
+
+__all__ = ["played", "panel", "PREFIX", "parse"]
+
+PREFIX = "optirace"
+
+
+def _fields(glyph) -> tuple[str, str]:
+    """The columns a glyph reads its coordinates from (HoloViews names them after dimensions)."""
+    if hasattr(glyph, "xs"):
+        return str(glyph.xs), str(glyph.ys)
+    if hasattr(glyph, "x0"):
+        return "x0", "y0"
+    if hasattr(glyph, "location"):
+        return "", ""
+    return str(glyph.x), str(glyph.y)
+
+
+def played(element, role: str, racer: int = -1):
+    """`element`, whose Bokeh renderer is tagged `optirace:role:racer:xfield:yfield`."""
+
+    def hook(plot, _element):
+        glyph = plot.handles.get("glyph")
+        renderer = plot.handles.get("glyph_renderer")
+        fx, fy = _fields(glyph)
+        target = renderer if renderer is not None else glyph  # a Span is its own renderer
+        target.tags = [*target.tags, f"{PREFIX}:{role}:{racer}:{fx}:{fy}"]
+        for model in (renderer, glyph, plot.handles.get("source")):
+            if model is not None:
+                model.syncable = False
+
+    return element.opts(hooks=[hook], backend="bokeh")
+
+
+def panel(overlay, name: str):
+    """`overlay`, whose Bokeh figure is tagged `optirace:panel:<name>` (the server sets its ranges)."""
+
+    def hook(plot, _element):
+        plot.state.tags = [*plot.state.tags, f"{PREFIX}:panel:{name}"]
+
+    return overlay.opts(hooks=[hook], backend="bokeh")
+
+
+def parse(tag) -> tuple[str, int, str, str] | None:
+    """(role, racer, xfield, yfield) of one of our tags, or None."""
+    if not isinstance(tag, str) or not tag.startswith(PREFIX + ":"):
+        return None
+    parts = tag.split(":")
+    if parts[1] == "panel":
+        return ("panel", -1, parts[2], "")
+    _, role, racer, fx, fy = parts
+    return role, int(racer), fx, fy
