@@ -1,31 +1,41 @@
-"""The live view in-process (no browser): what a settings change rebuilds, and what it only relabels."""
+"""The live view in-process (no browser): what a settings change rebuilds, what it only updates, and
+what the page's player is sent."""
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
+from bokeh.models import HoverTool
 from panel.theme import DarkTheme
 
+from optirace.figures import look
 from views.live import RaceView
 from views.state import RaceState
-from views.theme import look
+
+
+def _legend_labels(fig) -> list[str]:
+    return [item.label["value"] if isinstance(item.label, dict) else item.label.value
+            for legend in fig.legend for item in legend.items]  # fmt: skip
 
 
 def test_a_slider_move_relabels_in_place_and_a_new_surface_rebuilds():
     state = RaceState()
     state.apply_query({"r0": "gd:lr=0.001", "r1": "adam:lr=0.02"})
     view = RaceView(state)
-    figs = (view._parts["fig"], view._parts["loss"]["fig"], view._parts["lr"]["fig"])
-    before = view.traj.columns["x0"][5]
+    figs = dict(view._figs)
+    before = np.array(view.player.race.data["x0"][:6])
     state.update_racer(0, lr=0.004)
     # Rebuilding means new models for the browser to lay out: hundreds of them, for a label.
-    assert (view._parts["fig"], view._parts["loss"]["fig"], view._parts["lr"]["fig"]) == figs
+    assert view._figs == figs
     assert state.label(0) == "gd:lr=0.004"
-    assert view._parts["hovers"][0].tooltips[0] == ("racer", "gd:lr=0.004")
-    assert view._parts["loss"]["legend"][0].label.value == "gd:lr=0.004"
-    assert view._parts["hovers"][1].tooltips[0] == ("racer", "adam:lr=0.02")
-    assert view.traj.columns["x0"][5] != before  # the sources hold the new race
+    assert "gd:lr=0.004" in _legend_labels(figs["loss"])
+    assert "adam:lr=0.02" in _legend_labels(figs["loss"])
+    assert list(view.player.racers.data["text"]) == ["gd:lr=0.004", "adam:lr=0.02"]  # the hover's names
+    assert view.player.race.data["x0"][5] != before[5]  # the page is sent the new race
     state.surface = "beale"
-    assert view._parts["fig"] is not figs[0]
+    assert view._figs["contour"] is not figs["contour"]
 
 
 def test_the_lr_panel_draws_each_whole_schedule_and_follows_slider_moves():
@@ -33,13 +43,13 @@ def test_the_lr_panel_draws_each_whole_schedule_and_follows_slider_moves():
     state.apply_query({"r0": "gd:lr=0.001", "r1": "sgd:lr=0.01,schedule=step,schedule.step_size=50",
                        "steps": "200"})  # fmt: skip
     view = RaceView(state)
-    gd, sgd = (s.data for s in view._parts["lr"]["schedules"])
-    # Drawn before the race plays: all 200 steps, from the few rows where the shape changes.
-    assert list(gd["step"]) == [0, 199, 200] and list(gd["lr"][:2]) == [0.001, 0.001]
-    assert list(sgd["step"][:4]) == [0, 49, 50, 99] and sgd["lr"][2] == 0.01 * 0.1
+    race = view.player.race.data
+    # Sent before the race plays: the learning rate of all 200 steps.
+    assert list(race["step"][:3]) == [0, 1, 2] and len(race["step"]) == 201
+    assert race["lr0"][0] == race["lr0"][199] == 0.001
+    assert race["lr1"][49] == 0.01 and race["lr1"][50] == pytest.approx(0.01 * 0.1)
     state.update_racer(0, lr=0.004)
-    gd = view._parts["lr"]["schedules"][0].data
-    assert list(gd["lr"][:2]) == [0.004, 0.004]
+    assert view.player.race.data["lr0"][0] == 0.004
 
 
 @pytest.mark.parametrize(("theme", "present"), [("light", False), ("dark", False), ("dark", True)])
@@ -50,28 +60,31 @@ def test_the_looks_font_sizes_survive_panels_dark_theme(theme, present):
     state.apply_query({"theme": theme, "present": "1" if present else "0"})
     view = RaceView(state)
     lk = look(theme, present)
-    figs = (view._parts["fig"], view._parts["loss"]["fig"], view._parts["lr"]["fig"])
-    for fig in figs:
+    for fig in view._figs.values():
         for model in fig.references():
             DarkTheme.bokeh_theme.apply_to_model(model)
         for ax in (*fig.xaxis, *fig.yaxis):
-            assert (ax.major_label_text_font_size, ax.axis_label_text_font_size) == (lk.tick_font, lk.font)
-        assert fig.title.text_font_size == lk.font
-    assert view._parts["loss"]["fig"].min_border_left == lk.axis_room
+            assert (ax.major_label_text_font_size, ax.axis_label_text_font_size) == (f"{lk.tick_font:g}px",
+                                                                                     f"{lk.font:g}px")  # fmt: skip
+        assert fig.title.text_font_size == f"{lk.font:g}px"
+
+
+def _hovers(view) -> list[HoverTool]:
+    return [t for t in view._figs["contour"].tools if isinstance(t, HoverTool) and t.tooltips]
 
 
 @pytest.mark.parametrize("surface", ["booth", "parabola"])
 def test_hover_numbers_show_small_values(surface):
     """A loss of 1e-12 must not hover as 0.0000: every number field is printf-formatted with %g."""
-    import re
-
     state = RaceState(surface=surface)
     view = RaceView(state)
-    for hover in view._parts["hovers"]:
+    hovers = _hovers(view)
+    assert hovers
+    for hover in hovers:
         fields = [(name, spec) for name, spec in hover.tooltips if name not in ("racer", "step")]
         assert fields
         for name, spec in fields:
-            column, fmt = re.fullmatch(r"(@\w+)\{(.+)\}", spec).groups()
+            column, fmt = re.fullmatch(r"(@\{\w+\})\{(.+)\}", spec).groups()
             assert hover.formatters.get(column) == "printf", (name, spec)
             # BokehJS's printf formatter follows C's printf, as Python's % does.
             assert fmt % 1e-12 == "1e-12" and fmt % 1.2 == "1.2" and fmt % -0.00123 == "-0.00123", fmt
@@ -81,12 +94,12 @@ def test_axes_and_hover_name_the_surfaces_variables():
     """Least squares fits a line: its coordinates are the slope w and the intercept b, not x and y."""
     state = RaceState(surface="least_squares")
     view = RaceView(state)
-    fig = view._parts["fig"]
+    fig = view._figs["contour"]
     assert (fig.xaxis[0].axis_label, fig.yaxis[0].axis_label) == ("w", "b")
-    names = [name for name, _ in view._parts["hovers"][0].tooltips]
+    names = [name for name, _ in _hovers(view)[0].tooltips]
     assert names[2:4] == ["w", "b"]
-    state.update_racer(0, lr=0.03)  # a relabel swaps the tooltips in place: the names stay
-    assert [name for name, _ in view._parts["hovers"][0].tooltips][2:4] == ["w", "b"]
+    state.update_racer(0, lr=0.03)  # a new race of the same structure: the names stay
+    assert [name for name, _ in _hovers(view)[0].tooltips][2:4] == ["w", "b"]
     state.surface = "booth"
-    fig = view._parts["fig"]
+    fig = view._figs["contour"]
     assert (fig.xaxis[0].axis_label, fig.yaxis[0].axis_label) == ("x", "y")

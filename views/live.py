@@ -77,7 +77,11 @@ class RaceView:
         self.player.attach(*figs.values())
         self.main.objects = [pn.pane.Bokeh(figs["contour"], sizing_mode="stretch_both")]
         self.loss_pane.objects = [pn.pane.Bokeh(figs["loss"], sizing_mode="stretch_both")]
-        curves = [pn.pane.Bokeh(figs[name], sizing_mode="stretch_both") for name in ("lr", "momentum") if name in figs]
+        curves = [
+            pn.pane.Bokeh(figs[name], sizing_mode="stretch_both")
+            for name in ("lr", "momentum")
+            if name in figs
+        ]
         self.lr_pane.objects = curves
 
     def _ranges(self) -> None:

@@ -7,7 +7,7 @@ SHEET = (Path(__file__).resolve().parent.parent / "static" / "optirace.css").rea
 
 
 def html_pane(obj: str = "", **kwargs):
-    """An HTML pane that carries our stylesheet (and updates its text cheaply, views/frequent.py)."""
-    from .frequent import LiveHTML
+    """An HTML pane that carries our stylesheet."""
+    import panel as pn
 
-    return LiveHTML(obj, stylesheets=[SHEET], **kwargs)
+    return pn.pane.HTML(obj, stylesheets=[SHEET], **kwargs)

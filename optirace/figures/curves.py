@@ -83,6 +83,7 @@ def curve_overlay(res, kind: str, colors, labels, lk: Look, k: int, scale: float
               "ylabel": ylabel, "show_legend": legend and kind == "loss", "legend_position": "right"}  # fmt: skip
     overlay = hv.Overlay(layers)
     for backend in ("bokeh", "matplotlib"):
-        extra = {"responsive": False} if backend == "bokeh" else {}
+        # A click on a legend entry hides that racer's curve (the loss panel holds the racers' legend).
+        extra = {"responsive": False, "legend_opts": {"click_policy": "hide"}} if backend == "bokeh" else {}
         overlay = overlay.opts(**ax[backend], **common, **extra, backend=backend)
     return panel(overlay, kind) if player else overlay

@@ -61,7 +61,9 @@ def line_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, lege
         layers.append(played(dots, "path", i) if player else dots)
     seg = tangent_segments(res, k, xlim)
     for i, c in enumerate(colors):
-        tangent = styled(hv.Segments([tuple(seg[i])], group="Tangent"), line(c, lk.line_width, scale, dash=True))
+        tangent = styled(
+            hv.Segments([tuple(seg[i])], group="Tangent"), line(c, lk.line_width, scale, dash=True)
+        )
         layers.append(played(tangent, "tangent", i) if player else tangent)
     layers.append(heads_layer(res, k, X, L, colors, labels, lk, scale, s.variables, player))
     layers += diverged_layers(res, k, X, L, colors, lk, scale, xlim, ylim, player)

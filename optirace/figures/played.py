@@ -37,5 +37,10 @@ def bokeh_panels(result, labels: Sequence[str], theme: str, present: bool, panel
             item = item.opts(width=int(w), height=int(h), responsive=False, backend="bokeh")
         else:
             item = item.opts(responsive=True, min_height=160, min_width=200, backend="bokeh")
-        out[name] = hv.render(item, backend="bokeh")
+        plot = hv.renderer("bokeh").get_plot(item)
+        out[name] = plot.state
+        # Under a server HoloViews ties each plot to the session's document, to update it later
+        # and clean it up when the session ends. These figures are rendered once and then driven
+        # by the player: untied, the plot objects go now, not with the session.
+        plot.document = None
     return out

@@ -156,7 +156,9 @@ class Player:
                          name="leaderboard")  # fmt: skip
         self.iterates = Div(text="", sizing_mode="stretch_width", css_classes=["iterates"], stylesheets=[sheet],
                             name="iterates")  # fmt: skip
-        self.report = ColumnDataSource({"step": [0], "playing": [0]}, name="optirace-report") if report else None
+        self.report = (
+            ColumnDataSource({"step": [0], "playing": [0]}, name="optirace-report") if report else None
+        )
         # What the page changes each frame stays in the page.
         for m in (self.play, self.back, self.forward, self.reset, self.slider, self.board, self.iterates):
             m.syncable = False

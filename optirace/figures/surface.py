@@ -64,7 +64,9 @@ def diverged_marks(res, X, Y, xlim, ylim) -> list[tuple[float, float, float, flo
     return out
 
 
-def diverged_layers(res, k: int, X, Y, colors, lk: Look, scale: float, xlim, ylim, player: bool = False) -> list:
+def diverged_layers(
+    res, k: int, X, Y, colors, lk: Look, scale: float, xlim, ylim, player: bool = False
+) -> list:
     """A cross and a "diverged at step d" label for each racer diverged by step k, both inside the
     frame; one pair of elements per racer, so each label aligns towards the middle of the plot.
     For the player, a pair for every racer, which the page shows once the racer has diverged."""
@@ -94,8 +96,10 @@ def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, k
     xs, ys, Z, levels, log = surface_values(s, kappa)
     (x0, x1), (y0, y1) = s.domain
     clabel = "loss − min (log scale)" if log else "loss"
-    img = hv.Image((xs, ys, Z), kdims=["x", "y"], vdims=[hv.Dimension("loss", label=clabel)],
-                   group="Surface")  # fmt: skip
+    # The axes are named as the surface names its coordinates (least squares fits w and b).
+    vx, vy = (str(v) for v in s.variables[:2])
+    img = hv.Image((xs, ys, Z), kdims=[hv.Dimension("x", label=vx), hv.Dimension("y", label=vy)],
+                   vdims=[hv.Dimension("loss", label=clabel)], group="Surface")  # fmt: skip
     zlo, zhi = float(Z.min()), float(Z.max())
     for backend in ("bokeh", "matplotlib"):
         img = img.opts(cmap=list(lk.cmap), colorbar=True, logz=log, clim=(zlo, zhi), backend=backend)
@@ -150,8 +154,9 @@ def heads_layer(res, k: int, X, Y, colors, labels, lk: Look, scale: float, varia
     heads = hv.Points(table, ["x", "y"], ["color", "racer", "step", "loss"], group="Heads")
     heads = styled(heads, marker("circle", lk.head_size, scale, "color", "#ffffff", 2))
     # Bokeh escapes a tooltip's @field values, not its fixed text: user text only ever in a field.
-    coords = [(n, f"@{c}{{%.4g}}") for n, c in zip(names, ("x", "y")[: len(names)], strict=True)]
-    tips = [("racer", "@racer"), ("step", "@step"), *coords, ("loss", "@loss{%.4g}")]
-    formats = {f"@{c}": "printf" for c in ("x", "y", "loss")}
+    # Written as HoloViews writes them (@{name}): a formatter is found by the field's exact spelling.
+    coords = [(n, f"@{{{c}}}{{%.4g}}") for n, c in zip(names, ("x", "y")[: len(names)], strict=True)]
+    tips = [("racer", "@{racer}"), ("step", "@{step}"), *coords, ("loss", "@{loss}{%.4g}")]
+    formats = {f"@{{{c}}}": "printf" for c in ("x", "y", "loss")}
     heads = heads.opts(tools=["hover"], hover_tooltips=tips, hover_formatters=formats, backend="bokeh")
     return played(heads, "heads") if player else heads

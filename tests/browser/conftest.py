@@ -85,22 +85,34 @@ def wait_live(url: str, proc: subprocess.Popen, log_path: Path, timeout: float =
         time.sleep(0.3)
 
 
-# JS: `rows()` gives the race columns the browser holds, or null before the race is drawn.
+# JS: `rows()` gives what the page draws, read from the figure's layers (optirace/figures/tags.py):
+# x{i}, y{i} of racer i's path, gap{i} of its loss curve and `step`, the steps shown up to the
+# player's; null before the race is drawn.
 RACE_ROWS_JS = """
 const rows = () => {
-  let live = null, archive = null;
-  for (const m of Bokeh.documents[0].all_models) {
-    if (m.constructor.__name__ !== 'ColumnDataSource') continue;
-    if (m.name === 'race') live = m; else if (m.name === 'race-archive') archive = m;
-  }
-  if (live === null) return null;
-  const col = (src, k) => Array.from(src.data instanceof Map ? src.data.get(k) : src.data[k]);
-  const keys = live.data instanceof Map ? [...live.data.keys()] : Object.keys(live.data);
   const out = {};
-  for (const k of keys) {
-    const head = archive ? col(archive, k) : [];
-    out[k] = head.length ? head.concat(col(live, k).slice(1)) : col(live, k);
+  let any = false;
+  // The figure on show: a replaced figure's models may linger in the document for a while.
+  const shown = window.__optirace && window.__optirace.player ? window.__optirace.player.args.targets : [];
+  for (const m of shown) for (const t of (m.tags || [])) {
+    if (typeof t !== 'string' || !t.startsWith('optirace:')) continue;
+    const [, role, i, fx, fy] = t.split(':');
+    if (role !== 'path' && role !== 'loss') continue;
+    const d = m.data_source.data, get = (k) => (d instanceof Map ? d.get(k) : d[k]);
+    if (role === 'path') {
+      const x = get(fx), y = get(fy);
+      out['x' + i] = Array.from(fx === 'xs' ? x[0] : x);
+      out['y' + i] = Array.from(fy === 'ys' ? y[0] : y);
+      any = true;
+    } else {
+      out['gap' + i] = Array.from(get(fy));
+    }
   }
+  if (!any) return null;
+  // The steps shown: those the page holds up to the player's (a diverged racer's curves stop early).
+  const P = window.__optirace.player, race = P.args.race;
+  const all = Array.from(race.data instanceof Map ? race.data.get('step') : race.data.step);
+  out.step = all.filter((k) => k <= P.step);
   return out;
 };
 """
@@ -116,12 +128,8 @@ class AppPage:
 
     def open(self, url: str) -> AppPage:
         self.page.goto(url)
-        # The page is usable when Bokeh has drawn the race: the shared source holds the racers.
-        self.page.wait_for_function(
-            "() => window.Bokeh && Bokeh.documents.length && [...Bokeh.documents[0].all_models].some("
-            "m => m.constructor.__name__ === 'ColumnDataSource' && (m.data instanceof Map ? m.data.has('x0') : 'x0' in m.data))",
-            timeout=60_000,
-        )
+        # The page is usable when its player has drawn the race (optirace/figures/player.js).
+        self.page.wait_for_function("() => window.__optirace && window.__optirace.ready", timeout=60_000)
         # The page is live once its websocket is connected (the app marks this in onload).
         self.page.locator("[data-ready]").wait_for(state="attached", timeout=60_000)
         return self
@@ -138,8 +146,7 @@ class AppPage:
         self.page.wait_for_timeout(300)
 
     def trajectory(self) -> dict:
-        """The race rows the browser holds (what the paths and curves draw): the archive source's
-        rows 0..m joined to the live tail's rows m..k (see views/trajectories.py)."""
+        """What the page draws of the race: each racer's path and loss curve (see RACE_ROWS_JS)."""
         return self.page.evaluate(f"() => {{ {RACE_ROWS_JS} return rows(); }}")
 
     def wait_step(self, k: int, timeout: float = 10_000) -> int:
