@@ -15,8 +15,8 @@ from optirace.export.animate import gif_delays
 from optirace.export.frames import Picture
 from optirace.export.options import frame_steps, parse_panels, parse_size
 from optirace.export.scene import read_scene, scene_from_state, scene_to_query, state_from_scene
-from views.state import PALETTE, RaceState
 from optirace.figures.look import DARK
+from views.state import PALETTE, RaceState
 
 SMALL = (320, 180)
 SCENE = {"surface": "rosenbrock", "racers": ["adam:lr=0.05", "sgd:lr=0.001,momentum=0.9"], "steps": 40}
@@ -289,8 +289,9 @@ def test_failed_export_leaves_nothing_behind(state, tmp_path):
 def test_offline_html_has_everything_inline(state, tmp_path):
     # As in the app's server, where the Export menu writes it: Panel's model classes are loaded,
     # and Bokeh would add their script files (server-relative paths a saved file cannot load).
-    import views.racers  # noqa: F401 (Panel's widgets and components)
     from panel.custom import JSComponent  # noqa: F401
+
+    import views.racers  # noqa: F401 (Panel's widgets and components)
 
     out = tmp_path / "race.html"
     export(state, out, Options(size=(960, 540)))
