@@ -103,3 +103,24 @@ def test_axes_and_hover_name_the_surfaces_variables():
     state.surface = "booth"
     fig = view._figs["contour"]
     assert (fig.xaxis[0].axis_label, fig.yaxis[0].axis_label) == ("x", "y")
+
+
+def test_adding_and_removing_racers_keeps_the_figures():
+    """Racers are drawn in their palette slot's layers: Add racer and Remove only send the new race
+    (a new figure cost the server a second and more, and the page a re-layout)."""
+    state = RaceState()
+    state.apply_query({"r0": "gd:lr=0.001", "r1": "adam:lr=0.02", "r2": "sgd:lr=0.002"})
+    view = RaceView(state)
+    figs = dict(view._figs)
+
+    def shown_legend():
+        return [item.label.value for item in figs["loss"].legend[0].items if item.visible]
+
+    state.remove_racer(1)
+    assert view._figs == figs
+    assert list(view.player.racers.data["slot"]) == [0, 2]  # sgd keeps its colour
+    assert shown_legend() == ["gd:lr=0.001", "sgd:lr=0.002"]
+    state.add_racer("rmsprop")
+    assert view._figs == figs
+    assert list(view.player.racers.data["slot"]) == [0, 2, 1]  # the free colour
+    assert len(shown_legend()) == 3 and shown_legend()[1].startswith("rmsprop")

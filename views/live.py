@@ -15,7 +15,7 @@ from bokeh.core.properties import value
 from bokeh.events import Tap
 
 from optirace.figures.curves import curve_values
-from optirace.figures.played import bokeh_panels, limits
+from optirace.figures.played import bokeh_panels, limits, slot_count
 from optirace.figures.player import Player, tagged
 from optirace.figures.race import panel_names
 from optirace.figures.tags import parse
@@ -52,7 +52,7 @@ class RaceView:
         self.iterates = pn.pane.Bokeh(self.player.iterates, sizing_mode="stretch_width")
         self._key = None
         self._figs: dict = {}
-        self._labels: list[str] = []
+        self._labels = None
         self.player.report.on_change("data", self._on_report)
         self.player.speed.on_change("value", lambda attr, old, new: setattr(state, "speed", float(new)))
         self.player.loop.on_change("active", lambda attr, old, new: setattr(state, "loop", bool(new)))
@@ -63,7 +63,8 @@ class RaceView:
     # ----- building ----------------------------------------------------------------------------
     def _structure(self):
         s = self.state
-        return (s.surface, tuple(s.colors()), s.theme, s.present, s.kappa, tuple(panel_names(s.result)))
+        # Racers come and go within the figure's slots (optirace/figures/played.py): no new figure.
+        return (s.surface, slot_count(s.slots()), s.theme, s.present, s.kappa, tuple(panel_names(s.result)))
 
     def _labels_now(self) -> list[str]:
         return [self.state.label(i) for i in range(len(self.state.racers))]
@@ -71,7 +72,7 @@ class RaceView:
     def _build(self) -> None:
         s = self.state
         res = s.result
-        figs = bokeh_panels(res, self._labels_now(), s.theme, s.present, kappa=s.kappa)
+        figs = bokeh_panels(res, self._labels_now(), s.theme, s.present, kappa=s.kappa, slots=s.slots())
         figs["contour"].on_event(Tap, self._on_tap)
         self._figs = figs
         self.player.attach(*figs.values())
@@ -95,18 +96,24 @@ class RaceView:
             fig.x_range.start, fig.x_range.end = 0, max(res.steps, 1)
 
     def _relabel(self) -> None:
-        """Legend labels follow the racers' settings in place: a slider move must not rebuild."""
+        """Legend entries follow the racers in place, by slot: a slider move, a racer added or
+        removed must not rebuild the figures."""
         labels = self._labels_now()
-        if labels == self._labels:
+        key = (tuple(labels), tuple(self.state.slots()))
+        if key == self._labels:
             return
-        self._labels = labels
+        self._labels = key
+        at = {slot: i for i, slot in enumerate(self.state.slots())}
         for fig in self._figs.values():
             for legend in fig.legend:
                 for item in legend.items:
                     tags = [parse(t) for r in item.renderers for t in r.tags]
-                    racer = next((t[1] for t in tags if t and t[1] >= 0), None)
-                    if racer is not None and racer < len(labels):
-                        item.label = value(shown(labels[racer]))
+                    slot = next((t[1] for t in tags if t and t[1] >= 0), None)
+                    if slot is None:
+                        continue
+                    item.visible = slot in at
+                    if slot in at:
+                        item.label = value(shown(labels[at[slot]]))
 
     @_edits_bokeh
     def _on_look(self, *_):
@@ -122,11 +129,11 @@ class RaceView:
         if key != self._key:
             self._build()
             self._key = key
-            self._labels = []
+            self._labels = None
         else:
             self._ranges()
         self._relabel()
-        self.player.load(s.result, self._labels, s.colors(), *limits(s.result))
+        self.player.load(s.result, self._labels_now(), s.colors(), *limits(s.result), slots=s.slots())
 
     # ----- input from the page -------------------------------------------------------------------
     def _on_report(self, attr, old, new) -> None:

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import panel as pn
 from panel.io.location import Location
 
+from optirace.figures import paintfix
 from surfaces import SURFACES
 
 from .explain import Explain
@@ -170,6 +171,7 @@ def build() -> pn.viewable.Viewable:
         # The page's player starts once the document is ready: it draws the step and, for a link
         # with play=1, plays (optirace/figures/player.js).
         pn.state.curdoc.js_on_event("document_ready", view.player.ready())
+        paintfix.install(pn.state.curdoc)
     _sync_url(state)
     # Marks the page live: onload runs once the browser's websocket is connected, so a visitor (or a
     # test) that sees this marker knows clicks now reach the server.

@@ -122,6 +122,10 @@ class RaceState(Scene):
             slots = self._slots = list(range(len(self.racers)))
         return slots
 
+    def slots(self) -> list[int]:
+        """Each racer's palette slot: the colour it wears and the figure's layers it is drawn in."""
+        return list(self._color_slots())
+
     def color(self, index: int) -> str:
         """The racer's colour: its own palette slot, kept when other racers are removed."""
         return PALETTE[self._color_slots()[index] % len(PALETTE)]

@@ -19,7 +19,7 @@ from bokeh.layouts import column, row
 from bokeh.models import Div
 from bokeh.resources import Resources
 
-from ..figures import look, racer_colors
+from ..figures import look, paintfix, racer_colors
 from ..figures.played import bokeh_panels, limits
 from ..figures.player import Player
 from ..text import as_html, shown
@@ -99,6 +99,7 @@ def write_html(state, path: Path, options: Options) -> None:
                             height=title_h))  # fmt: skip
     doc = Document()
     doc.add_root(column(*items, styles={"background": lk.background}))
+    paintfix.install(doc)  # the same browser paint fixes as the app
     doc.js_on_event("document_ready", player.ready())
     page = file_html(doc, resources=_Standalone(mode="inline"), title=shown(options.title) if options.title else f"OptiRace: {res.surface.title}",
                      template=_TEMPLATE, template_variables={"background": lk.background})  # fmt: skip

@@ -3,13 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 import holoviews as hv
+import numpy as np
 
 from .line import line_limits
 from .race import PANELS, race_figure
 
-__all__ = ["bokeh_panels", "limits"]
+__all__ = ["bokeh_panels", "limits", "slot_count", "slotted"]
+
+SLOTS = 8  # racers' layers a played figure holds at least: one per colour of the palette
+
+
+def slot_count(slots: Sequence[int]) -> int:
+    """Layers for the racers of a played figure: a racer added or removed within them is drawn with
+    no new figure (a new figure costs the server a second or more, and the page a re-layout)."""
+    return max(SLOTS, max(slots, default=-1) + 1)
+
+
+def slotted(result, slots: Sequence[int], n: int):
+    """`result` seen with one racer per slot (racer i in slot slots[i]): an empty slot holds a copy
+    of the first racer, which never diverges, so limits are the race's own; the page hides it."""
+    idx = np.zeros(n, dtype=int)
+    used = np.zeros(n, dtype=bool)
+    for i, s in enumerate(slots):
+        idx[s], used[s] = i, True
+    pick = lambda a: None if a is None else np.asarray(a)[idx]  # noqa: E731
+    dead = np.where(used, np.asarray(result.diverged_at)[idx], -1)
+    return SimpleNamespace(surface=result.surface, steps=result.steps, params=pick(result.params),
+                           loss=pick(result.loss), lr=pick(result.lr), momentum=pick(getattr(result, "momentum", None)),
+                           diverged_at=dead, racers=[None] * n), used  # fmt: skip
 
 
 def limits(result) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -23,11 +47,22 @@ def limits(result) -> tuple[tuple[float, float], tuple[float, float]]:
 
 
 def bokeh_panels(result, labels: Sequence[str], theme: str, present: bool, panels: Sequence[str] = PANELS,
-                 legend: bool = True, kappa=None, sizes: dict | None = None) -> dict[str, object]:  # fmt: skip
+                 legend: bool = True, kappa=None, sizes: dict | None = None,
+                 slots: Sequence[int] | None = None) -> dict[str, object]:  # fmt: skip
     """{panel name: Bokeh figure} of `race_figure(..., player=True)`, each panel rendered on its own
     so the page can lay them out. `sizes` gives (width, height) per panel; without, the panels
-    fill the space they are given, the surface keeping equal data scales."""
-    layout = race_figure(result, labels, theme, present, k=0, panels=panels, legend=legend, kappa=kappa,
+    fill the space they are given, the surface keeping equal data scales. `slots` gives each
+    racer's palette slot (default: racer i in slot i); the figure has layers for slot_count(slots)
+    racers, tagged by slot, and the legend's entries of empty slots are hidden."""
+    n = result.params.shape[0]
+    slots = list(range(n)) if slots is None else list(slots)
+    view, used = slotted(result, slots, slot_count(slots))
+    by_slot = [""] * len(used)
+    for i, s in enumerate(slots):
+        by_slot[s] = labels[i]
+    # Empty slots are told apart by a label no racer has (labels are shown as text, never parsed).
+    by_slot = [t if used[s] else f"\u2063{s}" for s, t in enumerate(by_slot)]
+    layout = race_figure(view, by_slot, theme, present, k=0, panels=panels, legend=legend, kappa=kappa,
                          player=True)  # fmt: skip
     out = {}
     for item in layout:
@@ -43,4 +78,13 @@ def bokeh_panels(result, labels: Sequence[str], theme: str, present: bool, panel
         # and clean it up when the session ends. These figures are rendered once and then driven
         # by the player: untied, the plot objects go now, not with the session.
         plot.document = None
+    for fig in out.values():
+        for lg in fig.legend:
+            for item in lg.items:
+                item.visible = not _empty(item)
     return out
+
+
+def _empty(item) -> bool:
+    label = item.label.get("value", "") if isinstance(item.label, dict) else getattr(item.label, "value", "")
+    return str(label).startswith("\u2063")

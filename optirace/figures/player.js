@@ -108,8 +108,23 @@ function draw(step, full) {
   const r = rowAt(step);
   const n = col(racers, 'color').length;
   if (full) P.shown = new Map();
+  // The figure's racer layers are by palette slot (a racer keeps its colour when another goes);
+  // a slot no racer holds is emptied and hidden.
+  const racerAt = new Map();
+  Array.from(col(racers, 'slot')).forEach((slot, i) => racerAt.set(slot, i));
   for (const t of parseTargets()) {
-    const {m, role, i, fx, fy} = t;
+    const {m, role, fx, fy} = t;
+    const slot = t.i, i = slot >= 0 ? (racerAt.has(slot) ? racerAt.get(slot) : -2) : -1;
+    if (i === -2) {
+      if (full) {
+        const names = m.data_source.data instanceof Map ? [...m.data_source.data.keys()] : Object.keys(m.data_source.data);
+        setData(m.data_source, Object.fromEntries(names.map((k) => [k, []])));
+        m.visible = false;
+        m._optiraceEmpty = true;
+      }
+      continue;
+    }
+    if (full && m._optiraceEmpty) { m._optiraceEmpty = false; m.visible = true; }
     const last = i >= 0 ? meta(i, 'lastrow') : 0, rr = Math.min(r, last), upto = rr + 1;
     const dead = i >= 0 ? meta(i, 'dead') : -1, isDead = dead >= 0 && dead <= step;
     const src = m.data_source;
@@ -123,14 +138,16 @@ function draw(step, full) {
     } else if (role === 'lr' || role === 'momentum') {
       if (full) setData(src, {[fx]: s, [fy]: col(race, (role === 'lr' ? 'lr' : 'mom') + i)});
     } else if (role === 'heads') {
-      const hx = [], hy = [], hs = [], hl = [];
-      for (let j = 0; j < n; j++) {
+      // One row per slot, in slot order; an empty slot's row is not drawn (NaN).
+      const rows = col(src, fx).length, hx = [], hy = [], hs = [], hl = [], names = [];
+      for (let slot = 0; slot < rows; slot++) {
+        const j = racerAt.has(slot) ? racerAt.get(slot) : -1;
+        if (j < 0) { hx.push(NaN); hy.push(NaN); hs.push(NaN); hl.push(NaN); names.push(''); continue; }
         const q = Math.min(r, meta(j, 'lastrow'));
         hx.push(col(race, 'x' + j)[q]); hy.push(col(race, 'y' + j)[q]);
-        hs.push(s[q]); hl.push(col(race, 'loss' + j)[q]);
+        hs.push(s[q]); hl.push(col(race, 'loss' + j)[q]); names.push(meta(j, 'text'));
       }
-      const labels = col(racers, 'text');
-      setData(src, keep(src, {[fx]: hx, [fy]: hy, step: hs, loss: hl, racer: Array.from(labels)}));
+      setData(src, keep(src, {[fx]: hx, [fy]: hy, step: hs, loss: hl, racer: names}));
     } else if (role === 'tangent') {
       const x = col(race, 'x' + i)[rr], y = col(race, 'y' + i)[rr], g = col(race, 'g' + i)[rr];
       const w = meta(i, 'tw');

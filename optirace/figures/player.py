@@ -88,9 +88,10 @@ def race_columns(result, rows: np.ndarray) -> dict[str, np.ndarray]:
     return cols
 
 
-def racer_rows(result, rows: np.ndarray, labels, colors, xlim, ylim) -> dict[str, list]:
+def racer_rows(result, rows: np.ndarray, labels, colors, xlim, ylim, slots=None) -> dict[str, list]:
     """The `racers` source's columns, one row per racer. Labels are user text: `label` is escaped
-    for the leaderboard's HTML, `text` is the plain text a hover shows (Bokeh escapes fields)."""
+    for the leaderboard's HTML, `text` is the plain text a hover shows (Bokeh escapes fields).
+    `slot` is the racer's palette slot: the figure's layers it is drawn in."""
     n = result.params.shape[0]
     X = result.params[..., 0]
     Y = result.params[..., 1] if result.surface.dim == 2 else result.loss
@@ -111,6 +112,7 @@ def racer_rows(result, rows: np.ndarray, labels, colors, xlim, ylim) -> dict[str
         "tx": [m[2] for m in marks], "ty": [m[3] for m in marks],
         "h": [m[4] for m in marks], "v": [m[5] for m in marks],
         "tw": [TANGENT * (xlim[1] - xlim[0])] * n,
+        "slot": list(range(n)) if slots is None else [int(v) for v in slots],
     }  # fmt: skip
 
 
@@ -201,14 +203,14 @@ class Player:
         for cb in self._callbacks:
             cb.args = args
 
-    def load(self, result, labels, colors, xlim, ylim) -> np.ndarray:
+    def load(self, result, labels, colors, xlim, ylim, slots=None) -> np.ndarray:
         """Send the race: `race` first, `racers` last (its change makes the page draw). Returns the
         steps the page received."""
         rows = thinned_rows(result.steps, result.params.shape[0], result.diverged_at)
         self.slider.step = int(rows[1] - rows[0]) if len(rows) > 1 else 1
         self.slider.end = max(int(result.steps), 1)
         self.race.data = race_columns(result, rows)
-        self.racers.data = racer_rows(result, rows, labels, colors, xlim, ylim)
+        self.racers.data = racer_rows(result, rows, labels, colors, xlim, ylim, slots)
         return rows
 
     def bar(self):

@@ -253,7 +253,7 @@ _RENDERER_SHEETS_JS = """() => {
 
 def test_growing_paths_leave_the_page_styles_alone(app):
     """A growing path must not rewrite its renderer's style sheet on every frame (see
-    views/paintfix.py): each rewrite made the browser recalculate the whole page's styles, and the
+    optirace/figures/paintfix.py): each rewrite made the browser recalculate the whole page's styles, and the
     animation painted a third of the frames it received."""
     ui, url = app
     ui.open(f"{url}/app?steps=3000&speed=120")
@@ -268,6 +268,9 @@ def test_growing_paths_leave_the_page_styles_alone(app):
     page.wait_for_timeout(1500)
     after = page.evaluate(_RENDERER_SHEETS_JS)
     assert ui.shown_step() > start + 30, "the race must have moved on while we watched"
+    assert page.evaluate("() => window.Bokeh.__optirace_paint_fixes === true"), (
+        "optirace/figures/paintfix.py no longer applies to this BokehJS: check its costs again"
+    )
     assert len(before) >= 10, f"expected the race's glyph renderers, found {len(before)} position sheets"
     changed = sum(a != b for a, b in zip(before, after, strict=True))
     assert changed == 0, f"{changed} of {len(before)} renderer style sheets were rewritten while paths grew"
