@@ -93,11 +93,17 @@ const rows = () => {
   const out = {};
   let any = false;
   // The figure on show: a replaced figure's models may linger in the document for a while.
-  const shown = window.__optirace && window.__optirace.player ? window.__optirace.player.args.targets : [];
+  const P0 = window.__optirace && window.__optirace.player;
+  const shown = P0 ? P0.args.targets : [];
+  // Layers are by palette slot; racer i is in slot racers.slot[i] (an empty slot draws nothing).
+  const racers = P0 ? P0.args.racers : null;
+  const slots = racers ? Array.from(racers.data instanceof Map ? racers.data.get('slot') : racers.data.slot) : [];
   for (const m of shown) for (const t of (m.tags || [])) {
     if (typeof t !== 'string' || !t.startsWith('optirace:')) continue;
-    const [, role, i, fx, fy] = t.split(':');
+    const [, role, slot, fx, fy] = t.split(':');
     if (role !== 'path' && role !== 'loss') continue;
+    const i = slots.indexOf(+slot);
+    if (i < 0) continue;
     const d = m.data_source.data, get = (k) => (d instanceof Map ? d.get(k) : d[k]);
     if (role === 'path') {
       const x = get(fx), y = get(fy);

@@ -226,7 +226,7 @@ def test_loss_legend_hides_and_shows_a_racers_curve(app):
     ui.wait_step(600, timeout=30_000)
     # {racer: loss curve visible}, compared with `want`.
     shows = """want => { const v = {}; for (const m of window.__optirace.player.args.targets)
-        for (const t of m.tags) if (t.startsWith('optirace:loss:')) v[t.split(':')[2]] = m.visible;
+        for (const t of m.tags) if (t.startsWith('optirace:loss:') && +t.split(':')[2] < 2) v[t.split(':')[2]] = m.visible;
         return JSON.stringify(v) === JSON.stringify(want); }"""
     assert page.evaluate(shows, {"0": True, "1": True})
     entry = page.locator(".bk-Legend.bk-interactive .bk-item").filter(has_text="adam:lr=0.02")  # loss legend
@@ -283,12 +283,13 @@ _CURRENT_JS = """() => {
   let heads = null;
   for (const m of P.args.targets) for (const t of m.tags) {
     const [, role, i, fx, fy] = t.split(':');
-    if (role === 'path') { const x = col(m, fx)[0], y = col(m, fy)[0]; paths[i] = [x[x.length - 1], y[y.length - 1]]; }
+    if (role === 'path' && +i < 3) { const x = col(m, fx)[0], y = col(m, fy)[0]; paths[i] = [x[x.length - 1], y[y.length - 1]]; }
     if (role === 'heads') heads = m;
     if (role === 'step') spans.push(m.location);
   }
+  // Racer i is drawn in its palette slot's layers (here racer i in slot i).
   return {step: P.step, tail: [0, 1, 2].map(i => paths[i]),
-          heads: [...col(heads, 'x')].map((x, i) => [x, col(heads, 'y')[i]]), spans};
+          heads: [0, 1, 2].map((i) => [col(heads, 'x')[i], col(heads, 'y')[i]]), spans};
 }"""
 
 
@@ -370,8 +371,8 @@ def test_the_drawn_rows_are_the_race_exactly(app):
 
     ui, url = app
     racers = ["adam:lr=0.02", "gd:lr=0.001"]
-    ui.open(f"{url}/app?r0={racers[0]}&r1={racers[1]}&steps=240&speed=90")
-    race = optimizers.race("rosenbrock", racers, steps=240)
+    ui.open(f"{url}/app?r0={racers[0]}&r1={racers[1]}&steps=900&speed=90")  # 10 s: still playing at the pause
+    race = optimizers.race("rosenbrock", racers, steps=900)
     gap = np.maximum(race.loss - race.surface.min_value, GAP_FLOOR)
     page = ui.page
     page.get_by_role("button", name="▶ Play").click()
