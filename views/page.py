@@ -302,7 +302,8 @@ def build() -> pn.viewable.Viewable:
                        min_width=200 if state.embed else 300)  # fmt: skip
     # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
     plots = pn.Row(view.main, curves, sizing_mode="stretch_both", min_height=200 if state.embed else 420,
-                   styles={"height": "calc(100vh - 70px)" if state.embed else "calc(100vh - 150px)"})  # fmt: skip
+                   styles={"height": "calc(100vh - 70px)" if state.embed else "calc(100vh - 150px)"},
+                   css_classes=["plots"])  # fmt: skip
     busy = Busy(plots)
     if state.embed:
         return pn.Column(alerts, playback, plots, keys, ready, sizing_mode="stretch_both",

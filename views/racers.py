@@ -29,10 +29,10 @@ def summary(spec: dict) -> str:
     if opt.wrapper:
         inner = spec.get("inner", {"optimizer": "sgd"})
         parts.append(f"{inner['optimizer']} {summary(inner).partition(' · ')[2]}".strip())
-    changed = [h for h in opt.hparams if h.name in spec and spec[h.name] != h.default]
-    # The learning rate first: it is what a racer is most often told apart by.
-    changed.sort(key=lambda h: h.name != opt.lr_name)
-    parts += [f"{h.name} {_short(spec[h.name])}" for h in changed]
+    # The learning rate always, and first: it is what a racer is most often told apart by.
+    shown = [h for h in opt.hparams if h.name == opt.lr_name or spec.get(h.name, h.default) != h.default]
+    shown.sort(key=lambda h: h.name != opt.lr_name)
+    parts += [f"{h.name} {_short(spec.get(h.name, h.default))}" for h in shown]
     sched = _schedule_of(spec)["name"]
     if sched != "constant":
         parts.append(sched)
