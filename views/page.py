@@ -296,8 +296,18 @@ def build() -> pn.viewable.Viewable:
 
     pn.state.onload(loaded)
     if state.embed:
-        # An iframe in a slide can be 640x360: the plots take what the playback bar leaves.
+        # An iframe in a slide can be 640x360: the plots take what the playback bar leaves, and the
+        # figures (on a page at least 320 px tall, the curves 160 each) must be allowed to shrink into it.
         view.main.min_height = view.loss_pane.min_height = view.lr_pane.min_height = 100
+
+        def shrinkable(*_):
+            for box, least in ((view.main, 160), (view.loss_pane, 80), (view.lr_pane, 80)):
+                for pane in box.objects:
+                    pane.object.min_height = least
+
+        for box in (view.main, view.loss_pane, view.lr_pane):
+            box.param.watch(shrinkable, "objects")
+        shrinkable()
     curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both",
                        min_width=200 if state.embed else 300)  # fmt: skip
     # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.

@@ -140,7 +140,7 @@ def test_notices_are_toasts_that_leave_the_plots_in_place(app):
     assert noticed["top"] == clean["top"] and noticed["height"] == clean["height"], (clean, noticed)
     toast = page.locator(".toast").filter(has_text="not understood")
     assert toast.is_visible()
-    text = toast.inner_text()
+    text = toast.locator(".note").inner_text()
     assert "steps" in text and "nonsense" in text and payload in text  # the payload's characters, as text
     assert (
         page.evaluate(
