@@ -184,9 +184,13 @@ class RacerEditor:
         """The racer's colour, its label if it has one, and its settings: a collapsed card says
         which racer it is without being opened."""
         spec = self.state.racers[index]
-        label = spec.get("label")
-        name = f"<b class='racer-name'>{as_html(label)}</b> " if label else ""
-        text = summary(spec)
-        return (f"<div class='racer-head' title='{as_html(text)}'><span class='swatch' "
-                f"style='background:{self.state.color(index)}'></span>{name}"
-                f"<span class='racer-settings'>{as_html(text)}</span></div>")  # fmt: skip
+        label, text = spec.get("label"), as_html(summary(spec))
+        # A label gets the first line to itself; the settings follow on a second.
+        first = (
+            f"<b class='racer-name'>{as_html(label)}</b>"
+            if label
+            else f"<span class='racer-settings'>{text}</span>"
+        )
+        second = f"<div class='racer-sub racer-settings'>{text}</div>" if label else ""
+        return (f"<div class='racer-head' title='{text}'><span class='swatch' "
+                f"style='background:{self.state.color(index)}'></span>{first}</div>{second}")  # fmt: skip

@@ -45,10 +45,14 @@ def _assert_sidebar_fits(page, when: str) -> None:
 
 def test_the_sidebar_fits_a_projector_and_add_racer_is_in_view(app):
     ui, url = app
-    label = "a label as long as a label may be, to fill the header up"
+    label = "a label as long as a label may be so it fills the header"
     ui.open(f"{url}/app?r0=sgd:lr=0.002,momentum=0.95,nesterov=true,weight_decay=0.01,label={label}"
             "&r1=adam:lr=0.02&r2=lookahead:inner=sgd,inner.lr=0.01&r3=rmsprop:lr=0.01")  # fmt: skip
     page = ui.page
+    assert page.locator(".toasts").is_hidden(), page.locator(
+        ".toasts .note"
+    ).all_inner_texts()  # all understood
+    assert label in ui.text()
     _assert_sidebar_fits(page, "as opened")
     # Open every card: their controls must fit too.
     page.evaluate(f"""() => {{ {DEEP_JS} for (const c of deep('.racer-card')) {{
