@@ -187,7 +187,7 @@ class RacerEditor:
         label, text = spec.get("label"), as_html(summary(spec))
         # A label gets the first line to itself; the settings follow on a second.
         first = (
-            f"<b class='racer-name'>{as_html(label)}</b>"
+            f"<span class='racer-name'>{as_html(label)}</span>"
             if label
             else f"<span class='racer-settings'>{text}</span>"
         )
