@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 
 import panel as pn
+
+from .styles import STATIC
+
+_SPINNER = base64.b64encode((STATIC / "busy.svg").read_bytes()).decode()
+# For the busy area's own `stylesheets`. Panel's spinner is an image the browser fetches from the
+# server the first time it is shown: while the server is busy with the work, so it arrived after
+# the work was done and the spinner was never seen. Inlined, it shows at once. (`!important`:
+# Panel's own loading sheet comes after ours and says the same with the same specificity.)
+SHEET = f"""
+:host(.pn-loading.pn-arc)::before {{
+  -webkit-mask-image: url("data:image/svg+xml;base64,{_SPINNER}") !important;
+  mask-image: url("data:image/svg+xml;base64,{_SPINNER}") !important;
+  background-color: #0b4f7c !important;
+  width: 64px !important; height: 64px !important;
+}}
+"""
 
 
 class Busy:
@@ -16,6 +33,7 @@ class Busy:
 
     def __init__(self, target: pn.viewable.Viewable) -> None:
         self.target = target
+        target.stylesheets = [*target.stylesheets, SHEET]
 
     def __call__(self, work: Callable[[], None]) -> None:
         doc = pn.state.curdoc

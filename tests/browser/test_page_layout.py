@@ -162,9 +162,12 @@ def test_notices_are_toasts_that_leave_the_plots_in_place(app):
     assert ui.errors == []
 
 
-# Records every time the plots area gains or loses Panel's loading spinner (its `pn-loading` class).
-WATCH_BUSY_JS = f"""() => {{ {DEEP_JS} const plots = deep('.plots')[0]; window.__busy = [];
-  new MutationObserver(() => window.__busy.push(plots.classList.contains('pn-loading')))
+# Records every time the plots area gains or loses Panel's loading spinner (its `pn-loading` class),
+# and whether the spinner's image is in the page already: one fetched from the server would arrive
+# only once the server is done with the work, too late to be seen.
+WATCH_BUSY_JS = f"""() => {{ {DEEP_JS} const plots = deep('.plots')[0]; window.__busy = []; window.__inline = [];
+  new MutationObserver(() => {{ const on = plots.classList.contains('pn-loading'); window.__busy.push(on);
+      if (on) window.__inline.push(getComputedStyle(plots, '::before').webkitMaskImage.startsWith('url("data:')); }})
     .observe(plots, {{attributes: true, attributeFilter: ['class']}}); }}"""
 
 
@@ -180,6 +183,7 @@ def test_a_surface_switch_and_adding_a_racer_show_that_they_are_working(app):
     )
     page.wait_for_function("() => window.__busy.length > 0 && !window.__busy[window.__busy.length - 1]")
     assert True in page.evaluate("() => window.__busy"), "no busy indicator during the surface switch"
+    assert all(page.evaluate("() => window.__inline")), "the spinner's image must not wait for the server"
     page.evaluate("() => { window.__busy = []; }")
     page.get_by_role("button", name="Add racer").click()
     page.wait_for_function(f"() => {{ {DEEP_JS} return deep('.racer-card').length === 4; }}", timeout=30_000)
