@@ -71,7 +71,7 @@ class ExportMenu(pn.viewable.Viewer):
         self.status = PlainText(sizing_mode="stretch_width", css_classes=["export-status"])
         self.notice = PlainText(sizing_mode="stretch_width", css_classes=["export-notice"], hide_empty=True)
         self.download = pn.widgets.FileDownload(file=None, filename="race.gif", label="Download", embed=False,
-                                                visible=False, color="success",
+                                                visible=False, color="success", sizing_mode="stretch_width",
                                                 css_classes=["export-download"])  # fmt: skip
         self.link = pn.widgets.TextInput(label="Link to this figure", sizing_mode="stretch_width",
                                          css_classes=["export-link"])  # fmt: skip
@@ -101,7 +101,8 @@ class ExportMenu(pn.viewable.Viewer):
         return pn.Column(
             self.format,
             pn.Row(self.size, self.look, sizing_mode="stretch_width"),
-            pn.Row(self.button, self.download, sizing_mode="stretch_width"),
+            self.button,
+            self.download,  # a line of its own: its label holds the file's name
             self.progress,
             self.status,
             self.notice,

@@ -128,6 +128,17 @@ def test_the_export_menu_fits_the_sidebar(app):
     page.wait_for_timeout(500)
     _assert_sidebar_fits(page, "export menu open")
     ui.screenshot("layout-export-menu")
+    # An export shows that it is working from the click on (a spinner on its button), and stops.
+    page.evaluate(f"""() => {{ {DEEP_JS} const b = deep('.export-button')[0]; window.__busy = [];
+        new MutationObserver(() => window.__busy.push(b.classList.contains('pn-loading')))
+          .observe(b, {{attributes: true, attributeFilter: ['class']}}); }}""")
+    page.locator(".export-format select").select_option(label="PNG (this step)")
+    page.wait_for_timeout(300)
+    page.locator(".export-button button").click()
+    page.locator(".export-download button").wait_for(state="visible", timeout=60_000)
+    page.wait_for_function("() => window.__busy.length > 1 && !window.__busy[window.__busy.length - 1]")
+    assert True in page.evaluate("() => window.__busy"), page.evaluate("() => window.__busy")
+    _assert_sidebar_fits(page, "export done")
     assert ui.errors == []
 
 
