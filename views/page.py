@@ -297,26 +297,35 @@ def build() -> pn.viewable.Viewable:
     pn.state.onload(loaded)
     if state.embed:
         # An iframe in a slide can be 640x360: the plots take what the playback bar leaves, and the
-        # figures (on a page at least 320 px tall, the curves 160 each) must be allowed to shrink into it.
+        # figures (on a page at least 320x320, the curves 260x160 each) must be allowed to shrink into it.
         view.main.min_height = view.loss_pane.min_height = view.lr_pane.min_height = 100
 
         def shrinkable(*_):
-            for box, least in ((view.main, 160), (view.loss_pane, 80), (view.lr_pane, 80)):
+            for box, (width, height) in (
+                (view.main, (240, 160)),
+                (view.loss_pane, (180, 80)),
+                (view.lr_pane, (180, 80)),
+            ):
                 for pane in box.objects:
-                    pane.object.min_height = least
+                    pane.object.update(min_width=width, min_height=height)
 
         for box in (view.main, view.loss_pane, view.lr_pane):
             box.param.watch(shrinkable, "objects")
         shrinkable()
     curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both",
-                       min_width=200 if state.embed else 300)  # fmt: skip
+                       min_width=180 if state.embed else 300)  # fmt: skip
     # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
     plots = pn.Row(view.main, curves, sizing_mode="stretch_both", min_height=200 if state.embed else 420,
                    styles={"height": "calc(100vh - 70px)" if state.embed else "calc(100vh - 150px)"},
                    css_classes=["plots"])  # fmt: skip
     busy = Busy(plots)
     if state.embed:
-        return pn.Column(alerts, playback, plots, keys, ready, sizing_mode="stretch_both",
+        # The playback bar is wider than a small iframe: it scrolls on its own rather than
+        # widening the page past the frame, which would cut the curves off.
+        # (Panel gives a layout the sum of its children's minimum widths: `min-width` says otherwise.)
+        shrink = {"min-width": "0"}
+        bar = pn.Column(playback, sizing_mode="stretch_width", styles={**shrink, "overflow-x": "auto"})
+        return pn.Column(alerts, bar, plots, keys, ready, sizing_mode="stretch_both", styles=shrink,
                          css_classes=["embed", "present" if state.present else "normal"])  # fmt: skip
     present = pn.widgets.Switch(name="presentation mode", value=state.present)
     present.param.watch(lambda e: setattr(state, "present", e.new), "value")

@@ -182,7 +182,7 @@ WATCH_BUSY_JS = f"""() => {{ {DEEP_JS} const plots = deep('.plots')[0]; window._
     .observe(plots, {{attributes: true, attributeFilter: ['class']}}); }}"""
 
 
-def test_a_surface_switch_and_adding_a_racer_show_that_they_are_working(app):
+def test_a_surface_switch_and_adding_or_removing_a_racer_show_that_they_are_working(app):
     ui, url = app
     ui.open(f"{url}/app?surface=booth")
     page = ui.page
@@ -200,6 +200,11 @@ def test_a_surface_switch_and_adding_a_racer_show_that_they_are_working(app):
     page.wait_for_function(f"() => {{ {DEEP_JS} return deep('.racer-card').length === 4; }}", timeout=30_000)
     page.wait_for_function("() => window.__busy.length > 0 && !window.__busy[window.__busy.length - 1]")
     assert page.evaluate("() => window.__busy")[0] is True, "no busy indicator while adding a racer"
+    page.evaluate("() => { window.__busy = []; }")
+    page.get_by_role("button", name="Remove").first.click()
+    page.wait_for_function(f"() => {{ {DEEP_JS} return deep('.racer-card').length === 3; }}", timeout=30_000)
+    page.wait_for_function("() => window.__busy.length > 0 && !window.__busy[window.__busy.length - 1]")
+    assert page.evaluate("() => window.__busy")[0] is True, "no busy indicator while removing a racer"
     assert ui.errors == []
 
 
@@ -259,6 +264,11 @@ def test_an_embedded_figure_fits_a_small_iframe(browser, server):
         assert box is not None
         assert box["left"] >= 0 and box["top"] >= 0, box
         assert box["right"] <= 640 and box["bottom"] <= 360, box
+        # The curves beside it too: the page is no wider than the frame.
+        drawn = page.evaluate(f"""() => {{ {DEEP_JS} return deep('canvas').map(e => e.getBoundingClientRect())
+            .filter(r => r.width > 100 && r.height > 50).map(r => [r.right, r.bottom]); }}""")
+        assert len(drawn) >= 3 and all(r <= 640 and b <= 360 for r, b in drawn), drawn
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 640
         ui.screenshot("layout-embed-640x360")
         assert errors == []
     finally:
