@@ -56,12 +56,14 @@ class ExportMenu(pn.viewable.Viewer):
     def __init__(self, state: RaceState, **params) -> None:
         super().__init__(**params)
         self.state = state
-        self.format = pn.widgets.Select(label="Format", options=FORMAT_CHOICES, value="gif", width=190,
-                                        css_classes=["export-format"])  # fmt: skip
-        self.size = pn.widgets.Select(
-            label="Size", options=SIZES, value=SIZES[0], width=110, css_classes=["export-size"]
-        )
-        self.look = pn.widgets.Select(label="Look", options=LOOKS, value="", width=150)
+        # Sized to the sidebar (340 px at 1280x720): the format on a line of its own, size and look
+        # sharing the next.
+        self.format = pn.widgets.Select(label="Format", options=FORMAT_CHOICES, value="gif",
+                                        sizing_mode="stretch_width", css_classes=["export-format"])  # fmt: skip
+        self.size = pn.widgets.Select(label="Size", options=SIZES, value=SIZES[0], sizing_mode="stretch_width",
+                                      min_width=100, css_classes=["export-size"])  # fmt: skip
+        self.look = pn.widgets.Select(label="Look", options=LOOKS, value="", sizing_mode="stretch_width",
+                                      min_width=100)  # fmt: skip
         self.button = pn.widgets.Button(label="Export", color="primary", width=100,
                                         css_classes=["export-button"])  # fmt: skip
         self.progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width",
@@ -69,7 +71,7 @@ class ExportMenu(pn.viewable.Viewer):
         self.status = PlainText(sizing_mode="stretch_width", css_classes=["export-status"])
         self.notice = PlainText(sizing_mode="stretch_width", css_classes=["export-notice"], hide_empty=True)
         self.download = pn.widgets.FileDownload(file=None, filename="race.gif", label="Download", embed=False,
-                                                visible=False, color="success",
+                                                visible=False, color="success", sizing_mode="stretch_width",
                                                 css_classes=["export-download"])  # fmt: skip
         self.link = pn.widgets.TextInput(label="Link to this figure", sizing_mode="stretch_width",
                                          css_classes=["export-link"])  # fmt: skip
@@ -97,8 +99,10 @@ class ExportMenu(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            pn.Row(self.format, self.size, self.look, sizing_mode="stretch_width"),
-            pn.Row(self.button, self.download, sizing_mode="stretch_width"),
+            self.format,
+            pn.Row(self.size, self.look, sizing_mode="stretch_width"),
+            self.button,
+            self.download,  # a line of its own: its label holds the file's name
             self.progress,
             self.status,
             self.notice,
@@ -201,6 +205,7 @@ class ExportMenu(pn.viewable.Viewer):
             return
         self._job = job
         self.button.disabled = True
+        self.button.loading = True  # working, from the click on: the bar moves only once frames are drawn
         self.download.visible = False
         self.progress.value, self.progress.visible = 0, True
         self.notice.text = ""
@@ -226,3 +231,4 @@ class ExportMenu(pn.viewable.Viewer):
             self.notice.text = ""
             self.progress.visible = False
             self.button.disabled = False
+            self.button.loading = False

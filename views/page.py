@@ -11,15 +11,16 @@ from panel.io.location import Location
 from optirace.figures import paintfix
 from surfaces import SURFACES
 
+from .busy import Busy
 from .explain import Explain
 from .export_menu import ExportMenu
 from .latex import katex_stylesheets
 from .link import link_query, location
 from .live import RaceView
-from .plaintext import PlainText
 from .racers import RacerEditor
 from .state import LIMITS, RaceState
-from .styles import SHEET, html_pane
+from .styles import CARD_SHEET, FAVICON, SHEET, html_pane
+from .toasts import toasts
 
 
 def _server_log() -> logging.Logger:
@@ -37,11 +38,15 @@ def _server_log() -> logging.Logger:
 log = _server_log()
 
 
-def _settings(state: RaceState) -> tuple[pn.Column, pn.Column]:
-    """(surface picker with its formula, race settings): the sidebar puts the racers between them."""
+def _settings(state: RaceState, busy=None) -> tuple[pn.Column, pn.Column]:
+    """(surface picker with its formula, race settings): the sidebar puts the racers between them.
+    A new surface is drawn anew, which takes a while: it runs under `busy`, if given."""
+    busy = busy or (lambda work: work())
     surface = pn.widgets.Select(name="Surface", options={s.title: k for k, s in SURFACES.items()}, value=state.surface,
                                 css_classes=["surface-select"])  # fmt: skip
-    surface.param.watch(lambda e: setattr(state, "surface", e.new), "value")
+    surface.param.watch(
+        lambda e: None if syncing[0] else busy(lambda: setattr(state, "surface", e.new)), "value"
+    )
     formula = pn.pane.LaTeX(
         "", sizing_mode="stretch_width", css_classes=["formula"], stylesheets=katex_stylesheets()
     )
@@ -109,23 +114,6 @@ def _settings(state: RaceState) -> tuple[pn.Column, pn.Column]:
     return header, race
 
 
-def _alerts(state: RaceState):
-    """What the link did not say right, and why the last change was refused: both quote the user's
-    own text, so both are plain text."""
-    notice = PlainText(heading="Some of the link was not understood:", kind="warning", hide_empty=True,
-                       sizing_mode="stretch_width", css_classes=["notice"])  # fmt: skip
-    error = PlainText(heading="Not applied:", kind="danger", hide_empty=True, sizing_mode="stretch_width",
-                      css_classes=["error"])  # fmt: skip
-
-    def update(*_):
-        notice.text = "; ".join(state.notices)
-        error.text = state.error
-
-    state.param.watch(update, ["notices", "error"])
-    update()
-    return notice, error
-
-
 def _sync_url(state: RaceState):
     loc = location()
     if loc is None:
@@ -165,7 +153,7 @@ def build() -> pn.viewable.Viewable:
         state.apply_query(query)
     view = RaceView(state)
     playback = view.bar
-    notice, error = _alerts(state)
+    alerts = toasts(state)  # over the page's corner, not above the plots
     if pn.state.curdoc is not None:
         pn.state.on_session_destroyed(_closed)
         # The page's player starts once the document is ready: it draws the step and, for a link
@@ -181,12 +169,37 @@ def build() -> pn.viewable.Viewable:
         ready.object = "<span data-ready='1'></span>"
 
     pn.state.onload(loaded)
-    curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both", min_width=300)
-    # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
-    plots = pn.Row(view.main, curves, sizing_mode="stretch_both", min_height=420,
-                   styles={"height": "calc(100vh - 150px)"})  # fmt: skip
     if state.embed:
-        return pn.Column(notice, error, playback, plots, ready, sizing_mode="stretch_both",
+        # An iframe in a slide can be 640x360: the plots take what the playback bar leaves, and the
+        # figures (on a page at least 320x320, the curves 260x160 each) must be allowed to shrink into it.
+        view.main.min_height = view.loss_pane.min_height = view.lr_pane.min_height = 100
+
+        def shrinkable(*_):
+            for box, (width, height) in (
+                (view.main, (240, 160)),
+                (view.loss_pane, (180, 80)),
+                (view.lr_pane, (180, 80)),
+            ):
+                for pane in box.objects:
+                    pane.object.update(min_width=width, min_height=height)
+
+        for box in (view.main, view.loss_pane, view.lr_pane):
+            box.param.watch(shrinkable, "objects")
+        shrinkable()
+    curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both",
+                       min_width=180 if state.embed else 300)  # fmt: skip
+    # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
+    plots = pn.Row(view.main, curves, sizing_mode="stretch_both", min_height=200 if state.embed else 420,
+                   styles={"height": "calc(100vh - 70px)" if state.embed else "calc(100vh - 150px)"},
+                   css_classes=["plots"])  # fmt: skip
+    busy = Busy(plots)
+    if state.embed:
+        # The playback bar is wider than a small iframe: it scrolls on its own rather than
+        # widening the page past the frame, which would cut the curves off.
+        # (Panel gives a layout the sum of its children's minimum widths: `min-width` says otherwise.)
+        shrink = {"min-width": "0"}
+        bar = pn.Column(playback, sizing_mode="stretch_width", styles={**shrink, "overflow-x": "auto"})
+        return pn.Column(alerts, bar, plots, ready, sizing_mode="stretch_both", styles=shrink,
                          css_classes=["embed", "present" if state.present else "normal"])  # fmt: skip
     present = pn.widgets.Switch(name="presentation mode", value=state.present)
     present.param.watch(lambda e: setattr(state, "present", e.new), "value")
@@ -195,24 +208,25 @@ def build() -> pn.viewable.Viewable:
         title="OptiRace",
         theme="dark" if state.theme == "dark" else "default",
         sidebar_width=340,
-        favicon="assets/favicon.svg",
+        favicon=FAVICON,
         header_background="#0b4f7c",
         # The busy spinner would flip twice per animation frame: two extra messages each frame.
         busy_indicator=None,
     )
-    surface_box, race_box = _settings(state)
+    surface_box, race_box = _settings(state, busy)
     template.sidebar.extend([
         pn.pane.Markdown("### Surface"), surface_box,
-        pn.pane.Markdown("### Racers"), RacerEditor(state),
+        pn.pane.Markdown("### Racers"), RacerEditor(state, busy),
         pn.pane.Markdown("### Race"), race_box,
-        _built_when_opened("Export and share", lambda: ExportMenu(state), sizing_mode="stretch_width"),
-        pn.Row(html_pane("presentation mode"), present),
+        _built_when_opened("Export and share", lambda: ExportMenu(state), sizing_mode="stretch_width",
+                           stylesheets=[CARD_SHEET]),
+        present,
     ])  # fmt: skip
     template.main.extend([
-        notice, error, playback, plots,
+        alerts, playback, plots,
         pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
         pn.Card(Explain(state), title="Explain: each racer's update rule", collapsed=False,
-                sizing_mode="stretch_width"),
+                sizing_mode="stretch_width", stylesheets=[CARD_SHEET]),
         ready,
     ])  # fmt: skip
     return template

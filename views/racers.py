@@ -11,7 +11,7 @@ from optimizers.racer import CLIP_NORM
 from optirace.text import as_html
 
 from .state import LIMITS, RaceState
-from .styles import html_pane
+from .styles import CARD_SHEET, html_pane
 from .urlstate import racer_to_string
 from .widgets import hparam_widget
 
@@ -21,27 +21,59 @@ def _schedule_of(spec: dict) -> dict:
     return {"name": s} if isinstance(s, str) else dict(s)
 
 
-class RacerEditor:
-    """Cards for every racer plus an "add racer" row. Cards are rebuilt only when the racers change
-    from outside a card (a new surface retunes learning rates, a URL restores a race)."""
+def summary(spec: dict) -> str:
+    """A racer's settings in a few words for its card's header: `adam · lr 0.02`, then whatever
+    differs from the optimizer's defaults and the schedule if it is not constant."""
+    opt = OPTIMIZERS[spec["optimizer"]]
+    parts = [opt.name]
+    if opt.wrapper:
+        inner = spec.get("inner", {"optimizer": "sgd"})
+        parts.append(f"{inner['optimizer']} {summary(inner).partition(' · ')[2]}".strip())
+    # The learning rate always, and first: it is what a racer is most often told apart by.
+    shown = [h for h in opt.hparams if h.name == opt.lr_name or spec.get(h.name, h.default) != h.default]
+    shown.sort(key=lambda h: h.name != opt.lr_name)
+    parts += [f"{h.name} {_short(spec.get(h.name, h.default))}" for h in shown]
+    sched = _schedule_of(spec)["name"]
+    if sched != "constant":
+        parts.append(sched)
+    if spec.get("clip_norm") is not None and math.isfinite(spec["clip_norm"]):
+        parts.append(f"clip {_short(spec['clip_norm'])}")
+    return " · ".join(parts)
 
-    def __init__(self, state: RaceState) -> None:
+
+def _short(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+class RacerEditor:
+    """An "add racer" row above the cards, then a card for every racer. Cards are rebuilt only when
+    the racers change from outside a card (a new surface retunes learning rates, a URL restores a
+    race); a card's header follows its sliders as they move.
+
+    `busy(work)` runs work that may take a while (adding or removing a racer races them all again)
+    with the page's busy indicator shown; by default it just runs it."""
+
+    def __init__(self, state: RaceState, busy=None) -> None:
         self.state = state
+        self.busy = busy or (lambda work: work())
         self.cards = pn.Column(sizing_mode="stretch_width")
         names = sorted(OPTIMIZERS)
+        # At the top of the list and wide enough to read: a long list of cards must not hide it.
         self.new_optimizer = pn.widgets.Select(
-            name="optimizer", options=names, value="adam" if "adam" in names else names[0]
-        )
-        self.add = pn.widgets.Button(name="Add racer", button_type="primary")
-        self.add.on_click(lambda e: state.add_racer(self.new_optimizer.value))
+            name="new racer's optimizer", options=names, value="adam" if "adam" in names else names[0],
+            sizing_mode="stretch_width", min_width=120,
+        )  # fmt: skip
+        self.add = pn.widgets.Button(name="Add racer", button_type="primary", width=110, align="end")
+        self.add.on_click(lambda e: self.busy(lambda: state.add_racer(self.new_optimizer.value)))
         self._editing = False
+        self._headers: dict[int, pn.pane.HTML] = {}
         state.param.watch(self._on_racers, ["racers"])
         self._rebuild()
         self.add.disabled = len(state.racers) >= LIMITS["racers"]
 
     def __panel__(self):
-        return pn.Column(self.cards, pn.Row(self.new_optimizer, self.add, sizing_mode="stretch_width", css_classes=["add-racer"]),
-                         sizing_mode="stretch_width")  # fmt: skip
+        return pn.Column(pn.Row(self.new_optimizer, self.add, sizing_mode="stretch_width", css_classes=["add-racer"]),
+                         self.cards, sizing_mode="stretch_width")  # fmt: skip
 
     def _on_racers(self, *_):
         if not self._editing:
@@ -49,6 +81,7 @@ class RacerEditor:
         self.add.disabled = len(self.state.racers) >= LIMITS["racers"]
 
     def _rebuild(self):
+        self._headers = {}
         self.cards.objects = [self._card(i, spec) for i, spec in enumerate(self.state.racers)]
 
     def _set(self, index: int, key: str, value, widget=None):
@@ -59,6 +92,8 @@ class RacerEditor:
             ok = self.state.update_racer(index, **{key: value})
         finally:
             self._editing = False
+        if ok and index in self._headers:
+            self._headers[index].object = self._header(index)
         if key in ("optimizer", "schedule", "inner.optimizer") or (not ok and widget is not None):
             self._rebuild()  # the set of controls changed (or a refused value must show the old one)
 
@@ -104,7 +139,7 @@ class RacerEditor:
         select.param.watch(lambda e: self._set(index, "optimizer", e.new), "value")
         remove = pn.widgets.Button(name="Remove", button_type="light", width=90,
                                    disabled=len(self.state.racers) <= 1)  # fmt: skip
-        remove.on_click(lambda e: self.state.remove_racer(index))
+        remove.on_click(lambda e: self.busy(lambda: self.state.remove_racer(index)))
         # The legend's name for the racer; empty means its racer string.
         unlabelled = racer_to_string({k: v for k, v in spec.items() if k != "label"})
         label = pn.widgets.TextInput(label="label", value=spec.get("label") or "", placeholder=unlabelled,
@@ -139,9 +174,23 @@ class RacerEditor:
         clip_box.param.watch(
             lambda e: (self._set(index, "clip_norm", 1.0 if e.new else None), self._rebuild()), "value"
         )
-        header = html_pane(
-            f"<span class='swatch' style='background:{color}'></span> {as_html(self.state.label(index))}",
-            margin=(2, 5),
-        )
+        header = html_pane(self._header(index), margin=(2, 5), sizing_mode="stretch_width", min_width=0)
+        self._headers[index] = header
         return pn.Card(*widgets, remove, header=header, collapsed=index > 1, sizing_mode="stretch_width",
-                       styles={"border-left": f"5px solid {color}"}, css_classes=["racer-card"])  # fmt: skip
+                       styles={"border-left": f"5px solid {color}"}, css_classes=["racer-card"],
+                       stylesheets=[CARD_SHEET])  # fmt: skip
+
+    def _header(self, index: int) -> str:
+        """The racer's colour, its label if it has one, and its settings: a collapsed card says
+        which racer it is without being opened."""
+        spec = self.state.racers[index]
+        label, text = spec.get("label"), as_html(summary(spec))
+        # A label gets the first line to itself; the settings follow on a second.
+        first = (
+            f"<span class='racer-name'>{as_html(label)}</span>"
+            if label
+            else f"<span class='racer-settings'>{text}</span>"
+        )
+        second = f"<div class='racer-sub racer-settings'>{text}</div>" if label else ""
+        return (f"<div class='racer-head' title='{text}'><span class='swatch' "
+                f"style='background:{self.state.color(index)}'></span>{first}</div>{second}")  # fmt: skip
