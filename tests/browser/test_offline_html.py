@@ -27,11 +27,12 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 SCENE = {"surface": "rosenbrock", "racers": ["adam:lr=0.05", "sgd:lr=0.001,momentum=0.9"], "steps": 120}
 STEP = "() => window.__optirace.slider.value"
+# The rows racer 0's loss curve draws (optirace/figures/tags.py marks the player's layers).
 SHOWN_ROWS = """() => {
-  for (const m of Bokeh.documents[0].all_models) {
-    if (m.constructor.__name__ !== 'ColumnDataSource') continue;
-    const d = m.data, has = k => d instanceof Map ? d.has(k) : k in d, get = k => d instanceof Map ? d.get(k) : d[k];
-    if (has('x0') && has('step') && !has('g0') && m.name !== 'race') return get('step').length;
+  for (const m of Bokeh.documents[0].all_models) for (const t of (m.tags || [])) {
+    if (typeof t !== 'string' || !t.startsWith('optirace:loss:0:')) continue;
+    const d = m.data_source.data, x = t.split(':')[3];
+    return (d instanceof Map ? d.get(x) : d[x]).length;
   }
   return -1;
 }"""
@@ -53,8 +54,8 @@ FIGURE = """
       out.fills.push(JSON.stringify(Array.from(get('fill_color') || [])));
       out.levels.push(JSON.stringify(Array.from(safe(() => m.levels) || []).map((v) => +v.toPrecision(12))));
     }
-    if (kind === 'GlyphRenderer' && m.glyph.constructor.__name__ === 'ImageRGBA') {
-      // The surface's contours, rasterised: compare the pixels by a checksum.
+    if (kind === 'GlyphRenderer' && ['ImageRGBA', 'Image'].includes(m.glyph.constructor.__name__)) {
+      // The surface's image: compare its values by a checksum.
       const d = m.data_source.data, img = (d instanceof Map ? d.get('image') : d['image'])[0];
       const a = img.data ?? img; let h = 0;
       for (let i = 0; i < a.length; i += 7) h = (h * 31 + a[i]) >>> 0;
@@ -168,8 +169,21 @@ def test_offline_html_draws_the_apps_figures(app, offline, tmp_path):
     page, errors, refused = offline
     _open(page, out.as_uri())
     offline_figure = page.evaluate(FIGURE)
+
+    def surface_ranges(fig) -> list[tuple[float, float]]:
+        # Equal data scales: the surface's ranges widen to fit the frame's shape, which differs
+        # between a page that fills the window and a file of fixed size. Both hold the domain.
+        pairs = [tuple(map(float, r.split(","))) for r in fig["ranges"]]
+        domain = [p for p in pairs if p[0] <= -1 and p[1] >= 2.0]  # Rosenbrock: x in [-2, 2], y in [-1, 3]
+        fig["ranges"] = [r for r, p in zip(fig["ranges"], pairs, strict=True) if p not in domain]
+        return sorted(domain)
+
+    for fig in (live, offline_figure):
+        (x0, x1), (y0, y1) = surface_ranges(fig)
+        assert x0 <= -2 and x1 >= 2 and y0 <= -1 and y1 >= 3
     assert offline_figure == live
-    assert len(live["lines"]) == 2 and len(live["levels"]) == 1 and "Loss" in live["titles"]
+    # One loss and one learning-rate line per palette slot (a racer added later is drawn in its slot).
+    assert len(live["lines"]) == 8 and len(live["levels"]) == 1 and "Loss" in live["titles"]
     assert errors == [] and refused == []
 
 
