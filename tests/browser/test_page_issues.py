@@ -71,12 +71,14 @@ def test_a_racer_keeps_its_colour_when_another_is_removed(app):
     ui, url = app
     ui.open(f"{url}/app?surface=booth&r0=gd:lr=0.02&r1=sgd:lr=0.02,momentum=0.9&r2=adam:lr=0.1")
     page = ui.page
-    # The loss curves of the newest figure (named loss-<figure>-<racer>): each racer's colour.
-    curves = """() => { const newest = {}; for (const m of Bokeh.documents[0].all_models) {
-        const hit = m.constructor.__name__ === 'GlyphRenderer' && /^loss-(\\d+)-(\\d+)$/.exec(m.name || '');
-        if (!hit) continue; const [fig, i] = [Number(hit[1]), Number(hit[2])];
-        (newest[fig] = newest[fig] || [])[i] = m.glyph.line_color.value; }
-      const last = Math.max(...Object.keys(newest).map(Number)); return newest[last]; }"""
+    # The colour of each racer's loss curve, in racer order (racer i is drawn in its palette slot's
+    # layers, optirace/figures/player.js).
+    curves = """() => { const P = window.__optirace.player, d = P.args.racers.data;
+        const slots = Array.from(d instanceof Map ? d.get('slot') : d.slot), at = {};
+        for (const m of P.args.targets) for (const t of m.tags) {
+          const [, role, slot] = t.split(':');
+          if (role === 'loss' && m.visible) at[slot] = m.glyph.line_color.value ?? m.glyph.line_color; }
+        return slots.map((s) => at[s]); }"""
     cards = f"() => {{ {DEEP_JS} return deep('.racer-card').map(c => getComputedStyle(c).borderLeftColor); }}"
     assert page.evaluate(curves) == ["#0072B2", "#D55E00", "#009E73"]
     page.get_by_role("button", name="Remove").first.click()
