@@ -43,7 +43,6 @@ ENV PYTHONUNBUFFERED=1 \
 COPY --chown=1000:1000 app.py ./
 COPY --chown=1000:1000 optimizers/ optimizers/
 COPY --chown=1000:1000 surfaces/ surfaces/
-COPY --chown=1000:1000 views/ views/
 COPY --chown=1000:1000 optirace/ optirace/
 COPY --chown=1000:1000 static/ static/
 COPY --chown=1000:1000 docker/entrypoint.py docker/healthcheck.py docker/

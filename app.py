@@ -1,6 +1,6 @@
-"""OptiRace: `panel serve app.py`. A thin assembly; the pieces live in views/, the maths in optimizers/."""
+"""OptiRace: `panel serve app.py`. A thin assembly; the page lives in optirace/app/, the maths in optimizers/."""
 
-from views.page import serve
+from optirace.app.page import serve
 
 serve()
 

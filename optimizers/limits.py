@@ -4,7 +4,7 @@ Every public call (`race`, `sweep`, `basins`, `Racer.from_spec`, `parse_racer`) 
 it compiles or runs anything, so a request beyond them fails at once with a ValueError that names
 the limit. They are generous for teaching (a 1024 x 1024 basin map of 300 steps, a sweep of 64
 values x 5000 steps) and keep any one call to minutes of work. The web app and the CLI apply their
-own, tighter limits first (views/state.py's LIMITS).
+own, tighter limits first (optirace/app/state.py's LIMITS).
 """
 
 from __future__ import annotations

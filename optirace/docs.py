@@ -88,7 +88,7 @@ def reference() -> str:
         "Upper bounds on the work one call of `race`, `sweep`, `basins` or `Racer.from_spec` may ask for",
         "(named constants in `optimizers/limits.py`). A request beyond one is refused before anything",
         "compiles, with a ValueError naming the limit. The web app and `optirace export` apply their own,",
-        "tighter limits first (8 racers, 5000 steps, labels of 60 characters: `LIMITS` in `views/state.py`).",
+        "tighter limits first (8 racers, 5000 steps, labels of 60 characters: `LIMITS` in `optirace/app/state.py`).",
         "",
         "| limit | value | bounds |",
         "|---|---|---|",

@@ -9,7 +9,7 @@ present, embed, step): type, bounds, default and doc. Every other form is derive
 - the scene JSON of `optirace export --scene` and the app's Export menu (`Scene.from_json`,
   `Scene.to_json`): understood whole, or a ValueError naming the field;
 - the command line, `--surface --racer --start --steps ...` (`add_arguments`, `from_args`);
-- the app's state (`views/state.py` `RaceState` is a `Scene`).
+- the app's state (`optirace/app/state.py` `RaceState` is a `Scene`).
 
 A field's spellings (URL key, JSON key, CLI flag) are its name unless its param `metadata` says
 otherwise; how a value is read from text follows from its param type. Racers use the racer syntax

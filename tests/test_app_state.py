@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from optimizers import OPTIMIZERS
+from optirace.app.defaults import default_racers, default_spec
+from optirace.app.state import LIMITS, RaceState
+from optirace.app.urlstate import decode, racer_to_string
 from surfaces import SURFACES
-from views.defaults import default_racers, default_spec
-from views.state import LIMITS, RaceState
-from views.urlstate import decode, racer_to_string
 
 
 def test_default_state_races_the_default_racers():
@@ -198,7 +198,7 @@ def test_app_import_order_keeps_the_one_kernel_loop_flag():
     import sys
 
     code = (
-        "import surfaces, views.page, os, jax, jax.numpy as jnp\n"
+        "import surfaces, optirace.app.page, os, jax, jax.numpy as jnp\n"
         "from optimizers.engine import SMALL_LOOP_FLAG\n"
         "jnp.zeros(1).block_until_ready()\n"
         "assert SMALL_LOOP_FLAG in os.environ['XLA_FLAGS'], os.environ.get('XLA_FLAGS')\n"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 import optimizers
+from optirace.app.defaults import default_racers
+from optirace.app.state import RaceState
 from surfaces import SURFACES
-from views.defaults import default_racers
-from views.state import RaceState
 
 BUDGET = RaceState.param.steps.default  # 300
 

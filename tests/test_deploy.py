@@ -434,26 +434,27 @@ def test_the_proxy_rate_limits_session_starts_per_client(proxied):
 
 
 # ----- one session's error stays in that session -----------------------------------------------------
-def test_an_error_in_a_frame_stops_only_that_sessions_playback():
-    import time
-
-    from views.page import Playback
-    from views.state import RaceState
+def test_an_error_applying_a_reported_step_stays_in_that_session():
+    """The server does nothing per frame; what it does for a page is apply the step the page reports
+    when it pauses, steps or scrubs. A failure there is said in that session and goes no further."""
+    from optirace.app.live import RaceView
+    from optirace.app.state import RaceState
 
     broken, healthy = RaceState(), RaceState()
-    players = Playback(broken), Playback(healthy)
+    views = RaceView(broken), RaceView(healthy)
 
     def bug(event):
         raise RuntimeError("a view failed on this step")
 
     broken.param.watch(bug, ["step"])
-    broken.playing = healthy.playing = True
-    for _ in range(3):
-        for p in players:
-            p._last = time.monotonic() - 0.1  # a tenth of a second per frame: 6 steps at 60 steps/s
-            p.tick()  # must not raise
-    assert not broken.playing and "RuntimeError: a view failed on this step" in broken.error
-    assert healthy.playing and healthy.step == 18 and healthy.error == ""
+    for v in views:
+        v._on_report("data", None, {"step": [7], "playing": [0]})  # must not raise
+    assert "RuntimeError: a view failed on this step" in broken.error
+    assert healthy.step == 7 and healthy.error == ""
+    for v in views:  # a report is only what the page writes: anything else is ignored
+        v._on_report("data", None, {"step": ["x"]})
+        v._on_report("data", None, {})
+    assert healthy.step == 7
 
 
 def test_kubernetes_recipe_in_the_docs_is_valid_and_keeps_affinity():

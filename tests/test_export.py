@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from optirace.app.state import PALETTE, RaceState
 from optirace.export import Options, export
 from optirace.export.animate import gif_delays
 from optirace.export.frames import Picture
 from optirace.export.options import frame_steps, parse_panels, parse_size
 from optirace.export.scene import read_scene, scene_from_state, scene_to_query, state_from_scene
 from optirace.figures.look import DARK
-from views.state import PALETTE, RaceState
 
 SMALL = (320, 180)
 SCENE = {"surface": "rosenbrock", "racers": ["adam:lr=0.05", "sgd:lr=0.001,momentum=0.9"], "steps": 40}
@@ -291,7 +291,7 @@ def test_offline_html_has_everything_inline(state, tmp_path):
     # and Bokeh would add their script files (server-relative paths a saved file cannot load).
     from panel.custom import JSComponent  # noqa: F401
 
-    import views.racers  # noqa: F401 (Panel's widgets and components)
+    import optirace.app.racers  # noqa: F401 (Panel's widgets and components)
 
     out = tmp_path / "race.html"
     export(state, out, Options(size=(960, 540)))
@@ -367,7 +367,7 @@ def test_export_menu_link_snippet_scene_and_file(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
     from urllib.parse import parse_qsl, urlsplit
 
-    from views.export_menu import ExportMenu
+    from optirace.app.export_menu import ExportMenu
 
     st = state_from_scene({**SCENE, "step": 5})
     menu = ExportMenu(st)

@@ -223,7 +223,7 @@ def menu_pool(monkeypatch):
 
 
 def _menu(scene):
-    from views.export_menu import ExportMenu
+    from optirace.app.export_menu import ExportMenu
 
     return ExportMenu(state_from_scene(scene))
 

@@ -10,9 +10,9 @@ import pytest
 from bokeh.models import HoverTool
 from panel.theme import DarkTheme
 
+from optirace.app.live import RaceView
+from optirace.app.state import RaceState
 from optirace.figures import look
-from views.live import RaceView
-from views.state import RaceState
 
 
 def _legend_labels(fig) -> list[str]:

@@ -1,4 +1,4 @@
-"""The racer cards' controls (views/racers.py), in-process."""
+"""The racer cards' controls (optirace/app/racers.py), in-process."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import math
 import panel as pn
 import param
 
-from views.defaults import default_spec
-from views.racers import RacerEditor
-from views.state import RaceState
+from optirace.app.defaults import default_spec
+from optirace.app.racers import RacerEditor
+from optirace.app.state import RaceState
 
 
 def _lr_slider(editor: RacerEditor):
@@ -55,7 +55,7 @@ def test_changing_the_inner_optimizer_starts_from_its_defaults():
 
 def test_linear_sliders_show_and_keep_the_value_as_given():
     from optimizers import OPTIMIZERS
-    from views.widgets import hparam_widget
+    from optirace.app.widgets import hparam_widget
 
     beta2 = next(h for h in OPTIMIZERS["adam"].hparams if h.name == "beta2")
     for value in (0.999, 0.9999, 0.95, 0.0):

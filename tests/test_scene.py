@@ -199,7 +199,7 @@ def test_json_to_scene_to_json_is_unchanged(scene):
 
 # --- imports run one way ------------------------------------------------------------------------------
 
-# Still importing views/ until the figures work lands: frames.py and html.py (and still.py, which draws
+# Still importing optirace/app/ until the figures work lands: frames.py and html.py (and still.py, which draws
 # with frames.py), and the app's Export menu. Everything else of the export and the CLI must not.
 WITHOUT_VIEWS = """
 import sys

@@ -1,4 +1,4 @@
-"""What a closed tab leaves in the server: nothing of its export menu (views/export_menu.py)."""
+"""What a closed tab leaves in the server: nothing of its export menu (optirace/app/export_menu.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import weakref
 
 from panel.links import Callback
 
-from views.export_menu import ExportMenu
-from views.state import RaceState
+from optirace.app.export_menu import ExportMenu
+from optirace.app.state import RaceState
 
 
 def test_a_forgotten_export_menu_can_be_freed():

@@ -1,4 +1,4 @@
-"""User text made fit to show (optirace/text.py) and the pane that shows it (views/plaintext.py)."""
+"""User text made fit to show (optirace/text.py) and the pane that shows it (optirace/app/plaintext.py)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_as_mathtext_draws_dollars_as_themselves():
 
 
 def test_plain_text_pane_never_renders_its_text():
-    from views.plaintext import PlainText
+    from optirace.app.plaintext import PlainText
 
     p = PlainText(heading="Not applied:", kind="danger", hide_empty=True)
     assert not p.__panel__().visible
@@ -95,7 +95,7 @@ def test_user_text_has_one_escaping_path():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    for path in [*root.glob("views/*.py"), *root.glob("optirace/**/*.py")]:
+    for path in [*root.glob("optirace/app/*.py"), *root.glob("optirace/**/*.py")]:
         rel = path.relative_to(root).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -105,7 +105,9 @@ def test_user_text_has_one_escaping_path():
                     rel
                 )
             if isinstance(node, ast.Attribute) and node.attr == "Alert":
-                raise AssertionError(f"{rel}: pn.pane.Alert renders Markdown; use views.plaintext.PlainText")
+                raise AssertionError(
+                    f"{rel}: pn.pane.Alert renders Markdown; use optirace.app.plaintext.PlainText"
+                )
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Markdown":
                 assert all(isinstance(a, ast.Constant) for a in node.args), (
                     f"{rel}: Markdown of a computed text"

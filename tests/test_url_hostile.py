@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizers.spec import shown
-from views.state import LIMITS, RaceState
-from views.urlstate import MAX_URL_LABEL, decode
+from optirace.app.state import LIMITS, RaceState
+from optirace.app.urlstate import MAX_URL_LABEL, decode
 
 KEYS = (
     "surface", "r0", "r1", "start", "steps", "seed", "noise", "batch_size", "speed", "kappa",

@@ -6,7 +6,7 @@ session's code would; every other session is the plain app.
 
 import panel as pn
 
-from views.page import serve
+from optirace.app.page import serve
 
 serve()
 if pn.state.session_args.get("fault"):

@@ -96,7 +96,9 @@ def test_pick_a_surface(app):
     ui.choose(ui.page.locator("select").first, "Himmelblau")
     # The new figure arrives when it is built (its time is a benchmark's, not a test's).
     ui.page.wait_for_function(
-        f"b => {{ {RACE_ROWS_JS} const r = rows(); return !!r && r.x0[0] !== b; }}", arg=before, timeout=20_000
+        f"b => {{ {RACE_ROWS_JS} const r = rows(); return !!r && r.x0[0] !== b; }}",
+        arg=before,
+        timeout=20_000,
     )
     assert "Himmelblau" in ui.text()
     assert ui.trajectory()["x0"][0] != before  # Himmelblau's own start

@@ -16,9 +16,9 @@ import pytest
 from conftest import _free_port, wait_live
 from PIL import Image
 
+from optirace.app.state import PALETTE
 from optirace.export import Options, export
 from optirace.export.scene import scene_to_query, state_from_scene
-from views.state import PALETTE
 
 pytestmark = pytest.mark.browser
 
@@ -191,8 +191,8 @@ def test_offline_html_draws_the_apps_figures(app, offline, tmp_path):
 MENU_APP = textwrap.dedent(
     """
     import panel as pn
-    from views.export_menu import ExportMenu
-    from views.state import RaceState
+    from optirace.app.export_menu import ExportMenu
+    from optirace.app.state import RaceState
 
     pn.extension(notifications=False)
     pn.Column(ExportMenu(RaceState(steps=30)), width=700).servable()

@@ -9,6 +9,7 @@ the user pauses, steps or scrubs (the player's `report`).
 from __future__ import annotations
 
 import functools
+import logging
 
 import panel as pn
 from bokeh.core.properties import value
@@ -22,6 +23,8 @@ from optirace.figures.tags import parse
 from optirace.text import shown
 
 from .state import RaceState
+
+log = logging.getLogger("optirace.app")
 
 
 def _edits_bokeh(method):
@@ -143,8 +146,13 @@ class RaceView:
         except (KeyError, IndexError, TypeError, ValueError):
             return  # a report is only ever what player.js writes; anything else is ignored
         s = self.state
-        if s.result is not None:
+        if s.result is None:
+            return
+        try:
             s.param.update(step=max(0, min(step, s.result.steps)), playing=playing)
+        except Exception as e:  # noqa: BLE001 (any failure stays in this session, said here and in the log)
+            log.exception("session: the step the page reported could not be applied")
+            s.error = f"the step could not be applied ({type(e).__name__}: {e})"[:300]
 
     def _on_tap(self, event) -> None:
         if self.state.result.surface.dim == 2:

@@ -3,7 +3,7 @@ does not reach inside them; each HTML pane gets this sheet through `stylesheets=
 
 from pathlib import Path
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC = Path(__file__).resolve().parents[2] / "static"
 SHEET = (STATIC / "optirace.css").read_text()
 # A file path, which the template inlines as a data URI: the page needs no static route for it.
 FAVICON = str(STATIC / "favicon.svg")
