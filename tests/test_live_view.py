@@ -124,3 +124,14 @@ def test_adding_and_removing_racers_keeps_the_figures():
     assert view._figs == figs
     assert list(view.player.racers.data["slot"]) == [0, 2, 1]  # the free colour
     assert len(shown_legend()) == 3 and shown_legend()[1].startswith("rmsprop")
+
+
+def test_presentation_mode_enlarges_the_playback_bar():
+    state = RaceState()
+    view = RaceView(state)
+    plain = view.player.play.width
+    assert view.player.slider.stylesheets == []
+    state.present = True
+    assert view.player.play.width > plain and view.player.slider.stylesheets
+    state.present = False
+    assert view.player.play.width == plain and view.player.slider.stylesheets == []

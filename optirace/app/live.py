@@ -120,6 +120,7 @@ class RaceView:
 
     @_edits_bokeh
     def _on_look(self, *_):
+        self.player.set_present(self.state.present)
         self._key = None
         self._on_result()
 

@@ -45,7 +45,7 @@ from .options import ANIMATED, Options, format_of
 __all__ = ["ExportError", "Limits", "Job", "ExportPool", "export_pool", "lane_of"]
 
 # A child of the app's logger, so the lines land in the server's log beside the sessions' own.
-log = logging.getLogger("optirace.app.export")
+log = logging.getLogger("optirace.export")
 
 # CPU priority of the workers (added niceness): the sessions' own work comes first, and a still,
 # about a second of work that someone is waiting for, comes well before an animation.

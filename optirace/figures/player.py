@@ -35,6 +35,9 @@ PLAYER_JS = (Path(__file__).with_name("player.js")).read_text(encoding="utf-8")
 SHEET = (Path(__file__).resolve().parents[2] / "static" / "optirace.css").read_text(encoding="utf-8")
 TOLERANCE = 1e-6  # "first within": the loss's gap to the global minimum's value
 CELLS = 1_500_000  # numbers per race sent to a page, at most: about 12 MB
+PRESENT_CSS = (
+    ":host { --font-size: 1.3rem; font-size: 1.3rem; } .bk-btn { font-size: 1.3rem; min-height: 2.6rem; }"
+)
 TANGENT = 0.12  # a tangent's half-width, as a fraction of the x range (figures/line.py)
 
 
@@ -141,7 +144,7 @@ class Player:
         """`linked`: the page reads play=1 and loop=1 from its own link (the offline HTML, which
         has no server to read them)."""
         sheet = InlineStyleSheet(css=SHEET)
-        big = [InlineStyleSheet(css=":host { --font-size: 1.25rem; font-size: 1.25rem; }")] if present else []
+        big: list = []
         self.race = ColumnDataSource({"step": np.zeros(1)}, name="optirace-race")
         self.racers = ColumnDataSource({"color": []}, name="optirace-racers")
         self.play = Button(label="▶ Play", button_type="primary", width=110 if present else 96, name="play",
@@ -164,11 +167,21 @@ class Player:
         # What the page changes each frame stays in the page.
         for m in (self.play, self.back, self.forward, self.reset, self.slider, self.board, self.iterates):
             m.syncable = False
+        self.set_present(present)
         self.targets: list = []
         self.autoplay = bool(autoplay)
         self.linked = bool(linked)
         self._callbacks: list[CustomJS] = []
         self._wire()
+
+    def set_present(self, present: bool) -> None:
+        """Presentation mode enlarges the playback bar with the figures, for the back of a hall."""
+        big = [InlineStyleSheet(css=PRESENT_CSS)] if present else []
+        for m in (self.play, self.back, self.forward, self.reset, self.slider, self.speed, self.loop):
+            m.stylesheets = big
+        self.play.width = 120 if present else 96
+        for m in (self.back, self.forward, self.reset, self.loop):
+            m.width = 100 if present else 80
 
     # ----- the page's side ---------------------------------------------------------------------------
     def _args(self) -> dict:
