@@ -198,3 +198,33 @@ def test_cycled_momentum_is_drawn_under_the_learning_rate():
     assert len(curves) == 1 and _mpl_color(curves[0].handles["artist"]) == PALETTE[1].lower()
     y = curves[0].handles["artist"].get_ydata()
     assert np.nanmin(y) == pytest.approx(0.85, abs=1e-3) and np.nanmax(y) == pytest.approx(0.95, abs=1e-3)
+
+
+def test_the_live_apps_figures_are_the_exports_description():
+    """The app's live figures (rendered once per structure for the page's player) and the export's
+    matplotlib figure have the same panels, titles, axis labels, surface limits, racer colours and
+    legend entries."""
+    from optirace.app.live import RaceView
+    from optirace.app.state import RaceState
+
+    scene = {"surface": "rosenbrock", "racers": ["sgd:lr=0.001,momentum=0.9", "adam:lr=0.05"], "steps": 80}
+    app = RaceView(RaceState(**{k: v for k, v in state_from_scene(scene).param.values().items()
+                                if k in RaceState.param and k not in ("name",)}))._figs  # fmt: skip
+    pic = Picture(state_from_scene(scene), Options(size=SMALL))
+    axes = {ax.get_title(): ax for ax in pic.fig.axes if ax.get_title()}
+    titles = {name: fig.title.text for name, fig in app.items()}
+    assert sorted(titles.values()) == sorted(axes)
+    for name, fig in app.items():
+        ax = axes[fig.title.text]
+        assert (fig.xaxis[0].axis_label, fig.yaxis[0].axis_label) == (ax.get_xlabel(), ax.get_ylabel()), name
+    c = axes[titles["contour"]]
+    (x0, x1), (y0, y1) = c.get_xlim(), c.get_ylim()
+    fr, fy = app["contour"].x_range, app["contour"].y_range
+    # Equal data scales: the app's frame may show more than the domain, never less.
+    assert fr.start <= x0 and fr.end >= x1 and fy.start <= y0 and fy.end >= y1
+    shown = [item.label.value for item in app["loss"].legend[0].items if item.visible]
+    exported = [t.get_text() for t in axes[titles["loss"]].get_legend().get_texts()]
+    raced = state_from_scene(scene)
+    assert shown == exported == [raced.label(i) for i in range(2)]
+    lines = {to_hex(line.get_color()).lower() for line in axes[titles["loss"]].get_lines()}
+    assert {PALETTE[0].lower(), PALETTE[1].lower()} <= lines
