@@ -16,6 +16,7 @@ from optirace.export import Options
 from optirace.export.frames import Picture
 from optirace.export.scene import state_from_scene
 from optirace.figures import PALETTE, look, race_figure
+from optirace.figures.surface import GRID
 
 SMALL = (640, 360)
 
@@ -32,6 +33,24 @@ def _panels(description):
     m = {p.hmap.last.group: p for p in mpl.traverse(lambda p: p, [MplOverlay])}
     assert list(b) == list(m)
     return {name: (b[name], m[name]) for name in b}
+
+
+def _ranges(fig):
+    """(x limits, y limits) a Bokeh figure shows: its fixed ranges, or, for the surface (equal
+    scales: data ranges that fit its image and widen in the browser to the frame's shape), the
+    image's extent."""
+    from bokeh.models import DataRange1d, GlyphRenderer
+    from bokeh.models import Image as ImageGlyph
+
+    if not isinstance(fig.x_range, DataRange1d):
+        return (fig.x_range.start, fig.x_range.end), (fig.y_range.start, fig.y_range.end)
+    assert fig.match_aspect and fig.aspect_scale == 1
+    assert fig.x_range.range_padding == 0 == fig.y_range.range_padding
+    (image,) = [r for r in fig.renderers if isinstance(r, GlyphRenderer) and isinstance(r.glyph, ImageGlyph)]
+    assert fig.x_range.renderers == [image] == fig.y_range.renderers
+    d = image.data_source.data
+    x, y, dw, dh = (float(d[k][0]) for k in ("x", "y", "dw", "dh"))
+    return (x, x + dw), (y, y + dh)
 
 
 def _layers(plot):
@@ -68,12 +87,18 @@ def test_the_app_and_the_export_draw_one_description(rosenbrock, theme):
         # The same titles, axis labels and limits.
         assert fig.title.text == ax.get_title() != ""
         assert fig.xaxis[0].axis_label == ax.get_xlabel() and fig.yaxis[0].axis_label == ax.get_ylabel()
-        assert (fig.x_range.start, fig.x_range.end) == pytest.approx(ax.get_xlim())
+        xlim, ylim = _ranges(fig)
         if name == "Contour":
-            assert (fig.y_range.start, fig.y_range.end) == pytest.approx(ax.get_ylim())
+            # The image's extent reaches half a grid cell past the domain (its samples sit on the
+            # domain's edges): the app's view holds the export's limits and at most a cell more.
+            for got, want in ((xlim, ax.get_xlim()), (ylim, ax.get_ylim())):
+                cell = (want[1] - want[0]) / (GRID - 1)
+                assert got[0] <= want[0] and got[1] >= want[1]
+                assert got == pytest.approx(want, abs=cell)
         else:
+            assert xlim == pytest.approx(ax.get_xlim())
             lo, hi = ax.get_ylim()
-            assert (fig.y_range.start, fig.y_range.end) == pytest.approx((lo, hi), rel=1e-6)
+            assert ylim == pytest.approx((lo, hi), rel=1e-6)
         # The same legend entries.
         bk_items = [i.label.value for leg in fig.legend for i in leg.items]
         mpl_leg = ax.get_legend()
@@ -148,7 +173,8 @@ def test_the_divergence_label_is_inside_the_frame_and_under_nothing(theme):
     src = label.handles["source"].data
     fig = b.state
     (x,), (y,) = src["x"], src["y"]
-    assert fig.x_range.start < x < fig.x_range.end and fig.y_range.start < y < fig.y_range.end
+    (x0, x1), (y0, y1) = _ranges(fig)
+    assert x0 < x < x1 and y0 < y < y1
     glyph = label.handles["glyph"]
     assert (glyph.text_align == "right") == (x > 0) and (glyph.text_baseline == "top") == (y > 1.0)
 
@@ -219,9 +245,10 @@ def test_the_live_apps_figures_are_the_exports_description():
         assert (fig.xaxis[0].axis_label, fig.yaxis[0].axis_label) == (ax.get_xlabel(), ax.get_ylabel()), name
     c = axes[titles["contour"]]
     (x0, x1), (y0, y1) = c.get_xlim(), c.get_ylim()
-    fr, fy = app["contour"].x_range, app["contour"].y_range
-    # Equal data scales: the app's frame may show more than the domain, never less.
-    assert fr.start <= x0 and fr.end >= x1 and fy.start <= y0 and fy.end >= y1
+    # Equal data scales: the app's view fits the surface's image (the domain and half a grid cell)
+    # and may show more, never less.
+    (a0, a1), (b0, b1) = _ranges(app["contour"])
+    assert a0 <= x0 and a1 >= x1 and b0 <= y0 and b1 >= y1
     shown = [item.label.value for item in app["loss"].legend[0].items if item.visible]
     exported = [t.get_text() for t in axes[titles["loss"]].get_legend().get_texts()]
     raced = state_from_scene(scene)

@@ -140,7 +140,27 @@ def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, k
     overlay = hv.Overlay(layers)
     for backend in ("bokeh", "matplotlib"):
         overlay = overlay.opts(**ax[backend], **plot[backend], backend=backend)
-    return panel(overlay, "contour") if player else overlay
+    return (
+        panel(overlay, "contour", equal_scales)
+        if player
+        else overlay.opts(hooks=[equal_scales], backend="bokeh")
+    )
+
+
+def equal_scales(plot, _element) -> None:
+    """A unit of x as long on screen as a unit of y, whatever size the page gives the plot: the
+    ranges fit the surface's image, then widen in one direction to the frame's shape (Bokeh's
+    match_aspect, which works on data ranges only). A fixed x and y range (what `data_aspect`
+    gives) keeps equal scales only at the size it was drawn for."""
+    from bokeh.models import DataRange1d, GlyphRenderer
+    from bokeh.models import Image as ImageGlyph
+
+    fig = plot.state
+    image = [r for r in fig.renderers if isinstance(r, GlyphRenderer) and isinstance(r.glyph, ImageGlyph)]
+    fig.x_range = DataRange1d(renderers=image, range_padding=0)
+    fig.y_range = DataRange1d(renderers=image, range_padding=0)
+    fig.match_aspect = True
+    fig.aspect_scale = 1
 
 
 def heads_layer(res, k: int, X, Y, colors, labels, lk: Look, scale: float, variables, player: bool):

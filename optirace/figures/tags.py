@@ -46,13 +46,14 @@ def played(element, role: str, racer: int = -1):
     return element.opts(hooks=[hook], backend="bokeh")
 
 
-def panel(overlay, name: str):
-    """`overlay`, whose Bokeh figure is tagged `optirace:panel:<name>` (the server sets its ranges)."""
+def panel(overlay, name: str, *hooks):
+    """`overlay`, whose Bokeh figure is tagged `optirace:panel:<name>` (the server sets its ranges),
+    with its other Bokeh `hooks` (an element has one list of hooks: given again, it is replaced)."""
 
     def hook(plot, _element):
         plot.state.tags = [*plot.state.tags, f"{PREFIX}:panel:{name}"]
 
-    return overlay.opts(hooks=[hook], backend="bokeh")
+    return overlay.opts(hooks=[*hooks, hook], backend="bokeh")
 
 
 def parse(tag) -> tuple[str, int, str, str] | None:

@@ -491,3 +491,28 @@ def test_the_learning_rate_panel_repaints_only_its_marker_while_playing(app):
     assert paints["Learning rate"]["overlays"] > 10, f"the marker must follow the race: {paints}"
     assert paints["Learning rate"]["primary"] == 0, paints
     assert ui.errors == []
+
+
+_SCALES_JS = """() => {
+  for (const f of [...Bokeh.documents[0].all_models].filter((m) => m.constructor.__name__ === 'Figure')) {
+    if (!(f.tags || []).includes('optirace:panel:contour')) continue;
+    const v = Bokeh.index.find_one(f), bb = v.frame.bbox;
+    return {x: bb.width / (f.x_range.end - f.x_range.start), y: bb.height / (f.y_range.end - f.y_range.start),
+            xr: [f.x_range.start, f.x_range.end], yr: [f.y_range.start, f.y_range.end]};
+  }
+  return null;
+}"""
+
+
+@pytest.mark.parametrize(("size", "embed"), [((1280, 720), False), ((640, 360), True)])
+def test_the_surface_is_drawn_at_equal_scales(app, size, embed):
+    """A unit of x is as long on screen as a unit of y: the kappa = 20 ravine looks like a ravine,
+    at any window size, and the whole domain (x in [-10, 10], y in [-4, 4]) is in view."""
+    ui, url = app
+    ui.page.set_viewport_size({"width": size[0], "height": size[1]})
+    ui.open(f"{url}/app?surface=quadratic" + ("&embed=1" if embed else ""))
+    ui.page.wait_for_timeout(500)
+    s = ui.page.evaluate(_SCALES_JS)
+    assert abs(s["x"] - s["y"]) <= 0.01 * s["x"], s
+    assert s["xr"][0] <= -10 and s["xr"][1] >= 10 and s["yr"][0] <= -4 and s["yr"][1] >= 4, s
+    assert ui.errors == []
