@@ -50,7 +50,8 @@ class RaceView:
         self.main = pn.Column(sizing_mode="stretch_both", min_height=340)
         self.loss_pane = pn.Column(sizing_mode="stretch_both", min_height=170)
         self.lr_pane = pn.Column(sizing_mode="stretch_both", min_height=170)
-        self.bar = pn.pane.Bokeh(self.player.bar(), sizing_mode="stretch_width", css_classes=["playback"])
+        self.bar = pn.pane.Bokeh(self.player.bar(compact=state.embed), sizing_mode="stretch_width",
+                                 css_classes=["playback"])  # fmt: skip
         self.board = pn.pane.Bokeh(self.player.board, sizing_mode="stretch_width")
         self.iterates = pn.pane.Bokeh(self.player.iterates, sizing_mode="stretch_width")
         self._key = None

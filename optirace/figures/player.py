@@ -226,8 +226,16 @@ class Player:
         self.racers.data = racer_rows(result, rows, labels, colors, xlim, ylim, slots)
         return rows
 
-    def bar(self):
+    def bar(self, compact: bool = False):
+        """The playback bar. `compact` (an iframe in a slide, 640 pixels wide) leaves out the speed
+        and loop controls, which the link sets, so play, step, reset and the scrubber fit."""
         from bokeh.layouts import row
 
+        if compact:
+            for m, w in ((self.play, 84), (self.back, 64), (self.forward, 64), (self.reset, 64)):
+                m.width = w
+            self.back.label, self.forward.label, self.reset.label = "◀", "▶", "⟲"
+            return row(self.play, self.back, self.forward, self.reset, self.slider, sizing_mode="stretch_width",
+                       css_classes=["playback"])  # fmt: skip
         return row(self.play, self.back, self.forward, self.reset, self.speed, self.loop, self.slider,
                    sizing_mode="stretch_width", css_classes=["playback"])  # fmt: skip

@@ -269,6 +269,12 @@ def test_an_embedded_figure_fits_a_small_iframe(browser, server):
             .filter(r => r.width > 100 && r.height > 50).map(r => [r.right, r.bottom]); }}""")
         assert len(drawn) >= 3 and all(r <= 640 and b <= 360 for r, b in drawn), drawn
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 640
+        # The playback too: play, the steps, reset and the scrubber, all in view, none scrolled to.
+        bar = page.evaluate("""() => { const a = window.__optirace.player.args;
+            return [a.play, a.slider].map((m) => { const r = Bokeh.index.find_one(m).el.getBoundingClientRect();
+              return [r.left, r.top, r.right, r.bottom, r.width]; }); }""")
+        for left, top, right, bottom, width in bar:
+            assert left >= 0 and top >= 0 and right <= 640 and bottom <= 360 and width > 40, bar
         ui.screenshot("layout-embed-640x360")
         assert errors == []
     finally:
