@@ -135,3 +135,10 @@ def test_presentation_mode_enlarges_the_playback_bar():
     assert view.player.play.width > plain and view.player.slider.stylesheets
     state.present = False
     assert view.player.play.width == plain and view.player.slider.stylesheets == []
+
+
+def test_the_figures_draw_on_a_2d_canvas():
+    """HoloViews asks for WebGL, which a browser without a GPU emulates on the CPU: painting a frame
+    took about a second there. The player's figures draw on a 2-D canvas."""
+    view = RaceView(RaceState())
+    assert {fig.output_backend for fig in view._figs.values()} == {"canvas"}

@@ -74,6 +74,10 @@ def bokeh_panels(result, labels: Sequence[str], theme: str, present: bool, panel
             item = item.opts(responsive=True, min_height=160, min_width=200, backend="bokeh")
         plot = hv.renderer("bokeh").get_plot(item)
         out[name] = plot.state
+        # HoloViews asks Bokeh for WebGL; a browser without a GPU emulates it on the CPU, and each
+        # frame's copy to the page's canvas then took about a second (a projector's laptop, a
+        # headless test). A 2-D canvas draws these few thousand points in milliseconds.
+        plot.state.output_backend = "canvas"
         # Under a server HoloViews ties each plot to the session's document, to update it later
         # and clean it up when the session ends. These figures are rendered once and then driven
         # by the player: untied, the plot objects go now, not with the session.
