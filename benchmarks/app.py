@@ -9,7 +9,10 @@ a race plays (websocket frames the page receives) and the server's CPU per anima
 against the checkout given with --against (the design that streamed a frame 20 times a second)
 measured in the same run; the warm first race drawn; slider -> redrawn race (median, p95); frames
 per second the browser paints with a new step, 8 racers x 5000 steps, early and late in the race;
-and Add racer -> the new racer drawn.
+and Add racer -> the new racer drawn. `--canvas` repeats the painting windows with the figures on a
+2D canvas instead of WebGL (a diagnostic: HoloViews draws Bokeh figures with WebGL by default).
+The player caps a frame's advance at 0.25 s of playback, so when the page paints slowly the "late"
+window starts earlier in the race than at full speed: the step reached is printed.
 """
 
 from __future__ import annotations
@@ -362,10 +365,9 @@ def main(argv: list[str] | None = None) -> None:
         verdict = "" if ok is None else ("PASS" if ok else "MISS")
         print(f"{name:56s} {value:10.2f}  {target:>8s}  {verdict}")
     if peer:
-        msg = peer["messages"] / ours["messages"] if ours["messages"] else float("inf")
-        cpu = peer["cpu"] / ours["cpu"] if ours["cpu"] > 0 else float("inf")
-        print(f"ratio before / player: messages {msg:.1f}x, server CPU per session {cpu:.1f}x "
-              f"(CPU at or below the idle rate reads inf)")  # fmt: skip
+        # A ratio against zero is no number: say what each side did.
+        print(f"before / player, same run: server messages/s {peer['messages']:.1f} / {ours['messages']:.1f}; "
+              f"server CPU per animating session {peer['cpu']:.2f}% / {ours['cpu']:.2f}% of a core")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,22 +1,33 @@
 """Load test: N concurrent real sessions against a local `panel serve app.py`, as the image runs it.
 
-    python benchmarks/load.py --sessions 40            # the course target on this machine
-    python benchmarks/load.py --sessions 40 --servers 2 # two replicas, as docker-compose.yml runs them
+    python benchmarks/load.py --sessions 60                    # one replica
+    python benchmarks/load.py --sessions 60 --against ../optirace-d06a320  # and the streaming design
 
 Each session is what a browser tab does, over a real websocket: GET the page (which runs app.py for
 that session), open the Bokeh websocket with the page's token, pull the document, announce
-`document_ready` (Panel holds some updates until then), and later click the Play button. The
-client never builds Bokeh models: it counts the patches the server sends, so the load generator
-costs little CPU next to the server it measures (its own CPU is reported too).
+`document_ready` (Panel holds some updates until then), then press Play and move a slider. The
+client never builds Bokeh models: it counts the server's messages and reads their JSON only to
+find a slider move's answer, so the load generator costs little CPU next to the server it measures
+(its own CPU is reported too).
 
-A frame is one `ColumnsStreamed` patch of the race's feed source: each animation tick that reveals new
-steps streams exactly one. Phases:
+The page plays a race by itself (optirace/figures/player.js): Play sends the server only the
+page's `optirace-report` source (step, playing), as the player writes it, and then nothing per
+frame. Phases:
 
-1. start the server; warm-up session (imports, JIT compiles), closed; wait until Bokeh has
-   destroyed it; baseline memory;
-2. open N sessions (not playing): memory per idle session;
-3. click Play in every session (`loop=1`, so they never stop): frames/s per session, server CPU;
-4. close every session, wait `--after` seconds (60): memory against the baseline.
+1. start the server; warm-up sessions (imports, JIT compiles), closed; wait until Bokeh has
+   destroyed them; baseline memory, and the CPU of the server with no session;
+2. open N sessions (not playing): memory per idle session, server CPU and messages;
+3. Play in every session: server CPU and messages while they play (targets: no message, <= 0.5%
+   of a core per session above the server with no session);
+4. `--rate` slider moves a second among the playing sessions (the first racer's lr slider, found
+   in the pulled document; the PATCH-DOC the browser sends for a keyboard move): the time until
+   the server's PATCH-DOC carrying the new `optirace-race` data arrives, p50 and p95 (target:
+   p95 <= 500 ms with 0 errors);
+5. close every session, wait `--after` seconds: memory against the baseline.
+
+With `--against` a checkout of the design before the player (d06a320, which streamed 20 frames a
+second to each playing tab, its Play a button click on the server) runs phases 1-3 first, with
+`--against-sessions` sessions: the peer measured in the same run.
 
 Memory is read from /proc for all the server's processes: RSS, and PSS (proportional set size,
 which counts pages shared by forked workers once, but also shrinks when unrelated processes map
