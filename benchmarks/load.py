@@ -1,22 +1,33 @@
 """Load test: N concurrent real sessions against a local `panel serve app.py`, as the image runs it.
 
-    python benchmarks/load.py --sessions 40            # the course target on this machine
-    python benchmarks/load.py --sessions 40 --servers 2 # two replicas, as docker-compose.yml runs them
+    python benchmarks/load.py --sessions 60                    # one replica
+    python benchmarks/load.py --sessions 60 --against ../optirace-d06a320  # and the streaming design
 
 Each session is what a browser tab does, over a real websocket: GET the page (which runs app.py for
 that session), open the Bokeh websocket with the page's token, pull the document, announce
-`document_ready` (Panel holds some updates until then), and later click the Play button. The
-client never builds Bokeh models: it counts the patches the server sends, so the load generator
-costs little CPU next to the server it measures (its own CPU is reported too).
+`document_ready` (Panel holds some updates until then), then press Play and move a slider. The
+client never builds Bokeh models: it counts the server's messages and reads their JSON only to
+find a slider move's answer, so the load generator costs little CPU next to the server it measures
+(its own CPU is reported too).
 
-A frame is one `ColumnsStreamed` patch of the race's feed source: each animation tick that reveals new
-steps streams exactly one. Phases:
+The page plays a race by itself (optirace/figures/player.js): Play sends the server only the
+page's `optirace-report` source (step, playing), as the player writes it, and then nothing per
+frame. Phases:
 
-1. start the server; warm-up session (imports, JIT compiles), closed; wait until Bokeh has
-   destroyed it; baseline memory;
-2. open N sessions (not playing): memory per idle session;
-3. click Play in every session (`loop=1`, so they never stop): frames/s per session, server CPU;
-4. close every session, wait `--after` seconds (60): memory against the baseline.
+1. start the server; warm-up sessions (imports, JIT compiles), closed; wait until Bokeh has
+   destroyed them; baseline memory, and the CPU of the server with no session;
+2. open N sessions (not playing): memory per idle session, server CPU and messages;
+3. Play in every session: server CPU and messages while they play (targets: no message, <= 0.5%
+   of a core per session above the server with no session);
+4. `--rate` slider moves a second among the playing sessions (the first racer's lr slider, found
+   in the pulled document; the PATCH-DOC the browser sends for a keyboard move): the time until
+   the server's PATCH-DOC carrying the new `optirace-race` data arrives, p50 and p95 (target:
+   p95 <= 500 ms with 0 errors);
+5. close every session, wait `--after` seconds: memory against the baseline.
+
+With `--against` a checkout of the design before the player (d06a320, which streamed 20 frames a
+second to each playing tab, its Play a button click on the server) runs phases 1-3 first, with
+`--against-sessions` sessions: the peer measured in the same run.
 
 Memory is read from /proc for all the server's processes: RSS, and PSS (proportional set size,
 which counts pages shared by forked workers once, but also shrinks when unrelated processes map
@@ -46,7 +57,16 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
 ROOT = Path(__file__).resolve().parents[1]
-CMD = ["panel", "serve", "app.py", "--liveness", "--static-dirs", "assets=static"]  # the Dockerfile's CMD
+CMD = [
+    "panel",
+    "serve",
+    "app.py",
+    "--liveness",
+    "--static-dirs",
+    "assets=static",
+    "--plugins",
+    "optirace.serve_plugin",
+]  # the Dockerfile's CMD
 DOCUMENT_READY = {"kind": "MessageSent", "msg_type": "bokeh_event",
                   "msg_data": {"type": "event", "name": "document_ready", "values": {"type": "map"}}}  # fmt: skip
 PAGE = 4096  # bytes per memory page, for /proc/<pid>/statm
@@ -62,7 +82,7 @@ def free_port() -> int:
 class Server:
     """`python docker/entrypoint.py panel serve app.py ...` on a loopback port, as the image runs it."""
 
-    def __init__(self, procs: int, log_path: Path, cache_dir: Path) -> None:
+    def __init__(self, procs: int, log_path: Path, cache_dir: Path, root: Path = ROOT) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -76,13 +96,14 @@ class Server:
             "JAX_COMPILATION_CACHE_DIR": str(cache_dir),
             "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
             "PYTHONMALLOC": "malloc",  # as the image sets it
+            "PYTHONPATH": str(root),  # the tree served is the one imported
         }
         bindir = str(Path(sys.executable).parent)
         env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
         self.log_path = log_path
         self._log = open(log_path, "w")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
-            [sys.executable, "docker/entrypoint.py", *CMD], cwd=ROOT, env=env,
+            [sys.executable, "docker/entrypoint.py", *CMD], cwd=root, env=env,
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 120
@@ -134,7 +155,7 @@ class Server:
 
     def destroyed(self) -> int:
         """Sessions the app logged as closed (views/page.py logs each destroyed session)."""
-        return self.log_path.read_text(errors="replace").count("closed; its playback callback stopped")
+        return len(re.findall(r"session \S+ closed", self.log_path.read_text(errors="replace")))
 
     def log_errors(self) -> list[str]:
         text = self.log_path.read_text(errors="replace")
@@ -157,11 +178,11 @@ class Fleet:
     """One or more servers on their own ports: the replicas behind the proxy, which keeps each
     session on one replica (sessions are dealt out round-robin here, as cookie affinity does)."""
 
-    def __init__(self, servers: int, procs: int, tmp: Path) -> None:
+    def __init__(self, servers: int, procs: int, tmp: Path, root: Path = ROOT) -> None:
         self.servers: list[Server] = []
         try:
             for i in range(servers):
-                self.servers.append(Server(procs, tmp / f"server-{i}.log", tmp / "jax-cache"))
+                self.servers.append(Server(procs, tmp / f"server-{i}.log", tmp / "jax-cache", root))
         except Exception:
             self.stop()
             raise
@@ -199,44 +220,62 @@ def machine_busy_seconds() -> float:
 @dataclass
 class Session:
     index: int
-    frames: list[float] = field(default_factory=list)  # arrival times of streamed frames
+    messages: list[float] = field(default_factory=list)  # arrival times of the server's messages
+    answers: list[float] = field(default_factory=list)  # slider move -> new race, seconds
     ready_at: float | None = None
     opened_in: float | None = None
     error: str | None = None
-    closed: bool = False
-    play_id: str | None = None
+    models: dict = field(default_factory=dict)
+    pending: float | None = None  # when the unanswered slider move was sent
+    moves: int = 0
+    ws: object = None  # the session's websocket, once open
+    lost: int = 0  # moves the server never answered within the timeout
 
 
-def _find_play_button(doc_json: str) -> str | None:
-    """The id of the Play button in a pulled document (the Button whose css_classes hold 'play')."""
-    found: list[str] = []
+def _walk(node, out: list) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "object" and isinstance(node.get("attributes"), dict):
+            out.append(node)
+        for v in node.values():
+            _walk(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _walk(v, out)
 
-    def walk(node):
-        if isinstance(node, dict):
-            attrs = node.get("attributes")
-            if (
-                node.get("type") == "object"
-                and isinstance(attrs, dict)
-                and "play" in (attrs.get("css_classes") or [])
-            ):
-                found.append(node["id"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
 
-    walk(json.loads(doc_json))
-    return found[0] if found else None
+def find_models(doc_json: str) -> dict:
+    """What a session drives, found in the pulled document: the race source (`optirace-race`), the
+    player's report source (`optirace-report`, written by the page when the user plays or pauses),
+    the Play button (the Button whose css_classes hold 'play') and the first racer's lr slider (the
+    first Slider titled 'lr'), with its value, step and range."""
+    objects: list = []
+    _walk(json.loads(doc_json), objects)
+    out: dict = {}
+    for node in objects:
+        attrs = node["attributes"]
+        name = attrs.get("name")
+        if name in ("optirace-race", "optirace-report") and name not in out:
+            out[name] = node["id"]
+        if "play" not in out and "play" in (attrs.get("css_classes") or []):
+            out["play"] = node["id"]
+        if "lr" not in out and attrs.get("title") == "lr" and "value" in attrs and "step" in attrs:
+            out["lr"] = node["id"]
+            out["lr_range"] = (attrs.get("start"), attrs.get("end"), attrs["step"], attrs["value"])
+    return out
+
+
+def _changed(model: str, attr: str, new) -> dict:
+    return {"kind": "ModelChanged", "model": {"id": model}, "attr": attr, "new": new}
 
 
 class Client:
-    def __init__(self, base: str, query: str, stop: asyncio.Event) -> None:
+    def __init__(self, base: str, query: str, stop: asyncio.Event, timeout: float = 10.0) -> None:
         self.base = base
         self.query = query
         self.stop = stop
+        self.timeout = timeout
 
-    async def run(self, s: Session, opening: asyncio.Semaphore, click: asyncio.Event) -> None:
+    async def run(self, s: Session, opening: asyncio.Semaphore, play: asyncio.Event) -> None:
         ws = None
         t0 = time.monotonic()
         try:
@@ -253,27 +292,21 @@ class Client:
                 while True:
                     header, content = await self._read(ws)
                     if header["msgtype"] == "PULL-DOC-REPLY":
-                        s.play_id = _find_play_button(content)
+                        s.models = find_models(content)
                         break
                 await self._send(ws, "PATCH-DOC", {"events": [DOCUMENT_READY]})
                 s.opened_in = time.monotonic() - t0
                 s.ready_at = time.monotonic()
+            s.ws = ws
             reader = asyncio.create_task(self._count(ws, s))
-            # Idle until Play is clicked, or until the run closes the session without playing.
-            waits = [asyncio.create_task(click.wait()), asyncio.create_task(self.stop.wait())]
+            # Idle until Play, or until the run closes the session without playing.
+            waits = [asyncio.create_task(play.wait()), asyncio.create_task(self.stop.wait())]
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             for w in waits:
                 w.cancel()
-            if self.stop.is_set():
-                reader.cancel()
-                return
-            if s.play_id is None:
-                raise RuntimeError("no Play button in the document")
-            click_event = {"kind": "MessageSent", "msg_type": "bokeh_event", "msg_data": {
-                "type": "event", "name": "button_click",
-                "values": {"type": "map", "entries": [["model", {"id": s.play_id}]]}}}  # fmt: skip
-            await self._send(ws, "PATCH-DOC", {"events": [click_event]})
-            await self.stop.wait()
+            if not self.stop.is_set():
+                await self._send(ws, "PATCH-DOC", {"events": [self._play_event(s)]})
+                await self.stop.wait()
             reader.cancel()
         except Exception as e:  # noqa: BLE001 (every failure is an error of this session, reported)
             s.error = f"{type(e).__name__}: {e}"[:300]
@@ -281,15 +314,48 @@ class Client:
             if ws is not None:
                 ws.close()
 
+    @staticmethod
+    def _play_event(s: Session) -> dict:
+        """What the page sends when the user clicks Play. With the player (optirace/figures/player.js)
+        the click is handled in the page, which only writes its `optirace-report` source (step,
+        playing); before it, the click itself went to the server, which then streamed the frames."""
+        if "optirace-report" in s.models:
+            return _changed(s.models["optirace-report"], "data",
+                            {"type": "map", "entries": [["step", [0]], ["playing", [1]]]})  # fmt: skip
+        if "play" not in s.models:
+            raise RuntimeError("no Play button and no report source in the document")
+        return {"kind": "MessageSent", "msg_type": "bokeh_event", "msg_data": {
+            "type": "event", "name": "button_click",
+            "values": {"type": "map", "entries": [["model", {"id": s.models["play"]}]]}}}  # fmt: skip
+
+    async def move(self, s: Session) -> None:
+        """Move the first racer's lr slider one notch and back on alternate calls, as the keyboard
+        does: the browser sends `value` and `value_throttled` (the app listens to both)."""
+        start, end, step, value = s.models["lr_range"]
+        up = value + step if end is None or value + step <= end else value - step
+        new = up if s.moves % 2 == 0 else value
+        s.moves += 1
+        s.pending = time.monotonic()
+        await self._send(ws=s.ws, msgtype="PATCH-DOC", content={"events": [
+            _changed(s.models["lr"], "value", new), _changed(s.models["lr"], "value_throttled", new)]})  # fmt: skip
+
     async def _count(self, ws, s: Session) -> None:
+        race = s.models.get("optirace-race")
         while True:
             header, content = await self._read(ws)
             if header is None:
                 if not self.stop.is_set():
                     s.error = "websocket closed by the server"
                 return
-            if header["msgtype"] == "PATCH-DOC" and '"ColumnsStreamed"' in content:
-                s.frames.append(time.monotonic())
+            now = time.monotonic()
+            s.messages.append(now)
+            # The answer to a slider move: the message that replaces the race source's data.
+            if s.pending is not None and header["msgtype"] == "PATCH-DOC" and race and race in content:
+                events = json.loads(content).get("events", [])
+                if any(e.get("kind") in ("ModelChanged", "ColumnDataChanged") and e.get("attr") == "data"
+                       and (e.get("model") or {}).get("id") == race for e in events):  # fmt: skip
+                    s.answers.append(now - s.pending)
+                    s.pending = None
 
     @staticmethod
     async def _read(ws):
@@ -322,35 +388,103 @@ def _summary(values: list[float]) -> dict[str, float]:
             "max": max(values)}  # fmt: skip
 
 
+def _pct(values: list[float], q: float) -> float | None:
+    v = sorted(values)
+    return v[min(len(v) - 1, round(q / 100 * (len(v) - 1)))] if v else None
+
+
 async def _open(fleet: Fleet, n: int, query: str, concurrency: int):
-    stop, click = asyncio.Event(), asyncio.Event()
+    stop, play = asyncio.Event(), asyncio.Event()
     clients = [Client(url, query, stop) for url in fleet.urls]
     sessions = [Session(i) for i in range(n)]
     opening = asyncio.Semaphore(concurrency)
-    tasks = [asyncio.create_task(clients[s.index % len(clients)].run(s, opening, click)) for s in sessions]
+    tasks = [asyncio.create_task(clients[s.index % len(clients)].run(s, opening, play)) for s in sessions]
     while not all(s.ready_at or s.error for s in sessions):
         await asyncio.sleep(0.1)
-    return sessions, tasks, stop, click
+    return sessions, clients, tasks, stop, play
 
 
-async def measure(args) -> dict:
-    out: dict = {
-        "sessions": args.sessions,
-        "servers": args.servers,
-        "procs": args.procs,
-        "seconds": args.seconds,
-        "query": args.query,
-    }
+class Window:
+    """Server CPU, load-client CPU, other processes' CPU and the server's messages over a window."""
+
+    def __init__(self, server: Fleet, sessions: list[Session]) -> None:
+        self.server, self.sessions = server, sessions
+        self.w0, self.c0, self.p0, self.m0 = (
+            time.monotonic(),
+            server.cpu_seconds(),
+            time.process_time(),
+            machine_busy_seconds(),
+        )
+
+    def close(self) -> dict:
+        w1, c1, p1, m1 = (
+            time.monotonic(),
+            self.server.cpu_seconds(),
+            time.process_time(),
+            machine_busy_seconds(),
+        )
+        dt = w1 - self.w0
+        n = len(self.sessions)
+        per = [sum(self.w0 <= t < w1 for t in s.messages) / dt for s in self.sessions]
+        cpu = 100 * (c1 - self.c0) / dt
+        return {"seconds": dt, "server_cpu_percent_total": cpu, "server_cpu_percent_per_session": cpu / n,
+                "messages_per_s_total": sum(per), "messages_per_s_per_session": _summary(per),
+                "client_cpu_percent": 100 * (p1 - self.p0) / dt,
+                "other_cpu_percent": 100 * ((m1 - self.m0) - (c1 - self.c0) - (p1 - self.p0)) / dt}  # fmt: skip
+
+
+async def _drive(
+    clients: list[Client], sessions: list[Session], rate: float, seconds: float, timeout: float
+) -> int:
+    """Slider moves at `rate` per second over all sessions, round-robin, each session with one move
+    in flight at most (a move whose answer is late delays that session's next one, as a user waits
+    for the race to redraw). Returns the moves that found no session free."""
+    live = [s for s in sessions if s.ready_at and not s.error and "lr" in s.models]
+    if not live:
+        raise RuntimeError("no session has an lr slider")
+    busy, k, t0 = 0, 0, time.monotonic()
+    for i in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+        now = time.monotonic()
+        for s in live:  # an unanswered move counts as lost after the timeout
+            if s.pending is not None and now - s.pending > timeout:
+                s.lost += 1
+                s.pending = None
+        for _ in range(len(live)):
+            s = live[k % len(live)]
+            k += 1
+            if s.pending is None:
+                await clients[s.index % len(clients)].move(s)
+                break
+        else:
+            busy += 1
+    deadline = time.monotonic() + timeout
+    while any(s.pending is not None for s in live) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    for s in live:
+        if s.pending is not None:
+            s.lost += 1
+            s.pending = None
+    return busy
+
+
+async def measure(args, root: Path = ROOT, light: bool = False) -> dict:
+    """The phases against a server of tree `root`; `light` stops after the playing window (the peer)."""
+    out: dict = {"sessions": args.sessions if not light else args.against_sessions, "servers": args.servers,
+                 "procs": args.procs, "seconds": args.seconds, "query": args.query}  # fmt: skip
+    n = out["sessions"]
     with tempfile.TemporaryDirectory(prefix="optirace-load-") as tmp:
-        server = Fleet(args.servers, args.procs, Path(tmp))
+        server = Fleet(args.servers, args.procs, Path(tmp), root)
         try:
             out["memory_fresh_mb"] = server.memory_mb()
             # 1. warm-up: imports and compiles happen once per process, not per session.
-            sessions, tasks, stop, click = await _open(
+            sessions, clients, tasks, stop, play = await _open(
                 server, 2 * args.servers * max(args.procs, 1), args.query, 4
             )
-            click.set()
-            await asyncio.sleep(5)
+            play.set()
+            await asyncio.sleep(2)
+            if not light:
+                await _drive(clients, sessions, 2, 3, args.timeout)
             stop.set()
             await asyncio.gather(*tasks)
             print(
@@ -360,118 +494,107 @@ async def measure(args) -> dict:
             await asyncio.sleep(args.destroy_wait)
             base = server.memory_mb()
             out["memory_baseline_mb"] = base
+            idle_server = Window(server, [Session(-1)])
+            await asyncio.sleep(5)
+            out["no_sessions"] = idle_server.close()
 
             # 2. N idle sessions.
             t = time.monotonic()
-            sessions, tasks, stop, click = await _open(server, args.sessions, args.query, args.concurrency)
+            sessions, clients, tasks, stop, play = await _open(server, n, args.query, args.concurrency)
             out["open_all_seconds"] = time.monotonic() - t
             out["open_session_seconds"] = _summary([s.opened_in for s in sessions if s.opened_in])
             await asyncio.sleep(args.idle_settle)
             idle = server.memory_mb()
-            c0, w0 = server.cpu_seconds(), time.monotonic()
-            await asyncio.sleep(5)
-            out["idle_cpu_percent_total"] = 100 * (server.cpu_seconds() - c0) / (time.monotonic() - w0)
             out["memory_idle_mb"] = idle
-            out["memory_per_idle_session_mb"] = {k: (idle[k] - base[k]) / args.sessions for k in idle}
-            print(f"{args.sessions} idle sessions: {out['memory_per_idle_session_mb']['pss']:.1f} MB PSS each",
-                  flush=True)  # fmt: skip
-
-            # 3. Play in every session.
-            click.set()
-            await asyncio.sleep(args.ramp)
-            w0, c0, p0, m0 = (
-                time.monotonic(),
-                server.cpu_seconds(),
-                time.process_time(),
-                machine_busy_seconds(),
-            )
-            profiler = None
-            if args.profile:
-                profiler = subprocess.Popen(["py-spy", "record", "-p", str(server.servers[0].proc.pid), "-d",
-                                             str(int(args.seconds)), "-f", "raw", "-o", args.profile, "-s"],
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            out["memory_per_idle_session_mb"] = {k: (idle[k] - base[k]) / n for k in idle}
+            w = Window(server, sessions)
             await asyncio.sleep(args.seconds)
-            w1, c1, p1, m1 = (
-                time.monotonic(),
-                server.cpu_seconds(),
-                time.process_time(),
-                machine_busy_seconds(),
-            )
-            # Whatever else ran on the machine meanwhile (it shares the same cores with the server).
-            out["other_cpu_percent"] = 100 * ((m1 - m0) - (c1 - c0) - (p1 - p0)) / (w1 - w0)
+            out["idle"] = w.close()
+            print(f"{n} idle sessions: {out['memory_per_idle_session_mb']['pss']:.1f} MB PSS each; server CPU "
+                  f"{out['idle']['server_cpu_percent_total']:.1f}%", flush=True)  # fmt: skip
+
+            # 3. Play in every session (`loop=1`, so a streaming server never stops).
+            play.set()
+            await asyncio.sleep(args.ramp)
+            w = Window(server, sessions)
+            await asyncio.sleep(args.seconds)
+            out["playing"] = w.close()
             out["memory_playing_mb"] = server.memory_mb()
-            fps = [sum(w0 <= f < w1 for f in s.frames) / (w1 - w0) for s in sessions]
-            frames = sum(sum(w0 <= f < w1 for f in s.frames) for s in sessions)
-            out["fps"] = _summary(fps)
-            out["fps_per_session"] = [round(f, 2) for f in fps]
-            gaps = sorted(1000 * (b - a) for s in sessions for a, b in zip(s.frames, s.frames[1:], strict=False)
-                          if w0 <= a and b < w1)  # fmt: skip
-            out["frame_gap_ms"] = {f"p{q}": gaps[min(len(gaps) - 1, len(gaps) * q // 100)] if gaps else None
-                                   for q in (10, 50, 90, 99)}  # fmt: skip
-            cpu = 100 * (c1 - c0) / (w1 - w0)
-            out["server_cpu_percent_total"] = cpu
-            out["server_cpu_percent_per_session"] = cpu / args.sessions
-            out["server_cpu_ms_per_frame"] = 1000 * (c1 - c0) / frames if frames else None
-            out["client_cpu_percent"] = 100 * (p1 - p0) / (w1 - w0)
+            out["server_cpu_percent_per_playing_session"] = (
+                out["playing"]["server_cpu_percent_total"] - out["no_sessions"]["server_cpu_percent_total"]
+            ) / n
+            print(f"{n} playing: server messages/s {out['playing']['messages_per_s_total']:.1f}; "
+                  f"server CPU {out['playing']['server_cpu_percent_total']:.1f}%", flush=True)  # fmt: skip
+
+            # 4. Slider moves among the playing sessions; each answer is the race's new data.
+            if not light:
+                for s in sessions:
+                    s.answers.clear()
+                w = Window(server, sessions)
+                out["moves_without_free_session"] = await _drive(clients, sessions, args.rate, args.move_seconds,
+                                                                 args.timeout)  # fmt: skip
+                out["moving"] = w.close()
+                answers = [1000 * a for s in sessions for a in s.answers]
+                out["moves_sent"] = sum(s.moves for s in sessions)
+                out["moves_answered"] = len(answers)
+                out["moves_lost"] = sum(s.lost for s in sessions)
+                out["answer_ms"] = {f"p{q}": _pct(answers, q) for q in (50, 95, 99, 100)}
+                print(f"slider moves: {len(answers)} answered, p50 {out['answer_ms']['p50'] or float('nan'):.0f} ms, "
+                      f"p95 {out['answer_ms']['p95'] or float('nan'):.0f} ms", flush=True)  # fmt: skip
             stop.set()
             await asyncio.gather(*tasks)
-            if profiler is not None:
-                profiler.wait()
             out["session_errors"] = [f"session {s.index}: {s.error}" for s in sessions if s.error]
-            out["sessions_without_frames"] = sum(f == 0 for f in fps)
-            print(f"playing: fps min {out['fps']['min']:.1f} median {out['fps']['median']:.1f}; "
-                  f"server CPU {cpu:.0f}%", flush=True)  # fmt: skip
 
-            # 4. Everything closed: does memory come back?
-            print(f"all closed; waiting {args.after:.0f} s", flush=True)
-            await asyncio.sleep(args.after)
-            after = server.memory_mb()
-            out["memory_after_close_mb"] = after
-            out["memory_after_vs_baseline_percent"] = {k: 100 * (after[k] - base[k]) / base[k] for k in after}
-            out["sessions_destroyed"] = server.destroyed()
-
-            # 5. Leak or reuse? The same N sessions again: a leak grows by another N sessions' worth,
-            # memory the allocator kept for reuse does not.
-            out["later_rounds_after_close_mb"] = []
-            for _ in range(args.rounds - 1):
-                sessions, tasks, stop, click = await _open(
-                    server, args.sessions, args.query, args.concurrency
-                )
-                await asyncio.sleep(args.idle_settle)
-                stop.set()
-                await asyncio.gather(*tasks)
+            # 5. Everything closed: does memory come back?
+            if not light:
+                print(f"all closed; waiting {args.after:.0f} s", flush=True)
                 await asyncio.sleep(args.after)
-                out["later_rounds_after_close_mb"].append(server.memory_mb())
-                print(f"round {len(out['later_rounds_after_close_mb']) + 1} closed: "
-                      f"{out['later_rounds_after_close_mb'][-1]['pss']:.0f} MB PSS", flush=True)  # fmt: skip
+                after = server.memory_mb()
+                out["memory_after_close_mb"] = after
+                out["memory_after_vs_baseline_percent"] = {
+                    k: 100 * (after[k] - base[k]) / base[k] for k in after
+                }
+                out["sessions_destroyed"] = server.destroyed()
             out["server_log_errors"] = server.log_errors()[:20]
         finally:
             server.stop()
-    out["errors"] = len(out.get("session_errors", [])) + len(out.get("server_log_errors", []))
-    out["targets"] = {
-        "fps_min>=15": out["fps"]["min"] >= 15,
-        "errors==0": out["errors"] == 0 and out["sessions_without_frames"] == 0,
-        "idle_session<=30MB": out["memory_per_idle_session_mb"]["pss"] <= 30,
-        "after_close_within_10%": out["memory_after_vs_baseline_percent"]["rss"] <= 10,
-    }
+    out["errors"] = len(out["session_errors"]) + len(out["server_log_errors"]) + out.get("moves_lost", 0)
+    if not light:
+        out["targets"] = {
+            "playing_messages==0": out["playing"]["messages_per_s_total"] == 0,
+            "cpu_per_playing_session<=0.5%": out["server_cpu_percent_per_playing_session"] <= 0.5,
+            "answer_p95<=500ms": (out["answer_ms"]["p95"] or 1e9) <= 500,
+            "errors==0": out["errors"] == 0,
+            "idle_session<=30MB": out["memory_per_idle_session_mb"]["pss"] <= 30,
+            "after_close_within_10%": out["memory_after_vs_baseline_percent"]["rss"] <= 10,
+        }
     return out
 
 
-def report(r: dict) -> str:
+def _window_line(name: str, w: dict) -> str:
+    m = w["messages_per_s_per_session"]
+    return (f"{name}: server messages/s {w['messages_per_s_total']:.2f} in total (per session max {m['max']:.2f}); "
+            f"server CPU {w['server_cpu_percent_total']:.1f}% of a core ({w['server_cpu_percent_per_session']:.3f}% "
+            f"per session); load client {w['client_cpu_percent']:.0f}%; other processes {w['other_cpu_percent']:.0f}%")  # fmt: skip
+
+
+def report(r: dict, peer: dict | None = None) -> str:
     m = r["memory_per_idle_session_mb"]
     lines = [
-        f"sessions {r['sessions']}, servers {r['servers']} x {r['procs']} process(es), query ?{r['query']}, window {r['seconds']:.0f} s",
+        f"sessions {r['sessions']}, servers {r['servers']} x {r['procs']} process(es), query ?{r['query']}, "
+        f"windows {r['seconds']:.0f} s",
         f"open: all {r['open_all_seconds']:.1f} s; per session median {r['open_session_seconds']['median']:.2f} s, "
         f"max {r['open_session_seconds']['max']:.2f} s",
-        f"frames/s per session: min {r['fps']['min']:.1f}, median {r['fps']['median']:.1f}, "
-        f"mean {r['fps']['mean']:.1f}, max {r['fps']['max']:.1f}",
-        "gap between frames (ms): "
-        + ", ".join(f"{k} {v:.0f}" for k, v in r["frame_gap_ms"].items() if v is not None),
-        f"server CPU: {r['server_cpu_percent_total']:.0f}% of one core in total, "
-        f"{r['server_cpu_percent_per_session']:.1f}% per session, "
-        f"{r['server_cpu_ms_per_frame'] or float('nan'):.2f} ms per frame; idle sessions "
-        f"{r['idle_cpu_percent_total']:.0f}% in total; load client {r['client_cpu_percent']:.0f}%; "
-        f"other processes on the machine {r['other_cpu_percent']:.0f}%",
+        _window_line("no session", r["no_sessions"]),
+        _window_line(f"{r['sessions']} idle", r["idle"]),
+        _window_line(f"{r['sessions']} playing", r["playing"]),
+        f"server CPU per playing session, above the server with no session: "
+        f"{r['server_cpu_percent_per_playing_session']:.3f}% of a core",
+        _window_line(f"{r['sessions']} playing, {r['moves_sent']} slider moves", r["moving"]),
+        "slider move -> new race (ms): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in r["answer_ms"].items() if v is not None)
+        + f"; answered {r['moves_answered']} of {r['moves_sent']}, lost {r['moves_lost']}, "
+        f"not sent for want of a free session {r['moves_without_free_session']}",
         f"memory (PSS / RSS, MB): fresh {r['memory_fresh_mb']['pss']:.0f} / {r['memory_fresh_mb']['rss']:.0f}, "
         f"baseline {r['memory_baseline_mb']['pss']:.0f} / {r['memory_baseline_mb']['rss']:.0f}, "
         f"{r['sessions']} idle {r['memory_idle_mb']['pss']:.0f} / {r['memory_idle_mb']['rss']:.0f}, "
@@ -479,16 +602,25 @@ def report(r: dict) -> str:
         f"after close {r['memory_after_close_mb']['pss']:.0f} / {r['memory_after_close_mb']['rss']:.0f}",
         f"per idle session: {m['pss']:.1f} MB PSS ({m['rss']:.1f} MB RSS); after close vs baseline: "
         f"{r['memory_after_vs_baseline_percent']['rss']:+.1f}% RSS "
-        f"({r['memory_after_vs_baseline_percent']['pss']:+.1f}% PSS)",
-        f"sessions destroyed by the server (logged): {r['sessions_destroyed']}"
-        + "".join(
-            f"; after round {i + 2}: {m['pss']:.0f} MB PSS"
-            for i, m in enumerate(r["later_rounds_after_close_mb"])
-        ),
-        f"errors: {r['errors']} ({len(r['session_errors'])} session, {len(r['server_log_errors'])} server log); "
-        f"sessions without frames: {r['sessions_without_frames']}",
-        "targets: " + ", ".join(f"{k} {'PASS' if v else 'MISS'}" for k, v in r["targets"].items()),
+        f"({r['memory_after_vs_baseline_percent']['pss']:+.1f}% PSS); sessions destroyed (logged): "
+        f"{r['sessions_destroyed']}",
+        f"errors: {r['errors']} ({len(r['session_errors'])} session, {len(r['server_log_errors'])} server log, "
+        f"{r['moves_lost']} moves unanswered)",
     ]
+    if peer:
+        n = peer["sessions"]
+        ours_cpu, peer_cpu = (
+            r["server_cpu_percent_per_playing_session"],
+            peer["server_cpu_percent_per_playing_session"],
+        )
+        lines += [
+            f"peer, the tree before the player, same run ({n} sessions, {peer['errors']} errors):",
+            "  " + _window_line(f"{n} playing", peer["playing"]),
+            f"  server CPU per playing session {peer_cpu:.3f}% vs {ours_cpu:.3f}% here; server messages/s per playing "
+            f"session {peer['playing']['messages_per_s_total'] / n:.2f} vs "
+            f"{r['playing']['messages_per_s_total'] / r['sessions']:.2f} here",
+        ]
+    lines.append("targets: " + ", ".join(f"{k} {'PASS' if v else 'MISS'}" for k, v in r["targets"].items()))
     lines += [f"  {e}" for e in r["session_errors"][:5] + r["server_log_errors"][:5]]
     return "\n".join(lines)
 
@@ -500,24 +632,29 @@ def main(argv: list[str] | None = None) -> int:
         "--servers", type=int, default=1, help="replicas, each on its own port (sessions dealt round-robin)"
     )
     p.add_argument("--procs", type=int, default=1, help="processes per replica (panel serve --num-procs)")
-    p.add_argument("--seconds", type=float, default=30, help="measurement window while playing")
-    p.add_argument("--query", default="loop=1", help="URL parameters of every session (Play is clicked)")
+    p.add_argument("--seconds", type=float, default=10, help="each measurement window (idle, playing)")
+    p.add_argument("--query", default="r0=adam:lr=0.02&r1=gd:lr=0.001&loop=1",
+                   help="URL parameters of every session")  # fmt: skip
+    p.add_argument("--rate", type=float, default=20, help="slider moves per second, over all sessions")
+    p.add_argument("--move-seconds", type=float, default=20, help="seconds of slider moves")
+    p.add_argument("--timeout", type=float, default=10, help="seconds before a move's answer counts as lost")
     p.add_argument("--concurrency", type=int, default=8, help="sessions opening at the same time")
-    p.add_argument("--ramp", type=float, default=5, help="seconds between the clicks and the window")
+    p.add_argument("--ramp", type=float, default=3, help="seconds between Play and the window")
     p.add_argument("--idle-settle", type=float, default=10, help="seconds before idle memory is read")
     p.add_argument("--destroy-wait", type=float, default=40,
                    help="seconds for Bokeh to destroy closed sessions (15 s lifetime, checked every 17 s)")  # fmt: skip
     p.add_argument("--after", type=float, default=60, help="seconds after closing before memory is read")
-    p.add_argument("--rounds", type=int, default=1, help="open and close the N idle sessions this many times")
+    p.add_argument("--against", type=Path, help="a checkout of the tree before the player: its playing cost")
+    p.add_argument("--against-sessions", type=int, default=10, help="sessions for the peer (it streams)")
     p.add_argument("--json", help="write the figures here as JSON")
-    p.add_argument("--profile", help="py-spy raw profile of the server during the window, to this file")
     args = p.parse_args(argv)
     # A terminated run still stops the servers it started (measure's finally blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    peer = asyncio.run(measure(args, args.against.resolve(), light=True)) if args.against else None
     result = asyncio.run(measure(args))
-    print(report(result))
+    print(report(result, peer))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+        Path(args.json).write_text(json.dumps({"result": result, "peer": peer}, indent=2))
     return 0 if all(result["targets"].values()) else 1
 
 
