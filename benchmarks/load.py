@@ -371,13 +371,18 @@ class Client:
         return header, content
 
     _msgid = 0
+    _locks: dict[int, asyncio.Lock] = {}  # noqa: RUF012 (one lock per socket, shared by the class)
 
     @classmethod
     async def _send(cls, ws, msgtype: str, content: dict) -> None:
-        cls._msgid += 1
-        await ws.write_message(json.dumps({"msgid": f"load{cls._msgid}", "msgtype": msgtype}))
-        await ws.write_message("{}")
-        await ws.write_message(json.dumps(content))
+        # A message is three websocket frames: two coroutines writing to one session's socket (its
+        # Play and a slider move) must not interleave them, or the server reads a broken message.
+        lock = cls._locks.setdefault(id(ws), asyncio.Lock())
+        async with lock:
+            cls._msgid += 1
+            await ws.write_message(json.dumps({"msgid": f"load{cls._msgid}", "msgtype": msgtype}))
+            await ws.write_message("{}")
+            await ws.write_message(json.dumps(content))
 
 
 # ----- the phases ------------------------------------------------------------------------------

@@ -24,15 +24,16 @@ from .toasts import toasts
 
 
 def _server_log() -> logging.Logger:
-    """Our lines in the server's log, formatted like Bokeh's (panel serve leaves our logger unset)."""
-    logger = logging.getLogger("optirace.app")
+    """Our lines in the server's log (the app's and the export workers'), formatted like Bokeh's
+    (panel serve leaves our loggers unset)."""
+    logger = logging.getLogger("optirace")
     if not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
-    return logger
+    return logging.getLogger("optirace.app")
 
 
 log = _server_log()
