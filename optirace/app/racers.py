@@ -63,7 +63,7 @@ class RacerEditor:
             label="new racer's optimizer", options=names, value="adam" if "adam" in names else names[0],
             sizing_mode="stretch_width", min_width=120,
         )  # fmt: skip
-        self.add = pn.widgets.Button(label="Add racer", button_type="primary", width=110, align="end")
+        self.add = pn.widgets.Button(label="Add racer", color="primary", width=110, align="end")
         self.add.on_click(lambda e: self.busy(lambda: state.add_racer(self.new_optimizer.value)))
         self._editing = False
         self._headers: dict[int, pn.pane.HTML] = {}
@@ -137,7 +137,7 @@ class RacerEditor:
         color = self.state.color(index)
         select = pn.widgets.Select(label="optimizer", options=sorted(OPTIMIZERS), value=opt.name)
         select.param.watch(lambda e: self._set(index, "optimizer", e.new), "value")
-        remove = pn.widgets.Button(label="Remove", button_type="light", width=90,
+        remove = pn.widgets.Button(label="Remove", color="light", width=90,
                                    disabled=len(self.state.racers) <= 1)  # fmt: skip
         remove.on_click(lambda e: self.busy(lambda: self.state.remove_racer(index)))
         # The legend's name for the racer; empty means its racer string.
