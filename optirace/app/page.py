@@ -43,7 +43,7 @@ def _settings(state: RaceState, busy=None) -> tuple[pn.Column, pn.Column]:
     """(surface picker with its formula, race settings): the sidebar puts the racers between them.
     A new surface is drawn anew, which takes a while: it runs under `busy`, if given."""
     busy = busy or (lambda work: work())
-    surface = pn.widgets.Select(name="Surface", options={s.title: k for k, s in SURFACES.items()}, value=state.surface,
+    surface = pn.widgets.Select(label="Surface", options={s.title: k for k, s in SURFACES.items()}, value=state.surface,
                                 css_classes=["surface-select"])  # fmt: skip
     surface.param.watch(
         lambda e: None if syncing[0] else busy(lambda: setattr(state, "surface", e.new)), "value"
@@ -52,11 +52,11 @@ def _settings(state: RaceState, busy=None) -> tuple[pn.Column, pn.Column]:
         "", sizing_mode="stretch_width", css_classes=["formula"], stylesheets=katex_stylesheets()
     )
     about = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["description"])
-    kappa = pn.widgets.FloatSlider(name="condition number κ", start=1, end=200, step=1, value=20)
+    kappa = pn.widgets.FloatSlider(label="condition number κ", start=1, end=200, step=1, value=20)
     kappa.param.watch(lambda e: setattr(state, "kappa", float(e.new)), "value")
-    sx = pn.widgets.FloatInput(name="start x", width=110, css_classes=["start-x"])
-    sy = pn.widgets.FloatInput(name="start y", width=110, css_classes=["start-y"])
-    default_start = pn.widgets.Button(name="default start", width=110)
+    sx = pn.widgets.FloatInput(label="start x", width=110, css_classes=["start-x"])
+    sy = pn.widgets.FloatInput(label="start y", width=110, css_classes=["start-y"])
+    default_start = pn.widgets.Button(label="default start", width=110)
     default_start.on_click(lambda e: setattr(state, "start", None))
 
     def set_start(event):
@@ -69,14 +69,14 @@ def _settings(state: RaceState, busy=None) -> tuple[pn.Column, pn.Column]:
     syncing = [False]
     sx.param.watch(set_start, "value")
     sy.param.watch(set_start, "value")
-    steps = pn.widgets.IntSlider(name="steps (every racer)", start=10, end=LIMITS["steps"], step=10,
+    steps = pn.widgets.IntSlider(label="steps (every racer)", start=10, end=LIMITS["steps"], step=10,
                                  value=state.steps)  # fmt: skip
     steps.param.watch(lambda e: setattr(state, "steps", int(e.new)), "value_throttled")
-    noise = pn.widgets.FloatSlider(name="gradient noise σ", start=0, end=5, step=0.05, value=state.noise)
+    noise = pn.widgets.FloatSlider(label="gradient noise σ", start=0, end=5, step=0.05, value=state.noise)
     noise.param.watch(lambda e: setattr(state, "noise", float(e.new)), "value_throttled")
-    seed = pn.widgets.IntInput(name="seed", start=0, end=2**31 - 1, value=state.seed, width=110)
+    seed = pn.widgets.IntInput(label="seed", start=0, end=2**31 - 1, value=state.seed, width=110)
     seed.param.watch(lambda e: setattr(state, "seed", int(e.new)), "value")
-    batch = pn.widgets.IntSlider(name="mini-batch size", start=1, end=64, value=64)
+    batch = pn.widgets.IntSlider(label="mini-batch size", start=1, end=64, value=64)
     batch.param.watch(lambda e: setattr(state, "batch_size", int(e.new)), "value_throttled")
 
     def sync(*_):
@@ -202,7 +202,7 @@ def build() -> pn.viewable.Viewable:
         bar = pn.Column(playback, sizing_mode="stretch_width", styles={**shrink, "overflow-x": "auto"})
         return pn.Column(alerts, bar, plots, ready, sizing_mode="stretch_both", styles=shrink,
                          css_classes=["embed", "present" if state.present else "normal"])  # fmt: skip
-    present = pn.widgets.Switch(name="presentation mode", value=state.present)
+    present = pn.widgets.Switch(label="presentation mode", value=state.present)
     present.param.watch(lambda e: setattr(state, "present", e.new), "value")
     # Bootstrap, not Fast: the Fast design imports a web font, and classrooms are often offline.
     template = pn.template.BootstrapTemplate(

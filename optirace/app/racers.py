@@ -60,10 +60,10 @@ class RacerEditor:
         names = sorted(OPTIMIZERS)
         # At the top of the list and wide enough to read: a long list of cards must not hide it.
         self.new_optimizer = pn.widgets.Select(
-            name="new racer's optimizer", options=names, value="adam" if "adam" in names else names[0],
+            label="new racer's optimizer", options=names, value="adam" if "adam" in names else names[0],
             sizing_mode="stretch_width", min_width=120,
         )  # fmt: skip
-        self.add = pn.widgets.Button(name="Add racer", button_type="primary", width=110, align="end")
+        self.add = pn.widgets.Button(label="Add racer", color="primary", width=110, align="end")
         self.add.on_click(lambda e: self.busy(lambda: state.add_racer(self.new_optimizer.value)))
         self._editing = False
         self._headers: dict[int, pn.pane.HTML] = {}
@@ -135,9 +135,9 @@ class RacerEditor:
     def _card(self, index: int, spec: dict) -> pn.Card:
         opt = OPTIMIZERS[spec["optimizer"]]
         color = self.state.color(index)
-        select = pn.widgets.Select(name="optimizer", options=sorted(OPTIMIZERS), value=opt.name)
+        select = pn.widgets.Select(label="optimizer", options=sorted(OPTIMIZERS), value=opt.name)
         select.param.watch(lambda e: self._set(index, "optimizer", e.new), "value")
-        remove = pn.widgets.Button(name="Remove", button_type="light", width=90,
+        remove = pn.widgets.Button(label="Remove", color="light", width=90,
                                    disabled=len(self.state.racers) <= 1)  # fmt: skip
         remove.on_click(lambda e: self.busy(lambda: self.state.remove_racer(index)))
         # The legend's name for the racer; empty means its racer string.
@@ -150,7 +150,7 @@ class RacerEditor:
             inner = spec.get("inner", {"optimizer": "sgd"})
             inner_opt = OPTIMIZERS[inner["optimizer"]]
             inner_select = pn.widgets.Select(
-                name="inner optimizer", options=sorted(n for n, o in OPTIMIZERS.items() if not o.wrapper),
+                label="inner optimizer", options=sorted(n for n, o in OPTIMIZERS.items() if not o.wrapper),
                 value=inner_opt.name,
             )  # fmt: skip
             inner_select.param.watch(lambda e: self._set(index, "inner.optimizer", e.new), "value")
@@ -158,13 +158,13 @@ class RacerEditor:
             widgets += self._controls(index, inner_opt.hparams, inner, prefix="inner.")
         widgets += self._controls(index, opt.hparams, spec)
         sched = _schedule_of(spec)
-        sched_select = pn.widgets.Select(name="lr schedule", options=list(SCHEDULES), value=sched["name"])
+        sched_select = pn.widgets.Select(label="lr schedule", options=list(SCHEDULES), value=sched["name"])
         sched_select.param.watch(lambda e: self._set(index, "schedule", e.new), "value")
         widgets.append(sched_select)
         widgets += self._controls(index, SCHEDULES[sched["name"]].hparams, sched, prefix="schedule.")
         clip = spec.get("clip_norm")
         clip_box = pn.widgets.Checkbox(
-            name="clip gradient norm", value=clip is not None and math.isfinite(clip)
+            label="clip gradient norm", value=clip is not None and math.isfinite(clip)
         )
         widgets.append(clip_box)
         if clip_box.value:

@@ -21,7 +21,7 @@ class Toast(pn.viewable.Viewer):
         self.pane = PlainText(
             heading=heading, kind=kind, sizing_mode="stretch_width", css_classes=[css_class]
         )
-        self.close = pn.widgets.Button(name="✕", button_type="light", width=40, margin=(5, 0, 5, 4),
+        self.close = pn.widgets.Button(label="✕", color="light", width=40, margin=(5, 0, 5, 4),
                                        css_classes=["toast-close"])  # fmt: skip
         self.close.on_click(lambda e: dismiss())
         self.row = pn.Row(self.pane, self.close, visible=False, sizing_mode="stretch_width",

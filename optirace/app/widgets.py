@@ -19,7 +19,7 @@ def _round(x: float) -> float:
 
 
 def _make(cls, tip: str, **kwargs):
-    # Only some Panel widgets carry a tooltip (`description`); the others show the doc in the name's title.
+    # Only some Panel widgets carry a tooltip (`description`); the others show the doc in the label's title.
     if "description" in cls.param:
         kwargs["description"] = tip
     return cls(**kwargs)
@@ -33,17 +33,17 @@ def hparam_widget(h: HParam, value: Any, prefix: str = "") -> tuple[pn.widgets.W
     label = f"{prefix}{h.name}"
     tip = f"{h.doc}. Legal: {h.legal_text()}."
     if h.kind == "bool":
-        return _make(pn.widgets.Checkbox, tip, name=label, value=bool(value)), bool
+        return _make(pn.widgets.Checkbox, tip, label=label, value=bool(value)), bool
     if h.kind == "choice":
-        return _make(pn.widgets.Select, tip, name=label, options=list(h.choices), value=value), str
+        return _make(pn.widgets.Select, tip, label=label, options=list(h.choices), value=value), str
     if h.kind == "int_list":
         items = value if isinstance(value, (list, tuple)) else str(value).split(";")
         text = ";".join(str(int(float(v))) for v in items if str(v).strip() and float(v) != math.inf)
-        return _make(pn.widgets.TextInput, tip, name=f"{label} (e.g. 100;200)", value=text), str
+        return _make(pn.widgets.TextInput, tip, label=f"{label} (e.g. 100;200)", value=text), str
     if h.kind == "int":
         v = int(value)
         lo, hi = int(min(h.lo, v)), int(max(h.hi, v, h.lo + 1))
-        return _make(pn.widgets.IntSlider, tip, name=label, start=lo, end=hi, value=v), int
+        return _make(pn.widgets.IntSlider, tip, label=label, start=lo, end=hi, value=v), int
     v = float(value)
     if h.log and h.min < 0:
         return _log_or_racer_lr(h, v, label, tip)
@@ -56,7 +56,7 @@ def hparam_widget(h: HParam, value: Any, prefix: str = "") -> tuple[pn.widgets.W
         widget = _make(
             pn.widgets.FloatSlider,
             tip,
-            name=label,
+            label=label,
             start=lo,
             end=hi,
             step=(hi - lo) / 200,
@@ -74,7 +74,7 @@ def hparam_widget(h: HParam, value: Any, prefix: str = "") -> tuple[pn.widgets.W
     widget = _make(
         pn.widgets.FloatSlider,
         tip,
-        name=label,
+        label=label,
         start=lo,
         end=hi,
         step=step,
@@ -96,7 +96,7 @@ def _log_or_racer_lr(h: HParam, v: float, label: str, tip: str) -> tuple[pn.widg
         f'if (tick < {lo - step / 2!r}) return "racer\'s lr"; '
         "return Number(Math.pow(10, tick).toPrecision(3)).toString();"
     )
-    widget = _make(pn.widgets.FloatSlider, tip, name=label, start=racers, end=hi, step=step,
+    widget = _make(pn.widgets.FloatSlider, tip, label=label, start=racers, end=hi, step=step,
                    value=math.log10(v) if v > 0 else racers, format=CustomJSTickFormatter(code=code))  # fmt: skip
     return widget, lambda x: -1.0 if x < lo - step / 2 else _round(10.0**x)
 
