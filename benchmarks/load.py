@@ -154,8 +154,8 @@ class Server:
         return {"rss": rss / 2**20, "pss": pss / 2**20}
 
     def destroyed(self) -> int:
-        """Sessions the app logged as closed (views/page.py logs each destroyed session)."""
-        return len(re.findall(r"session \S+ closed", self.log_path.read_text(errors="replace")))
+        """Sessions the app logged as closed (optirace/app/page.py logs each destroyed session)."""
+        return len(re.findall(r"session \S+ destroyed", self.log_path.read_text(errors="replace")))
 
     def log_errors(self) -> list[str]:
         text = self.log_path.read_text(errors="replace")

@@ -127,7 +127,7 @@ def _sync_url(state: RaceState):
 
 
 def _closed(ctx) -> None:
-    log.info("session %s closed", getattr(ctx, "id", "?"))
+    log.info("session %s destroyed; nothing of it runs any more", getattr(ctx, "id", "?"))
 
 
 def _built_when_opened(title: str, make, **params) -> pn.Card:

@@ -134,7 +134,9 @@ function draw(step, full) {
       const xs = role === 'loss' ? s : col(race, 'x' + i), ys = col(race, (role === 'loss' ? 'gap' : 'y') + i);
       // Copies, not views: BokehJS measures a column by its own buffer.
       const x = xs.slice(0, upto), y = ys.slice(0, upto);
-      setData(src, fx === 'xs' ? {[fx]: [x], [fy]: [y]} : {[fx]: x, [fy]: y});
+      // A path's other columns (its racer's name, for the hover) follow its racer.
+      const named = role === 'path' && fx === 'xs' && col(src, 'racer') ? {racer: [meta(i, 'text')]} : {};
+      setData(src, fx === 'xs' ? keep(src, {[fx]: [x], [fy]: [y], ...named}) : {[fx]: x, [fy]: y});
     } else if (role === 'lr' || role === 'momentum') {
       if (full) setData(src, {[fx]: s, [fy]: col(race, (role === 'lr' ? 'lr' : 'mom') + i)});
     } else if (role === 'heads') {

@@ -232,9 +232,8 @@ class Player:
         from bokeh.layouts import row
 
         if compact:
-            for m, w in ((self.play, 84), (self.back, 64), (self.forward, 64), (self.reset, 64)):
+            for m, w in ((self.play, 90), (self.back, 76), (self.forward, 76), (self.reset, 80)):
                 m.width = w
-            self.back.label, self.forward.label, self.reset.label = "◀", "▶", "⟲"
             return row(self.play, self.back, self.forward, self.reset, self.slider, sizing_mode="stretch_width",
                        css_classes=["playback"])  # fmt: skip
         return row(self.play, self.back, self.forward, self.reset, self.speed, self.loop, self.slider,

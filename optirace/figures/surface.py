@@ -122,7 +122,11 @@ def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, k
     last = np.where(res.diverged_at >= 0, res.diverged_at, res.steps).astype(int)
     for i, c in enumerate(colors):
         end = min(k, last[i]) + 1
-        path = hv.Path([P[i, :end, :2]], group="RacerPath", label=labels[i] if racer_legend else "")
+        # Each path carries its racer's name: hovered anywhere (all paths begin at the start), it says
+        # whose path it is. A field, which Bokeh escapes, never the tooltip's fixed text.
+        path = hv.Path([{"x": P[i, :end, 0], "y": P[i, :end, 1], "racer": shown(labels[i])}], vdims="racer",
+                       group="RacerPath", label=labels[i] if racer_legend else "")  # fmt: skip
+        path = path.opts(tools=["hover"], hover_tooltips=[("racer", "@{racer}")], backend="bokeh")
         path = styled(path, line(c, lk.line_width, scale, alpha=0.95))
         for backend in ("bokeh", "matplotlib"):
             path = path.opts(show_legend=racer_legend, backend=backend)

@@ -137,7 +137,7 @@ START_POINT_JS = r"""() => {
   const hovers = all.filter(m => m.constructor.__name__ === 'HoverTool' && Array.isArray(m.tooltips)
                                  && m.tooltips.some(t => t[0] === 'racer'));
   const plot = all.find(m => m.toolbar && m.toolbar.tools && m.toolbar.tools.some(t => hovers.includes(t)));
-  const race = all.find(m => m.name === 'race');
+  const race = all.find(m => m.name === 'optirace-race');
   const col = k => (race.data instanceof Map ? race.data.get(k) : race.data[k])[0];
   const view = Bokeh.index.find_one(plot);
   const box = view.el.getBoundingClientRect();
