@@ -116,7 +116,7 @@ function draw(step, full) {
     const {m, role, fx, fy} = t;
     const slot = t.i, i = slot >= 0 ? (racerAt.has(slot) ? racerAt.get(slot) : -2) : -1;
     if (i === -2) {
-      if (full) {
+      if (full && !m._optiraceEmpty) {  // emptied once, not again with every new race
         const names = m.data_source.data instanceof Map ? [...m.data_source.data.keys()] : Object.keys(m.data_source.data);
         setData(m.data_source, Object.fromEntries(names.map((k) => [k, []])));
         m.visible = false;
