@@ -243,6 +243,11 @@ class Scene(param.Parameterized):
     def from_args(cls, args: argparse.Namespace) -> Scene:
         return cls(**cls.read_args(args))
 
+    def run(self):
+        """The scene's race: every racer, every step, in one call (ValueError for refused inputs)."""
+        return race(self.surface, self.racers, start=self.start, steps=self.steps, noise=self.noise,
+                    seed=self.seed, batch_size=self.batch_size, surface_params=self.surface_params())  # fmt: skip
+
     def surface_params(self) -> dict[str, float] | None:
         given = {k: getattr(self, k) for k in SURFACE_PARAMS if getattr(self, k) is not None}
         return given or None
@@ -490,16 +495,7 @@ class Raced(Scene):
         if not self.racers:
             self.racers = default_racers(self.surface)
         try:
-            self.result = race(
-                self.surface,
-                self.racers,
-                start=self.start,
-                steps=self.steps,
-                noise=self.noise,
-                seed=self.seed,
-                batch_size=self.batch_size,
-                surface_params=self.surface_params(),
-            )
+            self.result = self.run()
         except ValueError as e:
             self.error = str(e)
         else:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import param
 
-from optimizers import OPTIMIZERS, SCHEDULES, Racer, race, racer_to_string
+from optimizers import OPTIMIZERS, SCHEDULES, Racer, racer_to_string
 from optimizers.race import RaceResult
 from optimizers.schedules import momentum_name
 from optirace.defaults import default_racers, default_spec, suggested_lr
@@ -79,16 +79,7 @@ class RaceState(Scene):
     def recompute(self) -> None:
         """Race every racer again; keep the playback position. A refused input keeps the last race."""
         try:
-            res = race(
-                self.surface,
-                self.racers,
-                start=self.start,
-                steps=self.steps,
-                noise=self.noise,
-                seed=self.seed,
-                batch_size=self.batch_size,
-                surface_params=self.surface_params(),
-            )
+            res = self.run()
         except ValueError as e:
             self.error = str(e)
             return
