@@ -7,7 +7,9 @@ from types import SimpleNamespace
 
 import holoviews as hv
 import numpy as np
+from bokeh.models import ColumnDataSource, CustomJS, GlyphRenderer
 
+from . import tags
 from .line import line_limits
 from .race import PANELS, race_figure
 
@@ -86,7 +88,39 @@ def bokeh_panels(result, labels: Sequence[str], theme: str, present: bool, panel
         for lg in fig.legend:
             for item in lg.items:
                 item.visible = not _empty(item)
+                _stand_in(fig, item)
     return out
+
+
+# The layers are named by their tags, not held: a model the legend reaches would bring its
+# re-rendering back with every change the player makes to it.
+_FOLLOW = CustomJS(code="""
+for (const m of cb_obj.document.all_models)
+  if ((m.tags ?? []).some((t) => marks.includes(t))) m.visible = cb_obj.visible;
+""")
+
+
+def _stand_in(fig, item) -> None:
+    """Let the legend entry draw a still copy of its layers' glyphs. BokehJS re-renders a legend
+    (new elements and a canvas per entry) whenever any model its entries reach changes, and the
+    player changes the racers' layers every frame: that re-rendering was a third of the page's
+    work while a race played. A click on the entry hides the copy, and with it the racer's layers."""
+    drawn = [r for r in item.renderers if any(tags.parse(t) for t in r.tags)]
+    if not drawn:
+        return
+    slot = next(t[1] for r in drawn for t in map(tags.parse, r.tags) if t)
+    copies = []
+    for r in item.renderers:
+        empty = ColumnDataSource({name: [] for name in r.data_source.column_names})
+        # Tagged with its racer's slot (the server relabels entries by slot); the page's player
+        # leaves a `key` alone.
+        copies.append(GlyphRenderer(data_source=empty, glyph=r.glyph.clone(), name="legend-key",
+                                    tags=[f"{tags.PREFIX}:key:{slot}::"]))  # fmt: skip
+    fig.renderers.extend(copies)
+    for copy in copies:
+        marks = [t for r in item.renderers for t in r.tags if tags.parse(t)]
+        copy.js_on_change("visible", _FOLLOW.clone(args={"marks": marks}))
+    item.renderers = copies
 
 
 def _empty(item) -> bool:

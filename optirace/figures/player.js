@@ -30,7 +30,7 @@ function parseTargets() {
     for (const t of m.tags ?? []) {
       if (typeof t !== 'string' || !t.startsWith('optirace:')) continue;
       const [, role, racer, fx, fy] = t.split(':');
-      if (role !== 'panel') out.push({m, role, i: +racer, fx, fy});
+      if (role !== 'panel' && role !== 'key') out.push({m, role, i: +racer, fx, fy});
     }
   }
   return out;
@@ -173,7 +173,17 @@ function draw(step, full) {
   P.step = s[r];
   if (slider.end !== Math.max(steps, 1)) slider.end = Math.max(steps, 1);
   slider.value = s[r];
-  if (board) board.text = boardHtml(r, s[r], steps, n);
+  // The tables follow every step shown at rest; while playing they are written at most ten times
+  // a second (no one reads fifty tables a second, and each costs the page a re-layout).
+  const now = performance.now();
+  if (!P.playing || s[r] === steps || now - (P.tablesAt ?? 0) >= 100) {
+    P.tablesAt = now;
+    tables(r, s[r], steps, n);
+  }
+}
+
+function tables(r, step, steps, n) {
+  if (board) board.text = boardHtml(r, step, steps, n);
   if (iterates) iterates.text = col(race, 'g0') ? iterateTable(r, n) : '';
 }
 
@@ -186,6 +196,8 @@ function label() { play.label = P.playing ? '❚❚ Pause' : '▶ Play'; }
 function stop() {
   P.playing = false;
   if (P.raf !== null) { cancelAnimationFrame(P.raf); P.raf = null; }
+  const s = col(race, 'step');
+  if (s && s.length) tables(rowAt(P.step), P.step, s[s.length - 1], col(racers, 'color').length);
   label();
   tell();
 }

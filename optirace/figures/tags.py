@@ -35,10 +35,10 @@ def played(element, role: str, racer: int = -1):
         fx, fy = _fields(glyph)
         target = renderer if renderer is not None else glyph  # a Span is its own renderer
         target.tags = [*target.tags, f"{PREFIX}:{role}:{racer}:{fx}:{fy}"]
-        if role == "step":
-            # The step marker moves every frame: on the overlay layer, its panel's lines, axes and
-            # legend (the primary layer) are not repainted with it.
-            target.level = "overlay"
+        # What the player changes every frame lives on the overlay layer: BokehJS then repaints
+        # that layer alone, and the panel's image, contours, axes and legend (the primary layer)
+        # are not drawn again with each step.
+        target.level = "overlay"
         for model in (renderer, glyph, plot.handles.get("source")):
             if model is not None:
                 model.syncable = False
