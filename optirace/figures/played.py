@@ -94,10 +94,12 @@ def bokeh_panels(result, labels: Sequence[str], theme: str, present: bool, panel
 
 # The layers are named by their tags, not held: a model the legend reaches would bring its
 # re-rendering back with every change the player makes to it.
-_FOLLOW = CustomJS(code="""
+_FOLLOW = CustomJS(
+    code="""
 for (const m of cb_obj.document.all_models)
   if ((m.tags ?? []).some((t) => marks.includes(t))) m.visible = cb_obj.visible;
-""")
+"""
+)
 
 
 def _stand_in(fig, item) -> None:
