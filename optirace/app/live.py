@@ -12,15 +12,11 @@ import functools
 import logging
 
 import panel as pn
-from bokeh.core.properties import value
 from bokeh.events import Tap
 
-from optirace.figures.curves import curve_values
-from optirace.figures.played import bokeh_panels, limits, slot_count
+from optirace.figures.played import bokeh_panels, fit, limits, relabel, slot_count
 from optirace.figures.player import Player, tagged
 from optirace.figures.race import panel_names
-from optirace.figures.tags import parse
-from optirace.text import shown
 
 from .state import RaceState
 
@@ -89,16 +85,6 @@ class RaceView:
         ]
         self.lr_pane.objects = curves
 
-    def _ranges(self) -> None:
-        """A new race of the same structure: the curve panels' limits follow it."""
-        res = self.state.result
-        for name, fig in self._figs.items():
-            if name == "contour":
-                continue
-            _, (lo, hi), _ = curve_values(res, name)
-            fig.y_range.start, fig.y_range.end = lo, hi
-            fig.x_range.start, fig.x_range.end = 0, max(res.steps, 1)
-
     def _relabel(self) -> None:
         """Legend entries follow the racers in place, by slot: a slider move, a racer added or
         removed must not rebuild the figures."""
@@ -107,17 +93,7 @@ class RaceView:
         if key == self._labels:
             return
         self._labels = key
-        at = {slot: i for i, slot in enumerate(self.state.slots())}
-        for fig in self._figs.values():
-            for legend in fig.legend:
-                for item in legend.items:
-                    tags = [parse(t) for r in item.renderers for t in r.tags]
-                    slot = next((t[1] for t in tags if t and t[1] >= 0), None)
-                    if slot is None:
-                        continue
-                    item.visible = slot in at
-                    if slot in at:
-                        item.label = value(shown(labels[at[slot]]))
+        relabel(self._figs, labels, self.state.slots())
 
     @_edits_bokeh
     def _on_look(self, *_):
@@ -136,7 +112,7 @@ class RaceView:
             self._key = key
             self._labels = None
         else:
-            self._ranges()
+            fit(self._figs, s.result)
         self._relabel()
         self.player.load(s.result, self._labels_now(), s.colors(), *limits(s.result), slots=s.slots())
 

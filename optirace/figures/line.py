@@ -50,8 +50,9 @@ def line_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, lege
         fl = [float(s.f(np.array([v]))) for v in lm]
         layers.append(styled(hv.Points((lm, fl), label="local minimum", group="LocalMinimum"),
                              marker("triangle", 12, scale, None, lk.minimum, 2)))  # fmt: skip
-    layers.append(styled(hv.Points([(res.params[0, 0, 0], res.loss[0, 0])], label="start", group="Start"),
-                         marker("circle", lk.head_size + 4, scale, None, lk.text, 2)))  # fmt: skip
+    start = styled(hv.Points([(res.params[0, 0, 0], res.loss[0, 0])], label="start", group="Start"),
+                         marker("circle", lk.head_size + 4, scale, None, lk.text, 2))  # fmt: skip
+    layers.append(played(start, "start") if player else start)
     last = np.where(res.diverged_at >= 0, res.diverged_at, res.steps).astype(int)
     X, L = res.params[..., 0], res.loss
     for i, c in enumerate(colors):

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from types import SimpleNamespace
 
 import holoviews as hv
 import numpy as np
+from bokeh.core.properties import value
+from bokeh.core.serialization import Deserializer, Serializer
 from bokeh.models import ColumnDataSource, CustomJS, GlyphRenderer
 
+from ..text import shown
 from . import tags
+from .curves import curve_values
 from .line import line_limits
-from .race import PANELS, race_figure
+from .race import PANELS, panel_names, race_figure
 
-__all__ = ["bokeh_panels", "limits", "slot_count", "slotted"]
+__all__ = ["bokeh_panels", "fit", "limits", "relabel", "slot_count", "slotted"]
 
 SLOTS = 8  # racers' layers a played figure holds at least: one per colour of the palette
 
@@ -55,14 +62,130 @@ def bokeh_panels(result, labels: Sequence[str], theme: str, present: bool, panel
     so the page can lay them out. `sizes` gives (width, height) per panel; without, the panels
     fill the space they are given, the surface keeping equal data scales. `slots` gives each
     racer's palette slot (default: racer i in slot i); the figure has layers for slot_count(slots)
-    racers, tagged by slot, and the legend's entries of empty slots are hidden."""
+    racers, tagged by slot, and the legend's entries of empty slots are hidden.
+
+    The figures are new models every call, copied from the last rendering of the same structure
+    (surface, slots, look, panels, sizes): HoloViews renders a structure once per process, in
+    seconds, and a copy takes a fraction of that. What differs between two races of one structure
+    (the racers' layers, their names, the curves' limits) is the player's and `relabel`'s to set."""
     n = result.params.shape[0]
     slots = list(range(n)) if slots is None else list(slots)
+    count = slot_count(slots)
+    names = tuple(panel_names(result, panels))
+    key = (result.surface, kappa, count, theme, bool(present), names, bool(legend),
+           tuple(sorted((k, tuple(v)) for k, v in (sizes or {}).items())))  # fmt: skip
+    with _LOCK:
+        rep = _RENDERED.get(key)
+        if rep is not None:
+            _RENDERED.move_to_end(key)
+    if rep is None:
+        figs = _render(result, labels, theme, present, panels, legend, kappa, sizes, slots)
+        rep = _encoded(figs)
+        with _LOCK:
+            _RENDERED[key] = rep
+            while len(_RENDERED) > _KEEP:
+                _RENDERED.popitem(last=False)
+    order, content, columns = rep
+    ids: dict = {}
+    figs = dict(zip(order, Deserializer().decode(_fresh_ids(content, ids)), strict=True))
+    new = {ids[old]: data for old, data in columns.items()}
+    # Every source is a renderer's (walking all the models under a figure took a second).
+    sources = [getattr(r, "data_source", None) for fig in figs.values() for r in fig.renderers]
+    for m in sources:
+        if m is not None and m.id in new:
+            m.data = dict(new.pop(m.id))  # the arrays are shared, read-only, by every copy
+    if new:
+        raise RuntimeError(f"{len(new)} sources of a copied figure were not found under its renderers")
+    relabel(figs, labels, slots)
+    fit(figs, result)
+    return figs
+
+
+def _encoded(figs: dict):
+    """(panel names, Bokeh's JSON of the figures without their sources' columns, {source id:
+    columns}). The columns are set on each copy as they are: decoded from JSON, Bokeh logs
+    every value it sets, and formatting the arrays for that took most of a copy's time."""
+    columns = {}
+    for fig in figs.values():
+        for m in fig.references():
+            if isinstance(m, ColumnDataSource):
+                data = {k: np.asarray(v) if isinstance(v, np.ndarray) else v for k, v in m.data.items()}
+                for v in data.values():
+                    if isinstance(v, np.ndarray):
+                        v.flags.writeable = False
+                columns[m.id] = data
+    content = Serializer(deferred=False).encode(list(figs.values()))
+    _drop_columns(content, set(columns))
+    return list(figs), content, columns
+
+
+def _drop_columns(rep, ids: set) -> None:
+    if isinstance(rep, dict):
+        if rep.get("type") == "object" and rep.get("id") in ids:
+            rep.get("attributes", {}).pop("data", None)
+        for v in rep.values():
+            _drop_columns(v, ids)
+    elif isinstance(rep, list):
+        for v in rep:
+            _drop_columns(v, ids)
+
+
+def fit(figs: dict, result) -> None:
+    """The curve panels' limits follow `result` (the surface panel's are the surface's)."""
+    for name, fig in figs.items():
+        if name == "contour":
+            continue
+        _, (lo, hi), _ = curve_values(result, name)
+        fig.y_range.start, fig.y_range.end = lo, hi
+        fig.x_range.start, fig.x_range.end = 0, max(result.steps, 1)
+
+
+# Renderings kept, as Bokeh's JSON (a few hundred kB to a few MB each): the surfaces a class
+# switches between. A session's figures are never these, but copies of them.
+_KEEP = 16
+_RENDERED: OrderedDict = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def _fresh_ids(rep, ids: dict):
+    """Bokeh's JSON of models with every model id replaced by a new one (ids are unique within a
+    document, and every copy goes to a document of its own, or beside another copy)."""
+    if isinstance(rep, dict):
+        out = {k: _fresh_ids(v, ids) for k, v in rep.items() if k != "id"}
+        if "id" in rep and (rep.get("type") == "object" or len(rep) == 1):
+            out["id"] = ids.setdefault(rep["id"], f"o{uuid.uuid4().hex}")
+        elif "id" in rep:
+            out["id"] = rep["id"]
+        return out
+    if isinstance(rep, list):
+        return [_fresh_ids(v, ids) for v in rep]
+    return rep
+
+
+def relabel(figs: dict, labels: Sequence[str], slots: Sequence[int]) -> None:
+    """The legends' racer entries name the racers in `slots` (racer i in slot slots[i]), and the
+    entries of empty slots are hidden: in place, so a racer renamed, added or removed needs no new
+    figure."""
+    at = {slot: i for i, slot in enumerate(slots)}
+    for fig in figs.values():
+        for lg in fig.legend:
+            for item in lg.items:
+                parsed = [tags.parse(t) for r in item.renderers for t in r.tags]
+                slot = next((t[1] for t in parsed if t and t[1] >= 0), None)
+                if slot is None:
+                    continue
+                item.visible = slot in at
+                if slot in at:
+                    item.label = value(shown(labels[at[slot]]))
+
+
+def _render(result, labels, theme, present, panels, legend, kappa, sizes, slots) -> dict[str, object]:
     view, used = slotted(result, slots, slot_count(slots))
     by_slot = [""] * len(used)
     for i, s in enumerate(slots):
         by_slot[s] = labels[i]
-    # Empty slots are told apart by a label no racer has (labels are shown as text, never parsed).
+    # Every slot has a legend entry (`relabel` names or hides it): an empty slot's label is one no
+    # racer has (labels are shown as text, never parsed).
     by_slot = [t if used[s] else f"\u2063{s}" for s, t in enumerate(by_slot)]
     layout = race_figure(view, by_slot, theme, present, k=0, panels=panels, legend=legend, kappa=kappa,
                          player=True)  # fmt: skip
@@ -81,19 +204,15 @@ def bokeh_panels(result, labels: Sequence[str], theme: str, present: bool, panel
         # headless test). A 2-D canvas draws these few thousand points in milliseconds.
         plot.state.output_backend = "canvas"
         # Under a server HoloViews ties each plot to the session's document, to update it later
-        # and clean it up when the session ends. These figures are rendered once and then driven
-        # by the player: untied, the plot objects go now, not with the session.
+        # and clean it up when the session ends. The rendering is only copied: untied, it goes now.
         plot.document = None
     for fig in out.values():
         for lg in fig.legend:
             for item in lg.items:
-                item.visible = not _empty(item)
                 _stand_in(fig, item)
     return out
 
 
-# The layers are named by their tags, not held: a model the legend reaches would bring its
-# re-rendering back with every change the player makes to it.
 _FOLLOW = CustomJS(
     code="""
 for (const m of cb_obj.document.all_models)
@@ -123,8 +242,3 @@ def _stand_in(fig, item) -> None:
         marks = [t for r in item.renderers for t in r.tags if tags.parse(t)]
         copy.js_on_change("visible", _FOLLOW.clone(args={"marks": marks}))
     item.renderers = copies
-
-
-def _empty(item) -> bool:
-    label = item.label.get("value", "") if isinstance(item.label, dict) else getattr(item.label, "value", "")
-    return str(label).startswith("\u2063")

@@ -166,6 +166,9 @@ function draw(step, full) {
         } else if (isDead) setData(src, {[fx]: [dead], [fy]: [col(race, 'gap' + i)[meta(i, 'deadrow')]]});
         m.visible = isDead;
       }
+    } else if (role === 'start') {
+      // Every racer starts at the same point: the first racer's first row.
+      if (full) setData(src, keep(src, {[fx]: [col(race, 'x0')[0]], [fy]: [col(race, 'y0')[0]]}));
     } else if (role === 'step') {
       m.location = s[r];
     }

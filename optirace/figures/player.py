@@ -121,7 +121,9 @@ def racer_rows(result, rows: np.ndarray, labels, colors, xlim, ylim, slots=None)
 
 def tagged(root) -> list:
     """The models under `root` that the player draws (figures/tags.py), in a stable order."""
-    found = [m for m in root.references() if any(parse(t) for t in getattr(m, "tags", ()) or ())]
+    # A figure's drawn layers are its renderers (walking every model under it took a second).
+    under = [root, *root.renderers] if hasattr(root, "renderers") else root.references()
+    found = [m for m in under if any(parse(t) for t in getattr(m, "tags", ()) or ())]
     return sorted(found, key=lambda m: next(t for t in m.tags if isinstance(t, str) and t.startswith(PREFIX)))
 
 

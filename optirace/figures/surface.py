@@ -117,8 +117,9 @@ def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, k
     layers.append(styled(hv.Points(gm[:, :2], label="global minimum", group="GlobalMinimum"),
                          marker("star", 19, scale, "#ffffff", lk.minimum, 1.5)))  # fmt: skip
     P = res.params
-    layers.append(styled(hv.Points([tuple(P[0, 0, :2])], label="start", group="Start"),
-                         marker("circle", lk.head_size + 4, scale, None, lk.text, 2)))  # fmt: skip
+    start = styled(hv.Points([tuple(P[0, 0, :2])], label="start", group="Start"),
+                         marker("circle", lk.head_size + 4, scale, None, lk.text, 2))  # fmt: skip
+    layers.append(played(start, "start") if player else start)
     last = np.where(res.diverged_at >= 0, res.diverged_at, res.steps).astype(int)
     for i, c in enumerate(colors):
         end = min(k, last[i]) + 1
