@@ -184,9 +184,7 @@ def memory(
     for i, spec in enumerate(racers):
         r = Racer.from_spec(spec)
         vectors, idle, scalars = state_count(r)
-        if labels is not None:
-            label = labels[i]
-        else:
-            label = spec if isinstance(spec, str) else racer_to_string(spec)
+        own = spec if isinstance(spec, str) else racer_to_string(spec)
+        label = labels[i] if labels is not None else own
         out.append(Memory(label, r.optimizer.name, vectors, idle, scalars, n, g))
     return out
