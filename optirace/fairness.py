@@ -25,7 +25,10 @@ def racer_name(spec: dict[str, Any]) -> str:
 
 def change(label: str, sweep) -> str:
     """One racer's tuning, e.g. "adam: lr 0.01 → 0.0631"."""
-    return f"{shown(label)}: {sweep.name} {sweep.before:.3g} → {sweep.best:.3g}"
+    a, b = f"{sweep.before:.3g}", f"{sweep.best:.3g}"
+    if a == b and sweep.before != sweep.best:  # close, but not the same: one more digit tells them apart
+        a, b = f"{sweep.before:.4g}", f"{sweep.best:.4g}"
+    return f"{shown(label)}: {sweep.name} {a} → {b}"
 
 
 def changes(labels: Sequence[str], sweeps) -> list[str]:

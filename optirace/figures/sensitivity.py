@@ -9,6 +9,7 @@ marked with a cross at the top of the plot.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import holoviews as hv
 
@@ -22,7 +23,7 @@ from .curves import GAP_FLOOR
 from .look import PALETTE, axes, line, look, marker, styled
 from .look import title as as_title
 
-__all__ = ["sensitivity_figure", "TAG"]
+__all__ = ["sensitivity_figure", "sensitivity_data", "SensitivityData", "TAG"]
 
 TAG = "optirace:sensitivity"  # Bokeh renderers are tagged TAG:curve:i and TAG:mark:i (tests, the page)
 
@@ -43,14 +44,17 @@ def _gap(loss, min_value: float) -> np.ndarray:
     return np.where(np.isfinite(loss), gap, np.nan)
 
 
-def sensitivity_figure(sweeps, labels: Sequence[str], current: Sequence[tuple[float, float]], min_value: float,
-                       theme: str = "light", present: bool = False, colors: Sequence[str] | None = None,
-                       steps: int | None = None, scale: float = 1.0, legend: bool = True) -> hv.Overlay:  # fmt: skip
-    """The sensitivity plot. `sweeps` are `optimizers.tune.Sweep`s, one per racer; `current` gives
-    each racer's own (learning rate, final loss), its loss +inf if its race diverged; `min_value`
-    is the surface's minimum (the y axis is the final loss above it)."""
-    lk = look(theme, present)
-    colors = list(colors or [PALETTE[i % len(PALETTE)] for i in range(len(sweeps))])
+class SensitivityData(NamedTuple):
+    """What the plot draws: each racer's curve (lr, gap) and mark (lr, gap, diverged), and the limits."""
+
+    curves: list[tuple[np.ndarray, np.ndarray]]
+    marks: list[tuple[float, float, bool]]
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+
+
+def sensitivity_data(sweeps, current: Sequence[tuple[float, float]], min_value: float) -> SensitivityData:
+    """The plot's numbers: the page moves the marks and curves of a drawn plot with these (no new figure)."""
     gaps = [_gap(s.loss, min_value) for s in sweeps]
     marks = [(float(lr), float(_gap([loss], min_value)[0])) for lr, loss in current]
     seen = np.concatenate(
@@ -60,14 +64,31 @@ def sensitivity_figure(sweeps, labels: Sequence[str], current: Sequence[tuple[fl
     ylim = (lo / 10, hi * 10) if hi <= lo * 1.0001 else (lo / 3, hi * 3)
     xs = np.concatenate([s.values for s in sweeps] + [np.array([x for x, _ in marks if x > 0])])
     xlim = (float(xs.min()) / 1.5, float(xs.max()) * 1.5)
+    # A diverged racer's cross sits at the top; a zero learning rate (legal) at the left edge.
+    placed = [
+        (x if x > 0 else xlim[0], y if np.isfinite(y) else ylim[1] / 1.5, not np.isfinite(y))
+        for x, y in marks
+    ]
+    return SensitivityData([(s.values, g) for s, g in zip(sweeps, gaps, strict=True)], placed, xlim, ylim)
+
+
+def sensitivity_figure(sweeps, labels: Sequence[str], current: Sequence[tuple[float, float]], min_value: float,
+                       theme: str = "light", present: bool = False, colors: Sequence[str] | None = None,
+                       steps: int | None = None, scale: float = 1.0, legend: bool = True) -> hv.Overlay:  # fmt: skip
+    """The sensitivity plot. `sweeps` are `optimizers.tune.Sweep`s, one per racer; `current` gives
+    each racer's own (learning rate, final loss), its loss +inf if its race diverged; `min_value`
+    is the surface's minimum (the y axis is the final loss above it)."""
+    lk = look(theme, present)
+    colors = list(colors or [PALETTE[i % len(PALETTE)] for i in range(len(sweeps))])
+    data = sensitivity_data(sweeps, current, min_value)
+    xlim, ylim = data.xlim, data.ylim
     layers = []
-    for i, (s, g) in enumerate(zip(sweeps, gaps, strict=True)):
-        curve = hv.Curve((s.values, g), hv.Dimension("lr", label="learning rate"),
+    for i, (x, g) in enumerate(data.curves):
+        curve = hv.Curve((x, g), hv.Dimension("lr", label="learning rate"),
                          hv.Dimension("gap", label="final loss − min"), group="Sensitivity", label=labels[i])  # fmt: skip
         layers.append(_tagged(styled(curve, line(colors[i], lk.line_width, scale)), f"{TAG}:curve:{i}"))
-    for i, (x, y) in enumerate(marks):
-        dead = not np.isfinite(y)
-        point = hv.Points([(x, ylim[1] / 1.5 if dead else y)], ["lr", "gap"], group="CurrentLR")
+    for i, (x, y, dead) in enumerate(data.marks):
+        point = hv.Points([(x, y)], ["lr", "gap"], group="CurrentLR")
         # Filled with the racer's colour and ringed in the text's: it reads on its own curve.
         shape = marker("x" if dead else "circle", lk.head_size + 2, scale, None if dead else colors[i],
                        colors[i] if dead else lk.text, 2)  # fmt: skip
