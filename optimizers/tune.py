@@ -23,14 +23,26 @@ from typing import Any
 import numpy as np
 
 from .limits import MAX_RACERS, MAX_SWEEP_VALUES
-from .race import _is_int, sweep
+from .race import _check_inputs, _is_int, sweep
 from .racer import Racer, parse_racer
 from .spec import HParam, shown
 
-__all__ = ["Sweep", "Tuned", "tune", "lr_sweeps", "lr_grid", "lr_of", "with_lr", "MAX_TUNE_GRID"]
+__all__ = [
+    "Sweep",
+    "Tuned",
+    "tune",
+    "lr_sweeps",
+    "lr_grid",
+    "lr_of",
+    "with_lr",
+    "best_index",
+    "MAX_TUNE_GRID",
+    "TIE",
+]
 
 MAX_TUNE_GRID = 256  # learning rates per racer: a sensitivity curve needs tens, not thousands
 DEFAULT_GRID = 64
+TIE = 1e-12  # final losses this close to the minimum, relative to the start's, count as equal
 
 
 @dataclass(frozen=True)
@@ -43,7 +55,9 @@ class Sweep:
              its slider is)
     loss     (grid,) final loss at each value; +inf where the run diverged
     before   the racer's own learning rate
-    best     the value with the lowest final loss (the first of equals); `before` if every run diverged
+    best     the value with the lowest final loss (the smallest of equals, see `best_index`);
+             `before` if every run diverged
+    tol      final losses within `tol` of the surface's minimum count as equal (`best_index`)
     """
 
     name: str
@@ -51,6 +65,7 @@ class Sweep:
     loss: np.ndarray = field(repr=False)
     before: float
     best: float
+    tol: float = 0.0
 
     @property
     def best_loss(self) -> float:
@@ -68,12 +83,21 @@ class Tuned:
     racers: list[dict[str, Any]]
     sweeps: list[Sweep]
 
-    def changes(self, labels: Sequence[str] | None = None) -> list[str]:
-        """One line per racer, e.g. "adam: lr 0.01 → 0.0631"."""
-        labels = labels or [r["optimizer"] for r in self.racers]
-        return [
-            f"{t}: {s.name} {s.before:.3g} → {s.best:.3g}" for t, s in zip(labels, self.sweeps, strict=True)
-        ]
+
+def best_index(loss: np.ndarray, min_value: float, tol: float) -> int | None:
+    """The index of the lowest final loss, diverged runs (+inf) last; None if every run diverged.
+
+    Losses within `tol` of the minimum's value count as equal, and the smallest learning rate of
+    equals wins: once runs have reached the minimum to within float64's rounding, which of 1e-29 or
+    0.0 a run ends on says nothing about the learning rate, and the vmapped sweep and a single race
+    can round it either way.
+    """
+    loss = np.asarray(loss, dtype=np.float64)
+    finite = np.isfinite(loss)
+    if not finite.any():
+        return None
+    score = np.where(finite, np.maximum(loss - min_value, tol), np.inf)
+    return int(np.argmin(score))
 
 
 def _as_spec(racer: Mapping[str, Any] | str) -> dict[str, Any]:
@@ -156,16 +180,22 @@ def lr_sweeps(
     """Each racer's final loss over `grid` learning rates of its display range: one vmapped `sweep`
     call per racer, with the race's surface, start, step budget, noise, seed and mini-batches."""
     specs = _check_racers(racers)
+    surf, steps, x0, _, _, _, sp = _check_inputs(
+        surface, steps, start, noise, seed, batch_size, surface_params
+    )
+    # Converged: within TIE of the way from the start's loss down to the minimum.
+    tol = TIE * abs(float(surf.f(x0, **sp)) - surf.min_value)
     out = []
     for spec in specs:
         name, values = lr_grid(spec, grid)
         loss = sweep(surface, spec, over={name: values}, steps=steps, start=start, noise=noise, seed=seed,
                      batch_size=batch_size, surface_params=surface_params)  # fmt: skip
         before = float(Racer.from_spec(spec).base_lr)
-        best = before if not np.isfinite(loss).any() else float(values[int(np.argmin(loss))])
+        i = best_index(loss, surf.min_value, tol)
+        best = before if i is None else float(values[i])
         loss.flags.writeable = False
         values.flags.writeable = False
-        out.append(Sweep(name=name, values=values, loss=loss, before=before, best=best))
+        out.append(Sweep(name=name, values=values, loss=loss, before=before, best=best, tol=tol))
     return out
 
 
@@ -181,8 +211,9 @@ def tune(
     surface_params: Mapping[str, float] | None = None,
 ) -> Tuned:
     """Set each racer to the learning rate of its display range with the lowest final loss on this
-    surface, from this start, within this step budget (a diverged run counts as +inf; of equal
-    losses the smallest rate wins; a racer whose every run diverged keeps its own rate).
+    surface, from this start, within this step budget (a diverged run counts as +inf; losses within
+    TIE x (f(start) - min) of the minimum count as equal, and the smallest rate of equals wins; a
+    racer whose every run diverged keeps its own rate).
 
     Returns `Tuned(racers, sweeps)`: the racers as dicts with the new learning rate, and each
     racer's `Sweep`. Only the learning rate changes; every other setting is the racer's own.
