@@ -72,6 +72,11 @@ class Sweep:
         return float(np.min(self.loss)) if self.loss.size else math.inf
 
     @property
+    def at_edge(self) -> bool:
+        """The best value is an end of the range: a better one may lie beyond it."""
+        return self.values.size > 0 and self.best in (float(self.values[0]), float(self.values[-1]))
+
+    @property
     def all_diverged(self) -> bool:
         return not np.isfinite(self.loss).any()
 

@@ -28,7 +28,8 @@ def change(label: str, sweep) -> str:
     a, b = f"{sweep.before:.3g}", f"{sweep.best:.3g}"
     if a == b and sweep.before != sweep.best:  # close, but not the same: one more digit tells them apart
         a, b = f"{sweep.before:.4g}", f"{sweep.best:.4g}"
-    return f"{shown(label)}: {sweep.name} {a} → {b}"
+    edge = " (an end of its range)" if sweep.at_edge and not sweep.all_diverged else ""
+    return f"{shown(label)}: {sweep.name} {a} → {b}{edge}"
 
 
 def changes(labels: Sequence[str], sweeps) -> list[str]:
