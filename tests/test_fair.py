@@ -299,6 +299,10 @@ def test_tune_card_tunes_and_undo_restores():
     panel.tune()
     state.update_racer(0, lr=0.005)
     assert panel.undo_button.disabled
+    # The plot as drawn, exported with matplotlib (the race's still sizes).
+    assert panel._still().read().startswith(b"\x89PNG")
+    panel.format.value = "svg"
+    assert panel.download.filename == "sensitivity.svg" and panel._still().read().startswith(b"<?xml")
 
 
 def test_memory_card_shows_the_figures():

@@ -55,9 +55,14 @@ class TunePanel(pn.viewable.Viewer):
                 "learning rate with the lowest final loss (diverged runs count as +inf).")  # fmt: skip
         self.status = html_pane("", css_classes=["tune-status"], sizing_mode="stretch_width")
         self.plot = pn.Column(sizing_mode="stretch_width", min_height=340, css_classes=["sensitivity"])
+        self.format = pn.widgets.Select(options=["png", "svg", "pdf"], value="png", width=70)
+        self.download = pn.widgets.FileDownload(callback=self._still, filename="sensitivity.png", label="Download",
+                                                width=110, css_classes=["sensitivity-download"])  # fmt: skip
+        self.format.param.watch(lambda e: setattr(self.download, "filename", f"sensitivity.{e.new}"), "value")
         self._layout = pn.Column(
             html_pane(f"<span class='hint'>{hint}</span>", sizing_mode="stretch_width"),
-            pn.Row(self.tune_button, self.undo_button), self.status, self.plot, sizing_mode="stretch_width",
+            pn.Row(self.tune_button, self.undo_button, pn.Spacer(width=20), self.format, self.download),
+            self.status, self.plot, sizing_mode="stretch_width",
         )  # fmt: skip
         self._cache: dict[str, object] = {}
         self._before: list[dict] | None = None  # the racers before the last tuning, for Undo
@@ -122,8 +127,7 @@ class TunePanel(pn.viewable.Viewer):
         if key == self._key and self._fig is not None:
             self._move(data)
             return
-        fig = sensitivity_figure(sweeps, labels, current, s.result.surface.min_value, s.theme, s.present,
-                                 colors=s.colors(), steps=s.steps)  # fmt: skip
+        fig = self.figure()
         import holoviews as hv
 
         fig = fig.opts(responsive=True, min_height=320, height=340, backend="bokeh")
@@ -151,6 +155,26 @@ class TunePanel(pn.viewable.Viewer):
                     r.data_source.data = {"lr": np.asarray(x), "gap": np.asarray(y)}
             fig.x_range.start, fig.x_range.end = data.xlim
             fig.y_range.start, fig.y_range.end = data.ylim
+
+    def figure(self, **options):
+        """The plot as drawn now, described for any backend (the still export renders it with matplotlib)."""
+        s = self.state
+        return sensitivity_figure(self.sweeps(), legend_names(s.racers), self._current(), s.result.surface.min_value,
+                                  s.theme, s.present, colors=s.colors(), steps=s.steps, **options)  # fmt: skip
+
+    def _still(self):
+        """The plot as a PNG, SVG or PDF still (matplotlib, 1280x720, as the race's stills)."""
+        import io
+        import tempfile
+        from pathlib import Path
+
+        from optirace.export.view import write_view
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write_view(
+                self.figure(), Path(tmp) / f"sensitivity.{self.format.value}", theme=self.state.theme
+            )
+            return io.BytesIO(path.read_bytes())
 
     # ----- tuning -------------------------------------------------------------------------------
     def tune(self) -> None:

@@ -88,6 +88,8 @@ def test_tune_sets_the_racers_learning_rates_and_undo_restores_them(app):
     )
     _marks_at(ui, [0.01, 0.001])
     assert "Learning rates restored." in page.evaluate(DEEP_TEXT_JS)
+    page.locator(".sensitivity").first.scroll_into_view_if_needed()
+    ui.screenshot("fair-sensitivity")
     assert ui.errors == []
 
 
@@ -101,6 +103,8 @@ def test_memory_table_shows_the_expected_numbers(app):
              if (e.matches('table.memory-table tbody tr')) rows.push([...e.children].map((c) => c.textContent));
              if (e.shadowRoot) walk(e.shadowRoot); } }; walk(document); return rows; }"""
     )
+    ui.page.locator(".memory").first.scroll_into_view_if_needed()
+    ui.screenshot("fair-memory")
     # adam: 2 buffers; sgd with momentum: 1. A model of 7e9 parameters over 8 GPUs (the defaults).
     assert cells == [
         ["adam", "2 (exp_avg, exp_avg_sq)", "8", "4", "56 GB", "28 GB", "7 GB", "3.5 GB"],
