@@ -184,7 +184,7 @@ def memory(
     for i, spec in enumerate(racers):
         r = Racer.from_spec(spec)
         vectors, idle, scalars = state_count(r)
-        own = spec if isinstance(spec, str) else racer_to_string(spec)
+        own = spec if isinstance(spec, str) else r.label if isinstance(spec, Racer) else racer_to_string(spec)
         label = labels[i] if labels is not None else own
         out.append(Memory(label, r.optimizer.name, vectors, idle, scalars, n, g))
     return out

@@ -153,6 +153,11 @@ def test_memory_follows_the_formulas_and_the_real_race_state():
         assert m.replicated_bytes_per_gpu("fp32") == 2 * N * 4
 
 
+def test_memory_takes_parsed_racers_too():
+    (m,) = optimizers.memory([optimizers.Racer.from_spec({"optimizer": "adam", "label": "mine"})])
+    assert m.racer == "mine" and m.state_bytes_per_param() == 8
+
+
 def test_memory_json_of_the_command(capsys):
     assert main(["memory", "--racer", "adam", "--racer", "sgd:momentum=0.9", "--params", "7e9", "--gpus", "8",
                  "--json"]) == 0  # fmt: skip
