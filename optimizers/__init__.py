@@ -13,6 +13,8 @@ from .cache import cache_dir as _cache_dir  # noqa: E402,F401  (importing switch
 from .race import RaceResult, basins, race, sweep  # noqa: E402
 from .racer import Racer, parse_racer, racer_to_string  # noqa: E402
 from .registry import OPTIMIZERS, SCHEDULES  # noqa: E402
+from .memory import Memory, memory  # noqa: E402
+from .tune import Sweep, Tuned, tune  # noqa: E402
 from .spec import HParam, Optimizer, Schedule  # noqa: E402
 
 __all__ = [
@@ -28,4 +30,9 @@ __all__ = [
     "race",
     "sweep",
     "basins",
+    "tune",
+    "Tuned",
+    "Sweep",
+    "memory",
+    "Memory",
 ]

@@ -203,6 +203,33 @@ def _run_export(args: argparse.Namespace) -> int:
     return run(args)
 
 
+# --- tune, memory (optirace/fair_cli.py) ----------------------------------------------------------
+
+
+def _add_tune(p: argparse.ArgumentParser) -> None:
+    from .fair_cli import add_tune
+
+    add_tune(p)
+
+
+def _run_tune(args: argparse.Namespace) -> int:
+    from .fair_cli import run_tune
+
+    return run_tune(args)
+
+
+def _add_memory(p: argparse.ArgumentParser) -> None:
+    from .fair_cli import add_memory
+
+    add_memory(p)
+
+
+def _run_memory(args: argparse.Namespace) -> int:
+    from .fair_cli import run_memory
+
+    return run_memory(args)
+
+
 # --- registry --------------------------------------------------------------------------------------
 
 Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -212,6 +239,8 @@ COMMANDS: tuple[Command, ...] = (
     ("serve", "run the web app (panel serve app.py)", _add_serve, _run_serve),
     ("export", "write a race for slides: GIF, MP4, HTML, PNG, SVG, PDF", _add_export, _run_export),
     ("bench", "time the engine against torch.optim and optax", _add_bench, _run_bench),
+    ("tune", "set each racer's learning rate to its best on this surface and budget", _add_tune, _run_tune),
+    ("memory", "optimizer-state memory per racer for a large model (ZeRO stage 1)", _add_memory, _run_memory),
 )
 
 # Commands whose unknown options are passed through rather than rejected.
@@ -231,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text, add, _ in COMMANDS:
         p = sub.add_parser(name, help=help_text, description=help_text.capitalize() + ".")
-        if name == "race":
+        if name in ("race", "tune"):
             p.epilog = RACER_HELP
             p.formatter_class = argparse.RawDescriptionHelpFormatter
         add(p)

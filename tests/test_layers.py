@@ -27,6 +27,10 @@ def _imports(module: str) -> set[str]:
         ("optirace.export.html", ("optirace.app", "optirace.cli")),
         ("optirace.export.frames", ("optirace.app", "optirace.cli")),
         ("optirace.cli", ("optirace.app",)),
+        ("optirace.fair_cli", ("optirace.app",)),
+        ("optirace.export.view", ("optirace.app", "optirace.cli")),
+        ("optirace.figures.sensitivity", ("optirace.app", "optirace.export", "optirace.cli")),
+        ("optirace.figures.memory", ("optirace.app", "optirace.export", "optirace.cli")),
     ],
 )
 def test_imports_run_one_way(module, never):

@@ -14,6 +14,7 @@ from surfaces import SURFACES
 from .busy import Busy
 from .explain import Explain
 from .export_menu import ExportMenu
+from .fair_cards import fair_cards
 from .latex import katex_stylesheets
 from .link import link_query, location
 from .live import RaceView
@@ -226,6 +227,8 @@ def build() -> pn.viewable.Viewable:
     template.main.extend([
         alerts, playback, plots,
         pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
+        *fair_cards(state, lambda title, make: _built_when_opened(title, make, sizing_mode="stretch_width",
+                                                                  stylesheets=[CARD_SHEET])),
         pn.Card(Explain(state), title="Explain: each racer's update rule", collapsed=False,
                 sizing_mode="stretch_width", stylesheets=[CARD_SHEET]),
         ready,
