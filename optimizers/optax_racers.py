@@ -171,7 +171,7 @@ def _traces(alias: str, names: tuple[str, ...], lr_name: str | None, defaults: M
     def two_steps(hp):
         p = jnp.zeros(2, jnp.float64)
         state = rule.init(p, hp)
-        lr = hp[lr_name] if lr_name in hp else None
+        lr = hp.get(lr_name)
         for _ in range(2):
             p, state = rule.update(p, jnp.ones(2, jnp.float64), state, hp, Ctx(lr))
         return p, state
@@ -243,7 +243,9 @@ def _build(alias: str) -> Optimizer | str:
         hparams=tuple(specs[n] for n in names),
         init=rule.init,
         update=update,
-        latex=r"\theta_t = \theta_{t-1} + \mathrm{optax.%s}(g_t)" % alias.replace("_", r"\_"),
+        latex=r"\theta_t = \theta_{t-1} + \mathrm{optax.NAME}(g_t)".replace(
+            "NAME", alias.replace("_", r"\_")
+        ),
         source=f"optax.{alias}: {first}",
         convention=convention,
         lr_name=lr_name,

@@ -42,7 +42,6 @@ _FAMILIES = (
 )
 
 
-
 class Registry(dict):
     """The optimizers by name: the built-in ones and the plug-ins' (optimizers/plugins.py) are its
     entries; an `optax:ALIAS` name is looked up in optax as well (optimizers/optax_racers.py), so
@@ -66,7 +65,9 @@ class Registry(dict):
         return True
 
     def get(self, name, default=None):
-        return self[name] if name in self else default
+        if name in self:  # dict.get would skip __missing__
+            return self[name]
+        return default
 
 
 OPTIMIZERS: Registry = Registry((o.name, o) for fam in _FAMILIES for o in fam.ALL)
