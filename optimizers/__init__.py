@@ -14,6 +14,10 @@ from .race import RaceResult, basins, race, sweep  # noqa: E402
 from .racer import Racer, parse_racer, racer_to_string  # noqa: E402
 from .registry import OPTIMIZERS, SCHEDULES  # noqa: E402
 from .spec import HParam, Optimizer, Schedule  # noqa: E402
+from .plugins import PROBLEMS as PLUGIN_PROBLEMS, load_optimizers  # noqa: E402
+
+# Last: a plug-in's module may import from this package (optimizers.Optimizer, optimizers.hparams).
+load_optimizers(OPTIMIZERS)
 
 __all__ = [
     "OPTIMIZERS",
@@ -28,4 +32,5 @@ __all__ = [
     "race",
     "sweep",
     "basins",
+    "PLUGIN_PROBLEMS",
 ]

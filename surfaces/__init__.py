@@ -12,7 +12,7 @@ jax.config.update("jax_enable_x64", True)
 from .base import Dataset, Surface, short_repr  # noqa: E402
 from .catalogue import SURFACES  # noqa: E402
 
-__all__ = ["SURFACES", "Surface", "Dataset", "get"]
+__all__ = ["SURFACES", "Surface", "Dataset", "get", "PLUGIN_PROBLEMS"]
 
 
 def get(name_or_surface) -> Surface:
@@ -24,3 +24,10 @@ def get(name_or_surface) -> Surface:
     except (KeyError, TypeError):
         known = ", ".join(sorted(SURFACES))
         raise ValueError(f"surface: unknown surface {short_repr(name_or_surface)}; known: {known}") from None
+
+
+# Last: a plug-in's module imports this package (surfaces.Surface), which is complete by now.
+from .plugins import PROBLEMS as PLUGIN_PROBLEMS  # noqa: E402
+from .plugins import load_surfaces  # noqa: E402
+
+load_surfaces(SURFACES)
