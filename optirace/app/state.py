@@ -15,6 +15,7 @@ import numpy as np
 import param
 
 from optimizers import OPTIMIZERS, SCHEDULES, Racer, racer_to_string
+from optimizers.optax_racers import is_optax_name, optax_optimizer
 from optimizers.race import RaceResult
 from optimizers.schedules import momentum_name
 from optirace.defaults import default_racers, default_spec, suggested_lr
@@ -90,6 +91,11 @@ class RaceState(Scene):
     def add_racer(self, optimizer: str) -> None:
         if optimizer not in OPTIMIZERS:
             self.error = f"unknown optimizer {optimizer!r}"
+            if is_optax_name(optimizer):
+                try:
+                    optax_optimizer(optimizer)
+                except ValueError as e:  # optax's own reason: unknown alias (and the known ones), or why not
+                    self.error = str(e)
             return
         if len(self.racers) >= LIMITS["racers"]:
             self.error = f"at most {LIMITS['racers']} racers in one race"
