@@ -50,6 +50,6 @@ def _check_optimizer(opt: Optimizer) -> str:
     return ""
 
 
-def load_optimizers(registry: MutableMapping[str, Optimizer]) -> list[str]:
+def load_optimizers(registry: MutableMapping[str, Optimizer]) -> None:
     """Add the installed optimizer plug-ins that keep the contract to `registry` (optimizers.OPTIMIZERS)."""
-    return load(OPTIMIZER_GROUP, registry, Optimizer, _check_optimizer)
+    load(OPTIMIZER_GROUP, registry, Optimizer, _check_optimizer)

@@ -36,6 +36,10 @@ log = logging.getLogger("optirace.plugins")
 # One line per plug-in that was skipped, in the order found: "<group> plug-in '<key>' (<target>): why".
 PROBLEMS: list[str] = []
 
+_GROUPS: dict[str, tuple] = {}  # group -> (registry, kind, check), as declared
+_LOADED: set[str] = set()
+_BUSY: list[bool] = []  # non-empty while groups load
+
 # Keys go into links, racer strings and command lines: short, lower case, no ':' (optax's namespace).
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -57,11 +61,30 @@ def check_name(key: str, obj: Any, kind: type, registry: MutableMapping[str, Any
 
 
 def load(
+    group: str, registry: MutableMapping[str, Any], kind: type, check: Callable[[Any], str], now: bool = True
+) -> None:
+    """Declare entry-point `group`: its plug-ins that keep the contract join `registry`.
+    `check(obj)` is the kind's own contract: '' when kept, else why not.
+
+    Every declared group loads together, once, when a package's import ends with `now` (each
+    package declares its group at the end of its import). A plug-in's module may import both
+    packages, and so trigger the other's import while a group loads: that group then loads right
+    after, in the same loop, once the plug-in's module is complete."""
+    _GROUPS.setdefault(group, (registry, kind, check))
+    if not now or _BUSY:
+        return
+    _BUSY.append(True)
+    try:
+        while pending := [g for g in _GROUPS if g not in _LOADED]:
+            _LOADED.add(pending[0])
+            _load_group(pending[0], *_GROUPS[pending[0]])
+    finally:
+        _BUSY.clear()
+
+
+def _load_group(
     group: str, registry: MutableMapping[str, Any], kind: type, check: Callable[[Any], str]
-) -> list[str]:
-    """Add every plug-in of entry-point `group` that keeps the contract to `registry`; return the
-    keys added. `check(obj)` is the kind's own contract: '' when kept, else why not."""
-    added = []
+) -> None:
     for ep in sorted(entry_points(group=group), key=lambda e: e.name):
         try:
             obj = ep.load()
@@ -74,8 +97,6 @@ def load(
             PROBLEMS.append(line)
             continue
         registry[ep.name] = obj
-        added.append(ep.name)
-    return added
 
 
 def _check_surface(s: Surface) -> str:
@@ -97,5 +118,5 @@ def _check_surface(s: Surface) -> str:
     return ""
 
 
-def load_surfaces(registry: MutableMapping[str, Surface]) -> list[str]:
-    return load(SURFACE_GROUP, registry, Surface, _check_surface)
+def load_surfaces(registry: MutableMapping[str, Surface], now: bool = True) -> None:
+    load(SURFACE_GROUP, registry, Surface, _check_surface, now)
