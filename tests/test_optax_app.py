@@ -26,6 +26,7 @@ def test_the_menu_offers_curated_optax_optimizers_and_any_typed_one():
     editor.any_optax.value = "adan"  # the prefix may be left out
     editor.add.clicks += 1
     assert state.error == "" and state.racers[-1]["optimizer"] == "optax:adan"
+    assert editor.any_optax.value == ""  # used: the menu's choice is the next one again
     assert state.result.params.shape[0] == len(state.racers)
     # The typed racer's card shows its optimizer, though the menu does not list it.
     card = editor.cards.objects[-1]
@@ -34,6 +35,7 @@ def test_the_menu_offers_curated_optax_optimizers_and_any_typed_one():
     editor.any_optax.value = "optax:nope"
     editor.add.clicks += 1
     assert len(state.racers) == n and "unknown optax optimizer 'nope'; known:" in state.error
+    assert editor.any_optax.value == "optax:nope"  # refused: kept, to be corrected
     editor.any_optax.value = "lbfgs"
     editor.add.clicks += 1
     assert len(state.racers) == n and "optax:lbfgs cannot race" in state.error

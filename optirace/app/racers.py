@@ -77,7 +77,7 @@ class RacerEditor:
                                               max_length=100, sizing_mode="stretch_width",
                                               css_classes=["any-optax"])  # fmt: skip
         self.add = pn.widgets.Button(label="Add racer", color="primary", width=110, align="end")
-        self.add.on_click(lambda e: self.busy(lambda: state.add_racer(self._new_name())))
+        self.add.on_click(lambda e: self.busy(self._add_new))
         self._editing = False
         self._headers: dict[int, pn.pane.HTML] = {}
         state.param.watch(self._on_racers, ["racers"])
@@ -87,6 +87,12 @@ class RacerEditor:
     def __panel__(self):
         return pn.Column(pn.Row(self.new_optimizer, self.add, sizing_mode="stretch_width", css_classes=["add-racer"]),
                          self.any_optax, self.cards, sizing_mode="stretch_width")  # fmt: skip
+
+    def _add_new(self) -> None:
+        count = len(self.state.racers)
+        self.state.add_racer(self._new_name())
+        if len(self.state.racers) > count:
+            self.any_optax.value = ""  # added: the menu's choice is the next one again
 
     def _new_name(self) -> str:
         typed = self.any_optax.value.strip()
