@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -223,6 +224,9 @@ def _build(alias: str) -> Optimizer | str:
     rule = _Rule(alias, names, lr_name)
     doc = inspect.getdoc(fn) or ""
     first = doc.split("\n\n")[0].replace("\n", " ").strip()
+    # The paper optax's docstring cites first ("Zaheer et al, Adaptive Methods ..., 2018").
+    cited = re.search(r"References:\s*(.+?)(?:\n\s*\n|$)", doc, re.DOTALL)
+    paper = " ".join(re.sub(r"\s*<[^>]*>`_", "", cited.group(1)).replace("`", "").split()) if cited else ""
     fixed = ", ".join(n for n in params if n not in names)
     convention = (
         f"optax {optax.__version__}'s optax.{alias}, stepped by optax itself (inject_hyperparams: "
@@ -246,7 +250,7 @@ def _build(alias: str) -> Optimizer | str:
         latex=r"\theta_t = \theta_{t-1} + \mathrm{optax.NAME}(g_t)".replace(
             "NAME", alias.replace("_", r"\_")
         ),
-        source=f"optax.{alias}: {first}",
+        source=f"{paper[:200]}; optax.{alias}" if paper else f"optax.{alias}",
         convention=convention,
         lr_name=lr_name,
     )

@@ -99,6 +99,8 @@ def test_hyperparameters_come_from_the_signature_with_sensible_ranges():
     # Callables, masks, dtypes and flags are not offered.
     assert not {"mask", "mu_dtype", "nesterov"} & {h.name for h in adamw.hparams}
     assert "mask" in adamw.convention and "nesterov" in adamw.convention
+    # The paper optax's docstring cites, for the explain panel.
+    assert opt.source == "Zaheer et al, Adaptive Methods for Nonconvex Optimization, 2018; optax.yogi"
 
 
 def test_moving_a_value_does_not_recompile():
@@ -185,3 +187,17 @@ def test_cli_races_an_optax_racer(capsys):
     code = main(["race", "--surface", "booth", "--racer", "optax:yogo", "--steps", "5"])
     err = capsys.readouterr().err
     assert code == 2 and "unknown optax optimizer 'yogo'" in err
+
+
+def test_hostile_optax_names_are_refused_by_name():
+    for name in ("optax:", "optax:__init__", "optax:scale_by_adam", "optax:inject_hyperparams", "optax:yogi ",
+                 "optax:" + "x" * 5000, "optax:lbfgs"):  # fmt: skip
+        with pytest.raises(
+            ValueError, match=r"^racer: (unknown optax optimizer|optax:lbfgs cannot race|optimizer: text of)"
+        ) as e:
+            Racer.from_spec({"optimizer": name})
+        assert len(str(e.value)) < 1000
+        assert name not in OPTIMIZERS
+    # Text from a link: the namespace needs a name after it.
+    with pytest.raises(ValueError, match="unknown optax optimizer ''"):
+        Racer.from_spec("optax::learning_rate=0.1")
