@@ -63,3 +63,10 @@ def test_a_new_surface_retunes_an_optax_racers_learning_rate():
     state = RaceState(surface="rosenbrock", racers=[{"optimizer": "optax:yogi", "learning_rate": 0.5}])
     state.surface = "booth"
     assert state.error == "" and state.racers[0]["learning_rate"] != 0.5
+    # Inside a wrapper, the inner optax racer's own learning_rate is retuned (not a torch-named lr).
+    state.racers = [{"optimizer": "lookahead", "inner": {"optimizer": "optax:adamw", "learning_rate": 0.5}}]
+    state.surface = "himmelblau"
+    assert state.error == "" and state.racers[0]["inner"] == {
+        "optimizer": "optax:adamw",
+        "learning_rate": 0.05,
+    }

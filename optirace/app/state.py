@@ -73,7 +73,12 @@ class RaceState(Scene):
         if lr_name and lr_name in suggested:
             out[lr_name] = suggested[lr_name]
         if "inner" in spec and "inner" in suggested:
-            out["inner"] = {**spec["inner"], "lr": suggested["inner"].get("lr", spec["inner"].get("lr"))}
+            inner_lr = OPTIMIZERS[spec["inner"]["optimizer"]].lr_name
+            if inner_lr == "lr":
+                out["inner"] = {**spec["inner"], "lr": suggested["inner"].get("lr", spec["inner"].get("lr"))}
+            elif inner_lr:  # an inner optimizer whose lr has another name (optax's learning_rate)
+                own = default_spec(spec["inner"]["optimizer"], self.surface)
+                out["inner"] = {**spec["inner"], inner_lr: own.get(inner_lr, spec["inner"].get(inner_lr))}
         return out
 
     @param.depends("racers", "start", "steps", "noise", "seed", "batch_size", *SURFACE_PARAMS, watch=True)
