@@ -79,11 +79,21 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _spec(alias: str, name: str, default: Any) -> HParam:
+def _arg_docs(doc: str) -> dict[str, str]:
+    """Each argument's sentence from the `Args:` block of a Google-style docstring (optax's)."""
+    block = doc.partition("Args:")[2].split("\n\n")[0]
+    out: dict[str, str] = {}
+    for m in re.finditer(r"^  (\w+): (.+?)(?=^  \w+: |\Z)", block, re.MULTILINE | re.DOTALL):
+        text = " ".join(re.sub(r":\w+:`([^`]*)`", r"\1", m.group(2)).replace("`", "").split())
+        out[m.group(1)] = text.rstrip(".")
+    return out
+
+
+def _spec(alias: str, name: str, default: Any, doc: str = "") -> HParam:
     """One keyword argument as a hyperparameter: the display range follows optax's usual meaning
     of its name; the legal range is any finite number (optax validates none), non-negative for
-    the log-scaled ones."""
-    doc = f"optax.{alias}'s {name}"
+    the log-scaled ones. `doc` is optax's own sentence for it."""
+    doc = (doc or f"optax.{alias}'s {name}")[:300]
     if name == _LR:
         return HParam(name, float(default), 1e-5, 1.0, log=True, symbol=r"\eta", doc=doc, min=0.0)
     if isinstance(default, int):
@@ -198,6 +208,7 @@ def _build(alias: str) -> Optimizer | str:
     fn = getattr(optax, alias)
     params = inspect.signature(fn).parameters
     specs: dict[str, HParam] = {}
+    meaning = _arg_docs(inspect.getdoc(fn) or "")
     for name, p in params.items():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
@@ -205,7 +216,7 @@ def _build(alias: str) -> Optimizer | str:
         if name == _LR and (default is p.empty or default is None):
             default = _LR_DEFAULT
         if _is_number(default) and math.isfinite(default):
-            specs[name] = _spec(alias, name, default)
+            specs[name] = _spec(alias, name, default, meaning.get(name, ""))
     defaults = {k: float(h.default) for k, h in specs.items()}
     lr_name = _LR if _LR in specs else None
     names = tuple(specs)

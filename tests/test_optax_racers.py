@@ -94,6 +94,7 @@ def test_hyperparameters_come_from_the_signature_with_sensible_ranges():
     assert lr.log and lr.lo == 1e-5 and lr.hi == 1.0 and opt.lr_name == "learning_rate"
     assert (b1.default, b2.default, eps.default) == (0.9, 0.999, 1e-3)  # optax's own defaults
     assert (b1.lo, b1.hi) == (0.0, 0.9999) and eps.log
+    assert b1.doc == "Exponential decay rate to track the first moment of past gradients"  # optax's words
     adamw = OPTIMIZERS["optax:adamw"]
     assert adamw.spec("weight_decay").default == 1e-4
     # Callables, masks, dtypes and flags are not offered.
