@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from .limits import MAX_LABEL, MAX_TEXT, check_spec_size
+from .optax_racers import PREFIX as OPTAX_PREFIX
+from .optax_racers import is_optax_name, optax_optimizer
 from .registry import OPTIMIZERS, SCHEDULES
 from .schedules import check_cycle_momentum
 from .spec import HParam, Optimizer, Schedule, check_value, shown
@@ -140,7 +142,9 @@ class Racer:
             )
         optimizers, schedules = OPTIMIZERS, SCHEDULES
         name = spec.get("optimizer")
-        if not isinstance(name, str) or name not in optimizers:
+        if is_optax_name(name):
+            optax_optimizer(name)  # an unknown alias, or one that cannot race: optax's own message
+        elif not isinstance(name, str) or name not in optimizers:
             raise ValueError(
                 f"racer: unknown optimizer {shown(name)}; known: {', '.join(sorted(optimizers))}"
             )
@@ -253,6 +257,7 @@ def parse_racer(text: str) -> dict[str, Any]:
     Schedule keys are written `schedule=step,step_size=100` would be ambiguous, so schedule
     parameters take a `schedule.` prefix: `sgd:lr=0.1,schedule=step,schedule.step_size=100`.
     Inner racers of wrappers take an `inner.` prefix: `lookahead:k=5,inner=sgd,inner.lr=0.01`.
+    An optax optimizer keeps its namespace in the name: `optax:yogi:learning_rate=0.1,b1=0.8`.
     """
     if not isinstance(text, str):
         raise ValueError(f"racer: expected text such as 'adam:lr=0.01,beta1=0.9', got {shown(text)}")
@@ -261,6 +266,10 @@ def parse_racer(text: str) -> dict[str, Any]:
     if not text.strip():
         raise ValueError("racer: empty racer; write e.g. 'adam:lr=0.01,beta1=0.9'")
     name, _, rest = text.strip().partition(":")
+    if name.strip() + ":" == OPTAX_PREFIX:
+        # `optax:yogi:learning_rate=0.1`: the namespace is part of the optimizer's name.
+        alias, _, rest = rest.partition(":")
+        name = OPTAX_PREFIX + alias.strip()
     out: dict[str, Any] = {"optimizer": name.strip()}
     sched: dict[str, Any] = {}
     inner: dict[str, Any] = {}

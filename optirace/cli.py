@@ -40,6 +40,7 @@ racer syntax: NAME:key=value,key=value,...
   clipping:  adam:lr=0.01,clip_norm=1.0   (or clip_value=0.5)
   wrappers:  lookahead:k=5,alpha=0.5,inner=sgd,inner.lr=0.01
   label:     adam:lr=0.01,label=fast-adam
+  optax:     optax:lamb:learning_rate=0.01,b1=0.8   (any optax optimizer, with optax's names)
 """
 
 

@@ -32,7 +32,8 @@ SURFACE_LR: dict[str, tuple[float, float]] = {
 _FALLBACK = (1e-3, 0.01)
 
 # Rules whose step is lr times the gradient; everything else steps about lr per coordinate.
-GRADIENT_SCALED = {"gd", "sgd", "momentum", "nag", "asgd"}
+GRADIENT_SCALED = {"gd", "sgd", "momentum", "nag", "asgd", "optax:sgd", "optax:noisy_sgd",
+                   "optax:optimistic_gradient_descent"}  # fmt: skip
 # Rules whose own scale is fixed by design (Adadelta's lr=1 and Newton's unit step are the papers').
 OWN_SCALE = {"adadelta", "newton"}
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 
 from optimizers import OPTIMIZERS, SCHEDULES, limits
+from optimizers.optax_racers import NOT_RACEABLE
+from optimizers.registry import BUILT_IN
 from optimizers.spec import HParam
 
 
@@ -43,7 +45,8 @@ def reference() -> str:
         "## Optimizers",
         "",
     ]
-    for name, opt in OPTIMIZERS.items():
+    # The built-in optimizers only: installed plug-ins document themselves.
+    for name, opt in ((n, o) for n, o in OPTIMIZERS.items() if n in BUILT_IN):
         out += [f"### `{name}`: {opt.title}", "", f"$${opt.latex}$$", ""]
         out += [f"- Source: {opt.source}", f"- Convention: {opt.convention}"]
         if opt.wrapper:
@@ -54,6 +57,17 @@ def reference() -> str:
             out.append("- State shown: " + "; ".join(f"`{k}` ({v})" for k, v in opt.state_doc.items()))
         out += ["", *_table(opt.hparams)]
     out += [
+        "### `optax:NAME`: any optax optimizer",
+        "",
+        "`{'optimizer': 'optax:yogi', 'learning_rate': 0.1}` races `optax.yogi` itself (racer text",
+        "`optax:yogi:learning_rate=0.1`). Its hyperparameters are the alias's keyword arguments that",
+        "have a number as default, under optax's names and defaults (`learning_rate`, `b1`, `b2`, `eps`,",
+        "...; `learning_rate` starts at 0.01 where optax requires it); the others keep optax's default.",
+        "The values are traced (`optax.inject_hyperparams`), so changing them never recompiles, and the",
+        "racer's schedule drives `learning_rate`. Aliases that cannot race: "
+        + "; ".join(f"`{k}` ({v})" for k, v in NOT_RACEABLE.items())
+        + ".",
+        "",
         "## Schedules",
         "",
         "Racer key `schedule`, e.g. `{'name': 'step', 'step_size': 100, 'gamma': 0.5}`.",

@@ -5,6 +5,8 @@ x of shape `(dim,)`, differentiable with `jax.grad`, plus its domain, minima, de
 formula and a sentence on what it teaches.
 """
 
+import sys
+
 import jax
 
 jax.config.update("jax_enable_x64", True)
@@ -12,7 +14,7 @@ jax.config.update("jax_enable_x64", True)
 from .base import Dataset, Surface, short_repr  # noqa: E402
 from .catalogue import SURFACES  # noqa: E402
 
-__all__ = ["SURFACES", "Surface", "Dataset", "get"]
+__all__ = ["SURFACES", "Surface", "Dataset", "get", "PLUGIN_PROBLEMS"]
 
 
 def get(name_or_surface) -> Surface:
@@ -24,3 +26,12 @@ def get(name_or_surface) -> Surface:
     except (KeyError, TypeError):
         known = ", ".join(sorted(SURFACES))
         raise ValueError(f"surface: unknown surface {short_repr(name_or_surface)}; known: {known}") from None
+
+
+# Last: a plug-in's module imports this package (surfaces.Surface), which is complete by now. While
+# `optimizers` is importing (it imports this package first), the plug-ins load at its end instead:
+# a plug-in's module may import both packages.
+from .plugins import PROBLEMS as PLUGIN_PROBLEMS  # noqa: E402
+from .plugins import load_surfaces  # noqa: E402
+
+load_surfaces(SURFACES, now=getattr(sys.modules.get("optimizers"), "PLUGINS_PENDING", False) is not True)

@@ -7,6 +7,8 @@ import math
 import panel as pn
 
 from optimizers import OPTIMIZERS, SCHEDULES
+from optimizers.optax_racers import CURATED
+from optimizers.optax_racers import PREFIX as OPTAX_PREFIX
 from optimizers.racer import CLIP_NORM
 from optirace.text import as_html
 
@@ -41,6 +43,13 @@ def summary(spec: dict) -> str:
     return " · ".join(parts)
 
 
+def _choices(current: str | None = None) -> list[str]:
+    """The optimizer menu: the registry's (built-in and plug-ins), a few optax ones, and the racer's
+    own if it is none of those (an optax optimizer typed by name)."""
+    names = sorted(OPTIMIZERS) + [n for n in CURATED if n in OPTIMIZERS]
+    return names if current is None or current in names else [*names, current]
+
+
 def _short(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
@@ -57,14 +66,18 @@ class RacerEditor:
         self.state = state
         self.busy = busy or (lambda work: work())
         self.cards = pn.Column(sizing_mode="stretch_width")
-        names = sorted(OPTIMIZERS)
+        names = _choices()
         # At the top of the list and wide enough to read: a long list of cards must not hide it.
         self.new_optimizer = pn.widgets.Select(
             label="new racer's optimizer", options=names, value="adam" if "adam" in names else names[0],
             sizing_mode="stretch_width", min_width=120,
         )  # fmt: skip
+        # Any other optax optimizer by name (optimizers/optax_racers.py); when given, it is added.
+        self.any_optax = pn.widgets.TextInput(label="or any optax optimizer", placeholder="e.g. optax:adan",
+                                              max_length=100, sizing_mode="stretch_width",
+                                              css_classes=["any-optax"])  # fmt: skip
         self.add = pn.widgets.Button(label="Add racer", color="primary", width=110, align="end")
-        self.add.on_click(lambda e: self.busy(lambda: state.add_racer(self.new_optimizer.value)))
+        self.add.on_click(lambda e: self.busy(self._add_new))
         self._editing = False
         self._headers: dict[int, pn.pane.HTML] = {}
         state.param.watch(self._on_racers, ["racers"])
@@ -73,7 +86,19 @@ class RacerEditor:
 
     def __panel__(self):
         return pn.Column(pn.Row(self.new_optimizer, self.add, sizing_mode="stretch_width", css_classes=["add-racer"]),
-                         self.cards, sizing_mode="stretch_width")  # fmt: skip
+                         self.any_optax, self.cards, sizing_mode="stretch_width")  # fmt: skip
+
+    def _add_new(self) -> None:
+        count = len(self.state.racers)
+        self.state.add_racer(self._new_name())
+        if len(self.state.racers) > count:
+            self.any_optax.value = ""  # added: the menu's choice is the next one again
+
+    def _new_name(self) -> str:
+        typed = self.any_optax.value.strip()
+        if not typed:
+            return self.new_optimizer.value
+        return typed if typed.startswith(OPTAX_PREFIX) else OPTAX_PREFIX + typed
 
     def _on_racers(self, *_):
         if not self._editing:
@@ -135,7 +160,7 @@ class RacerEditor:
     def _card(self, index: int, spec: dict) -> pn.Card:
         opt = OPTIMIZERS[spec["optimizer"]]
         color = self.state.color(index)
-        select = pn.widgets.Select(label="optimizer", options=sorted(OPTIMIZERS), value=opt.name)
+        select = pn.widgets.Select(label="optimizer", options=_choices(opt.name), value=opt.name)
         select.param.watch(lambda e: self._set(index, "optimizer", e.new), "value")
         remove = pn.widgets.Button(label="Remove", color="light", width=90,
                                    disabled=len(self.state.racers) <= 1)  # fmt: skip
@@ -150,7 +175,7 @@ class RacerEditor:
             inner = spec.get("inner", {"optimizer": "sgd"})
             inner_opt = OPTIMIZERS[inner["optimizer"]]
             inner_select = pn.widgets.Select(
-                label="inner optimizer", options=sorted(n for n, o in OPTIMIZERS.items() if not o.wrapper),
+                label="inner optimizer", options=[n for n in _choices(inner_opt.name) if not OPTIMIZERS[n].wrapper],
                 value=inner_opt.name,
             )  # fmt: skip
             inner_select.param.watch(lambda e: self._set(index, "inner.optimizer", e.new), "value")

@@ -15,6 +15,7 @@ import numpy as np
 import param
 
 from optimizers import OPTIMIZERS, SCHEDULES, Racer, racer_to_string
+from optimizers.optax_racers import is_optax_name, optax_optimizer
 from optimizers.race import RaceResult
 from optimizers.schedules import momentum_name
 from optirace.defaults import default_racers, default_spec, suggested_lr
@@ -72,7 +73,12 @@ class RaceState(Scene):
         if lr_name and lr_name in suggested:
             out[lr_name] = suggested[lr_name]
         if "inner" in spec and "inner" in suggested:
-            out["inner"] = {**spec["inner"], "lr": suggested["inner"].get("lr", spec["inner"].get("lr"))}
+            inner_lr = OPTIMIZERS[spec["inner"]["optimizer"]].lr_name
+            if inner_lr == "lr":
+                out["inner"] = {**spec["inner"], "lr": suggested["inner"].get("lr", spec["inner"].get("lr"))}
+            elif inner_lr:  # an inner optimizer whose lr has another name (optax's learning_rate)
+                own = default_spec(spec["inner"]["optimizer"], self.surface)
+                out["inner"] = {**spec["inner"], inner_lr: own.get(inner_lr, spec["inner"].get(inner_lr))}
         return out
 
     @param.depends("racers", "start", "steps", "noise", "seed", "batch_size", *SURFACE_PARAMS, watch=True)
@@ -90,6 +96,11 @@ class RaceState(Scene):
     def add_racer(self, optimizer: str) -> None:
         if optimizer not in OPTIMIZERS:
             self.error = f"unknown optimizer {optimizer!r}"
+            if is_optax_name(optimizer):
+                try:
+                    optax_optimizer(optimizer)
+                except ValueError as e:  # optax's own reason: unknown alias (and the known ones), or why not
+                    self.error = str(e)
             return
         if len(self.racers) >= LIMITS["racers"]:
             self.error = f"at most {LIMITS['racers']} racers in one race"

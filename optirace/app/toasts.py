@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import panel as pn
 
+from surfaces import PLUGIN_PROBLEMS
+
 from .plaintext import PlainText
 from .state import RaceState
 
@@ -45,10 +47,15 @@ def toasts(state: RaceState) -> pn.Column:
                     styles={"position": "fixed", "right": "16px", "bottom": "16px", "z-index": "1050",
                             "width": "min(440px, calc(100vw - 32px))"})  # fmt: skip
 
+    # Plug-ins skipped at start-up (surfaces/plugins.py): the server's, shown to each session once.
+    plugins = Toast("Plug-ins skipped:", "warning", "plugin-problems", lambda: (plugins.show(""), update()))
+    plugins.show("; ".join(PLUGIN_PROBLEMS))
+    box.objects = [*box.objects, plugins]
+
     def update(*_):
         notice.show("; ".join(state.notices))
         error.show(state.error)
-        box.visible = bool(state.notices or state.error)
+        box.visible = bool(state.notices or state.error or plugins.row.visible)
 
     state.param.watch(update, ["notices", "error"])
     update()

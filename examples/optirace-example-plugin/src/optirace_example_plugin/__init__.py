@@ -1,0 +1,1 @@
+"""An example OptiRace plug-in: one surface and one optimizer, declared as entry points."""
