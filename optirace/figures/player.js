@@ -242,9 +242,14 @@ function by(delta) {
 function keys() {
   if (window.__optiraceKeys) return;
   window.__optiraceKeys = true;
+  // Widgets that take the arrow keys themselves: a focused slider's handle moves its slider, and
+  // must not also step the race.
+  const OWN_KEYS = ['slider', 'spinbutton', 'listbox', 'combobox', 'textbox', 'menu', 'tab'];
   const editable = (t) => {
     const tag = t && t.tagName ? t.tagName.toLowerCase() : '';
-    return tag === 'input' || tag === 'textarea' || tag === 'select' || !!(t && t.isContentEditable);
+    const role = t && t.getAttribute ? t.getAttribute('role') : null;
+    return tag === 'input' || tag === 'textarea' || tag === 'select' || !!(t && t.isContentEditable) ||
+      OWN_KEYS.includes(role);
   };
   document.addEventListener('keydown', (e) => {
     // Panel's and Bokeh's widgets live in shadow roots: the composed path starts at the element

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from conftest import RACE_ROWS_JS
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -74,6 +75,25 @@ def test_keyboard_shortcuts(app):
     assert ui.shown_step() > 10
     page.keyboard.press("r")
     assert ui.wait_step(0) == 0
+    assert ui.errors == []
+
+
+def test_arrow_keys_on_a_racers_slider_move_the_slider_not_the_race(app):
+    """A focused slider takes the arrow keys: the racer's learning rate changes, and the race's
+    step stays where it was (the player's shortcuts are for the page, not for a widget)."""
+    ui, url = app
+    ui.open(f"{url}/app?r0=adam:lr=0.02&steps=100")
+    page = ui.page
+    header = page.locator(".racer-card .racer-head").first
+    before = header.inner_text()
+    handle = page.locator(".racer-card .noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    handle.press("ArrowRight")
+    handle.press("ArrowRight")
+    # The slider moved the racer's lr (the server answers with the card's new header) ...
+    expect(header).not_to_have_text(before, timeout=20_000)
+    assert ui.shown_step() == 0
     assert ui.errors == []
 
 
