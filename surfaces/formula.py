@@ -393,20 +393,20 @@ def parse(text: Any, dim: int | None = None) -> Formula:
     `dim` fixes the number of variables (1: f(x), 2: f(x, y)); None takes it from a header
     `f(x) =` / `f(x, y) =` if there is one, else from whether y appears."""
     if not isinstance(text, str):
-        raise ValueError(f"formula: expected text, not a {type(text).__name__}")
+        raise ValueError(f"expected text, not a {type(text).__name__}")
     if len(text) > MAX_LENGTH:
-        raise ValueError(f"formula: at most {MAX_LENGTH} characters (this one has {len(text)})")
+        raise ValueError(f"at most {MAX_LENGTH} characters (this one has {len(text)})")
     tokens = _tokens(text)
     header = _HEADER.match(text)
     start = 0
     if header is not None:
         said = 2 if "y" in header.group() else 1
         if dim is not None and dim != said:
-            raise ValueError(f"formula: the header says f of {said} variable(s), the domain {dim}")
+            raise ValueError(f"the header says f of {said} variable(s), the domain {dim}")
         dim = said
         start = next(i for i, t in enumerate(tokens) if t[2] > header.end())
     if tokens[start][0] == "end":
-        raise ValueError("formula: empty; type an expression in x (and y), e.g. x^2 + 3y^2")
+        raise ValueError("empty; type an expression in x (and y), e.g. x^2 + 3y^2")
     p = _Parser(tokens, dim)
     p.i = start
     tree = p.sum()

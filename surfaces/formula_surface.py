@@ -68,19 +68,19 @@ def read_domain(domain: Any, dim: int | None = None) -> tuple[tuple[float, float
         return None
     items = domain.split(",") if isinstance(domain, str) and len(domain) <= 200 else domain
     if not isinstance(items, (list, tuple)) or len(items) not in (2, 4):
-        raise ValueError(f"domain: give xmin,xmax or xmin,xmax,ymin,ymax, not {short_repr(domain)}")
+        raise ValueError(f"give xmin,xmax or xmin,xmax,ymin,ymax, not {short_repr(domain)}")
     try:
         v = [float(x) for x in items]
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"domain: {short_repr(domain)} is not 2 or 4 numbers") from None
+        raise ValueError(f"{short_repr(domain)} is not 2 or 4 numbers") from None
     if not all(math.isfinite(x) and abs(x) <= MAX_LITERAL for x in v):
-        raise ValueError(f"domain: numbers must be finite and at most {MAX_LITERAL:g} in magnitude")
+        raise ValueError(f"numbers must be finite and at most {MAX_LITERAL:g} in magnitude")
     pairs = tuple((v[i], v[i + 1]) for i in range(0, len(v), 2))
     for lo, hi in pairs:
         if not hi - lo >= 1e-6 * max(1.0, abs(lo), abs(hi)):
-            raise ValueError(f"domain: {lo:g}..{hi:g} is empty; give each minimum below its maximum")
+            raise ValueError(f"{lo:g}..{hi:g} is empty; give each minimum below its maximum")
     if dim is not None and len(pairs) != dim:
-        raise ValueError(f"domain: a formula of {dim} variable(s) needs {2 * dim} numbers")
+        raise ValueError(f"a formula of {dim} variable(s) needs {2 * dim} numbers")
     return pairs
 
 
@@ -91,8 +91,14 @@ def from_formula(text: str, domain: Any = None) -> FormulaSurface:
     with y (or a 4-number domain) is f(x, y), else f(x). ValueError with the column for anything
     the grammar refuses, and for a formula not finite anywhere in the domain.
     """
-    pairs = read_domain(domain)
-    formula = parse(text, dim=None if pairs is None else len(pairs))
+    try:
+        pairs = read_domain(domain)
+    except ValueError as e:
+        raise ValueError(f"domain: {e}") from None
+    try:
+        formula = parse(text, dim=None if pairs is None else len(pairs))
+    except ValueError as e:
+        raise ValueError(f"formula: {e}") from None
     pairs = pairs or (DEFAULT_DOMAIN,) * formula.dim
     key = (formula.canonical, pairs)
     with _LOCK:
@@ -132,8 +138,7 @@ def _build(formula: Formula, domain: tuple[tuple[float, float], ...], text: str)
         text=text,
         key=(formula.canonical, domain),
     )
-    minima, local, notes = _estimate(draft)
-    start = _start(domain, minima[0])
+    minima, local, notes, start = _estimate(draft)
     notes = notes + _check(draft, formula)
     return FormulaSurface(**{**_fields(draft), "minima": minima, "local_minima": local, "start": start,
                              "notes": notes})  # fmt: skip
@@ -154,11 +159,7 @@ def _estimate(s: FormulaSurface):
         raise ValueError("formula: not finite anywhere in the domain; try another domain")
     Zf = np.where(finite, Z, np.inf)
     seeds = _grid_minima(Zf)
-    if s.dim == 1:
-        pts = axes[0][seeds][:, None]
-    else:
-        X, Y = np.meshgrid(axes[0], axes[1])
-        pts = np.stack([X.ravel()[seeds], Y.ravel()[seeds]], axis=-1)
+    pts = _grid_points(axes, s.dim)[seeds]
     lo = np.asarray([a for a, _ in s.domain])
     hi = np.asarray([b for _, b in s.domain])
     width = hi - lo
@@ -168,7 +169,9 @@ def _estimate(s: FormulaSurface):
         g = gradients(s, pts)
         norm = np.linalg.norm(g, axis=-1, keepdims=True)
         ok = np.isfinite(norm[:, 0]) & (norm[:, 0] > 0)
-        trial = np.clip(pts - step[:, None] * np.where(ok[:, None], g / np.where(ok, norm[:, 0], 1)[:, None], 0), lo, hi)
+        trial = np.clip(
+            pts - step[:, None] * np.where(ok[:, None], g / np.where(ok, norm[:, 0], 1)[:, None], 0), lo, hi
+        )
         ft = values(s, trial)
         better = ok & np.isfinite(ft) & (ft < f)
         pts = np.where(better[:, None], trial, pts)
@@ -182,12 +185,24 @@ def _estimate(s: FormulaSurface):
         if np.isfinite(f[i]) and all(np.linalg.norm(pts[i] - q) > 1e-2 * width.max() for q in kept):
             kept.append(pts[i])
     glob = [tuple(float(v) for v in p) for p in kept if values(s, p[None])[0] <= best + tol]
-    local = [tuple(float(v) for v in p) for p in kept[len(glob):]][:4]
+    local = [tuple(float(v) for v in p) for p in kept[len(glob) :]][:4]
     notes = ()
     edge = [p for p in glob if np.any(np.isclose(p, lo) | np.isclose(p, hi))]
     if edge:
         notes = ("the lowest point found is on the domain's edge: f may go on falling outside it",)
-    return tuple(glob[:4]), tuple(local), notes
+    start = np.asarray(_start(s.domain, glob[0]))
+    if not np.isfinite(values(s, start[None])[0]):
+        # Where f is not finite a racer could not even start: the finite grid point farthest away.
+        finite_pts = _grid_points(axes, s.dim)[np.isfinite(Zf.ravel())]
+        start = finite_pts[np.argmax(np.linalg.norm(finite_pts - np.asarray(glob[0]), axis=-1))]
+    return tuple(glob[:4]), tuple(local), notes, tuple(float(v) for v in start)
+
+
+def _grid_points(axes, dim: int) -> np.ndarray:
+    if dim == 1:
+        return axes[0][:, None]
+    X, Y = np.meshgrid(axes[0], axes[1])
+    return np.stack([X.ravel(), Y.ravel()], axis=-1)
 
 
 def _grid_minima(Z: np.ndarray, most: int = 16) -> np.ndarray:
@@ -222,7 +237,10 @@ def _check(s: FormulaSurface, formula: Formula) -> tuple[str, ...]:
     f = values(s, pts)
     g = gradients(s, pts)
     notes = []
-    for what, bad in (("f", ~np.isfinite(f)), ("its gradient", ~np.isfinite(g).all(axis=-1) & np.isfinite(f))):
+    for what, bad in (
+        ("f", ~np.isfinite(f)),
+        ("its gradient", ~np.isfinite(g).all(axis=-1) & np.isfinite(f)),
+    ):
         if bad.any():
             at = ", ".join(f"{v:.3g}" for v in pts[np.argmax(bad)])
             notes.append(f"{what} is not finite at {int(bad.sum())} of {CHECK_POINTS} random points of "
