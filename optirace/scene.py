@@ -118,12 +118,18 @@ class Scene(param.Parameterized):
     embed = param.Boolean(default=False, doc="plots and playback only, for an iframe", metadata=VIEW)
     formula = param.String(
         default=None, allow_None=True, doc="your own surface, e.g. 'x^2 + 3y^2' (implies --surface formula)",
-        metadata={"read": _formula_text, "what": "a formula", "cli_metavar": "F"},
+        metadata={"read": _formula_text, "what": "a formula", "cli_metavar": "F", "example": "x^2 + 3y^2"},
     )  # fmt: skip
     domain = param.Parameter(
         default=None, doc="a formula's domain, xmin,xmax[,ymin,ymax] (default -3,3 on each axis)",
-        metadata={"read": formula_domain, "what": "a domain", "cli_metavar": "XMIN,XMAX[,YMIN,YMAX]"},
+        metadata={"read": formula_domain, "what": "a domain", "cli_metavar": "XMIN,XMAX[,YMIN,YMAX]",
+                  "example": (-2.0, 2.0, -1.0, 1.0), "with": {"formula": "x^2 + 3y^2"}},
     )  # fmt: skip
+
+    def __init__(self, **params: Any) -> None:
+        if params.get("formula") is not None and "surface" not in params:
+            params["surface"] = FORMULA  # a formula is its own surface
+        super().__init__(**params)
 
     # ----- the derived forms -------------------------------------------------------------------
     @classmethod
@@ -229,7 +235,7 @@ class Scene(param.Parameterized):
                 continue
             if name == "racers":
                 v = [racer_to_string(r) for r in v]
-            elif name == "start":
+            elif name in ("start", "domain"):
                 v = [float(x) for x in v]
             out[form.json] = v
         return out
@@ -277,6 +283,8 @@ class Scene(param.Parameterized):
         """The scene's Surface: a catalogue surface, or the typed formula over its domain."""
         if self.surface == FORMULA:
             return from_formula(self.formula or "", self.domain)
+        if self.formula is not None or self.domain is not None:
+            raise ValueError(f"formula and domain go with surface 'formula', not {shown(self.surface)}")
         return SURFACES[self.surface]
 
     def run(self):
@@ -479,6 +487,8 @@ def _formula_fields(out: dict[str, Any]) -> dict[str, Any]:
     takes one (or a domain). ValueError otherwise."""
     if out.get("formula") is not None and "surface" not in out:
         out["surface"] = FORMULA
+    if out.get("domain") is not None and out.get("formula") is None:
+        raise ValueError("a domain goes with a formula, e.g. formula=x^2+3y^2&domain=-2,2,-1,1")
     if out.get("surface") == FORMULA and out.get("formula") is None:
         raise ValueError("surface 'formula' needs a formula, e.g. formula=x^2+3y^2")
     if out.get("surface", FORMULA) != FORMULA and (out.get("formula") or out.get("domain")) is not None:
