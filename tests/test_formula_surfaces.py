@@ -158,6 +158,16 @@ def test_minima_are_estimated_and_labelled_so():
     assert state.leaderboard()[0]["nearest"].startswith("estimated minimum (")
 
 
+@pytest.mark.parametrize("text", ["x^2 + 3y^2", "x^2 - 4x + 3"])
+def test_figures_label_the_minimum_as_an_estimate(text):
+    from optirace.figures.race import race_figure
+
+    result = optimizers.race(surfaces.from_formula(text), [{"optimizer": "adam", "lr": 0.05}], steps=5)
+    layout = race_figure(result, ["adam"], panels=["contour"])
+    marks = [el for el in layout.traverse(lambda e: e) if getattr(el, "group", None) == "GlobalMinimum"]
+    assert [m.label for m in marks] == ["estimated minimum"]
+
+
 def test_the_check_notes_where_f_is_not_finite_or_not_differentiable():
     notes = " ".join(surfaces.from_formula("log(x) + y^2").notes)
     assert "f is not finite at" in notes and "random points" in notes
