@@ -177,7 +177,9 @@ def scenes(draw) -> Scene:
             v = draw(_finite(lo, hi))
         fields[name] = v
     if fields.get("surface") == "formula" or ("surface" not in fields and draw(st.booleans())):
-        fields["formula"] = draw(st.sampled_from(["x^2 + 3y^2", "(1 - x)^2 + 100(y - x^2)^2", "sin(x)cos(y)"]))
+        fields["formula"] = draw(
+            st.sampled_from(["x^2 + 3y^2", "(1 - x)^2 + 100(y - x^2)^2", "sin(x)cos(y)"])
+        )
         if draw(st.booleans()):
             fields["domain"] = draw(st.sampled_from([(-2.0, 2.0, -1.0, 1.0), (0.5, 4.0, -1.0, 1.5)]))
     if draw(st.booleans()):
