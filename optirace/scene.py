@@ -1,7 +1,7 @@
 """A scene: the race inputs and view options, declared once.
 
 `Scene` is the one declaration of every field a race is made of (surface and its shape parameters,
-racers, start, steps, noise, seed, batch size) and of how it is shown (speed, loop, play, theme,
+or a typed formula and its domain; racers, start, steps, noise, seed, batch size) and of how it is shown (speed, loop, play, theme,
 present, embed, step): type, bounds, default and doc. Every other form is derived from it:
 
 - the app's link, `?surface=rosenbrock&r0=adam:lr=0.01&start=-1.5,2&steps=300&theme=dark&play=1`

@@ -23,9 +23,16 @@ EXAMPLE = "x^2 + 3y^2"  # raced when "Your formula" is picked with nothing typed
 
 
 class FormulaInput(pn.viewable.Viewer):
-    def __init__(self, state: RaceState, busy: Callable[[Callable[[], None]], None] | None = None) -> None:
+    def __init__(
+        self,
+        state: RaceState,
+        busy: Callable[[Callable[[], None]], None] | None = None,
+        refused: Callable[[], None] | None = None,
+    ) -> None:
+        """`busy(work)` runs the race (perhaps on a later tick); `refused()` is called if the
+        formula was refused (the page puts its Surface menu back)."""
         super().__init__()
-        self.state, self.busy = state, busy or (lambda work: work())
+        self.state, self.busy, self.refused = state, busy or (lambda work: work()), refused
         self.text = pn.widgets.TextInput(
             label="Your formula f(x, y) or f(x)", placeholder=f"e.g. {EXAMPLE}, then Enter",
             value=state.formula or "", max_length=MAX_LENGTH, css_classes=["formula-input"],
@@ -57,15 +64,17 @@ class FormulaInput(pn.viewable.Viewer):
         if not self._syncing and self.text.value.strip():
             self.choose()
 
-    def choose(self) -> bool:
-        """Race on the typed formula (the example if none is typed); False if it was refused."""
+    def choose(self) -> None:
+        """Race on the typed formula (the example if none is typed)."""
         if not self.text.value.strip():
             self._set(self.text, EXAMPLE)
-        done: list[bool] = []
-        self.busy(
-            lambda: done.append(self.state.set_formula(self.text.value, self.domain.value.strip() or None))
-        )
-        return bool(done and done[0])
+        text, domain = self.text.value, self.domain.value.strip() or None
+
+        def work() -> None:
+            if not self.state.set_formula(text, domain) and self.refused is not None:
+                self.refused()
+
+        self.busy(work)
 
     def _set(self, widget, value: str) -> None:
         self._syncing = True

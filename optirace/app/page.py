@@ -47,14 +47,15 @@ def _settings(state: RaceState, busy=None) -> tuple[pn.Column, pn.Column]:
     busy = busy or (lambda work: work())
     surface = pn.widgets.Select(label="Surface", options={**{s.title: k for k, s in SURFACES.items()},
                                 "Your formula": FORMULA}, value=state.surface, css_classes=["surface-select"])  # fmt: skip
-    typed = FormulaInput(state, busy)
+    # "Your formula" races what is typed in the box under the menu (or its example); refused, the
+    # menu goes back to the surface still raced.
+    typed = FormulaInput(state, busy, refused=lambda: sync())
 
     def choose(key):
-        # "Your formula" races what is typed in the box under the menu (or its example).
         if key != FORMULA:
             busy(lambda: setattr(state, "surface", key))
-        elif not typed.choose():
-            sync()  # refused: the menu goes back to the surface still raced
+        else:
+            typed.choose()
 
     surface.param.watch(lambda e: None if syncing[0] else choose(e.new), "value")
     formula = pn.pane.LaTeX(

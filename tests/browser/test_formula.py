@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import pytest
 from conftest import RACE_ROWS_JS
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -71,5 +72,21 @@ def test_a_link_with_a_formula_opens_on_it(app):
     ui, url = app
     ui.open(f"{url}/app?formula={quote('(x - 1)^2 + 2(y + 0.5)^2', safe='')}&domain=-3,3,-2,2")
     assert "so the marked one is an estimate" in " ".join(ui.text().split())
-    assert ui.page.locator(".formula-input input").first.input_value() == "(x - 1)^2 + 2(y + 0.5)^2"
+    expect(ui.page.locator(".formula-input input").first).to_have_value("(x - 1)^2 + 2(y + 0.5)^2")
+    assert ui.errors == []
+
+
+def test_picking_your_formula_races_the_example_and_a_one_variable_formula_draws_as_a_line(app):
+    ui, url = app
+    # Least squares is the menu's last surface, just above "Your formula": one key press away.
+    ui.open(f"{url}/app?surface=least_squares")
+    before = ui.trajectory()
+    ui.choose(ui.page.locator("select").first, "Your formula")
+    _changed(ui, before["x0"][0])
+    expect(ui.page.locator(".formula-input input").first).to_have_value("x^2 + 3y^2", timeout=20_000)
+    now = ui.trajectory()
+    _type(ui, "f(x) = (x + 2)^2")  # its start, 15% in from the far edge, is x = 2.1
+    _changed(ui, now["x0"][0])
+    assert "surface=formula" in ui.page.url
+    ui.page.wait_for_function("() => location.search.includes('formula=f%28x%29')", timeout=10_000)
     assert ui.errors == []
