@@ -567,6 +567,17 @@ def race_program(surface: Surface, racers: tuple[Racer, ...], n: int, batch_size
     return prog
 
 
+def _forget(surface: Surface) -> None:
+    """Drop the programs of a typed formula that left the formula cache (bounded server memory)."""
+    with _LOCK:
+        for cache in (_CACHE, _RACES, _DRAWS):
+            for key in [k for k in cache if k[0] == surface]:
+                del cache[key]
+
+
+_surfaces.formula_surface.on_evict(_forget)
+
+
 def resolve_surface(surface) -> Surface:
     return _surfaces.get(surface)
 

@@ -98,8 +98,11 @@ def _run_race(args: argparse.Namespace) -> int:
     scene = Scene(**Scene.read_args(args))
     specs = args.racers or _default_racers(optimizers.OPTIMIZERS)
     racers = scene.racers or [optimizers.parse_racer(s) for s in specs]
+    surface = scene.surface_object()
+    for note in getattr(surface, "notes", ()):  # a typed formula's check: where f misbehaves
+        print(f"optirace: note: {shown(note)}", file=sys.stderr)
     result = optimizers.race(
-        scene.surface,
+        surface,
         racers,
         start=scene.start,
         steps=scene.steps,
@@ -269,12 +272,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _glue_negative_values(argv: list[str]) -> list[str]:
-    """`--start -1.5,2.0` would read as an unknown option to argparse; make it `--start=-1.5,2.0`."""
+    """`--start -1.5,2.0` would read as an unknown option to argparse; make it `--start=-1.5,2.0`
+    (and so for `--domain -3,3` and `--formula "-x^2"`)."""
     out: list[str] = []
     i = 0
     while i < len(argv):
-        if argv[i] == "--start" and i + 1 < len(argv) and argv[i + 1].startswith("-"):
-            out.append(f"--start={argv[i + 1]}")
+        if (
+            argv[i] in ("--start", "--domain", "--formula")
+            and i + 1 < len(argv)
+            and argv[i + 1].startswith("-")
+        ):
+            out.append(f"{argv[i]}={argv[i + 1]}")
             i += 2
         else:
             out.append(argv[i])

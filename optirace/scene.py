@@ -1,7 +1,7 @@
 """A scene: the race inputs and view options, declared once.
 
 `Scene` is the one declaration of every field a race is made of (surface and its shape parameters,
-racers, start, steps, noise, seed, batch size) and of how it is shown (speed, loop, play, theme,
+or a typed formula and its domain; racers, start, steps, noise, seed, batch size) and of how it is shown (speed, loop, play, theme,
 present, embed, step): type, bounds, default and doc. Every other form is derived from it:
 
 - the app's link, `?surface=rosenbrock&r0=adam:lr=0.01&start=-1.5,2&steps=300&theme=dark&play=1`
@@ -31,7 +31,9 @@ import param
 from optimizers import Racer, parse_racer, race, racer_to_string
 from optimizers.race import RaceResult
 from optimizers.spec import as_float, shown
-from surfaces import SURFACES
+from surfaces import SURFACES, from_formula
+from surfaces.formula import parse as parse_formula
+from surfaces.formula_surface import read_domain
 
 from .defaults import default_racers
 
@@ -60,13 +62,27 @@ VIEW = {"view": True}
 
 # Shape parameters of any surface (kappa of the quadratic, ...): each becomes a field of its own.
 SURFACE_PARAMS: tuple[str, ...] = tuple(sorted({p for s in SURFACES.values() for p in s.params}))
+FORMULA = "formula"  # the surface key of a typed formula (the `formula` field holds its text)
+
+
+def _formula_text(v: Any) -> str:
+    """A formula the grammar reads (surfaces/formula.py), stripped; its ValueError names the column."""
+    if not isinstance(v, str):
+        raise ValueError(f"expected text, not {shown(v)}")
+    parse_formula(v.strip())
+    return v.strip()
+
+
+def formula_domain(v: Any) -> tuple[float, ...]:
+    """A formula's domain as xmin,xmax[,ymin,ymax] (text or a list of numbers), flat."""
+    return tuple(x for pair in read_domain(v) for x in pair)
 
 
 class Scene(param.Parameterized):
     """What one race is and how it is shown. Fields not given keep these defaults."""
 
     surface = param.Selector(
-        default="rosenbrock", objects=list(SURFACES), doc="the loss surface", metadata={"unknown": True}
+        default="rosenbrock", objects=[*SURFACES, FORMULA], doc="the loss surface", metadata={"unknown": True}
     )
     racers = param.List(
         default=[],
@@ -100,6 +116,20 @@ class Scene(param.Parameterized):
     theme = param.Selector(default="light", objects=["light", "dark"], doc="the colour theme", metadata=VIEW)
     present = param.Boolean(default=False, doc="presentation mode: large fonts, thick lines", metadata=VIEW)
     embed = param.Boolean(default=False, doc="plots and playback only, for an iframe", metadata=VIEW)
+    formula = param.String(
+        default=None, allow_None=True, doc="your own surface, e.g. 'x^2 + 3y^2' (implies --surface formula)",
+        metadata={"read": _formula_text, "what": "a formula", "cli_metavar": "F", "example": "x^2 + 3y^2"},
+    )  # fmt: skip
+    domain = param.Parameter(
+        default=None, doc="a formula's domain, xmin,xmax[,ymin,ymax] (default -3,3 on each axis)",
+        metadata={"read": formula_domain, "what": "a domain", "cli_metavar": "XMIN,XMAX[,YMIN,YMAX]",
+                  "example": (-2.0, 2.0, -1.0, 1.0), "with": {"formula": "x^2 + 3y^2"}},
+    )  # fmt: skip
+
+    def __init__(self, **params: Any) -> None:
+        if params.get("formula") is not None and "surface" not in params:
+            params["surface"] = FORMULA  # a formula is its own surface
+        super().__init__(**params)
 
     # ----- the derived forms -------------------------------------------------------------------
     @classmethod
@@ -145,6 +175,12 @@ class Scene(param.Parameterized):
                 notices.append(f"{e}: {form.fallback}")
         if "step" in out and out["step"] > out.get("steps", cls.steps):
             notices.append(f"step {out.pop('step')} is beyond the race's steps: showing step 0")
+        try:
+            _formula_fields(out)
+        except ValueError as e:  # a link's formula fields that do not fit: the default surface
+            notices.append(f"{e}: showing the default surface")
+            for name in ("surface", "formula", "domain"):
+                out.pop(name, None)
         return out, notices
 
     @classmethod
@@ -188,7 +224,7 @@ class Scene(param.Parameterized):
         steps = out.get("steps", cls.steps)
         if out.get("step", 0) > steps:
             raise ValueError(f"step {out['step']} is not an integer from 0 to {steps}")
-        return out
+        return _formula_fields(out)
 
     def to_json(self) -> dict[str, Any]:
         """The scene as a JSON object: every field, racers as racer strings, null fields left out."""
@@ -199,7 +235,7 @@ class Scene(param.Parameterized):
                 continue
             if name == "racers":
                 v = [racer_to_string(r) for r in v]
-            elif name == "start":
+            elif name in ("start", "domain"):
                 v = [float(x) for x in v]
             out[form.json] = v
         return out
@@ -237,15 +273,23 @@ class Scene(param.Parameterized):
                 out[name] = [_racer_from_text(t, f"{form.flag} {shown(t)}") for t in v]
             else:
                 out[name] = form.read(v, form.flag)
-        return out
+        return _formula_fields(out)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Scene:
         return cls(**cls.read_args(args))
 
+    def surface_object(self):
+        """The scene's Surface: a catalogue surface, or the typed formula over its domain."""
+        if self.surface == FORMULA:
+            return from_formula(self.formula or "", self.domain)
+        if self.formula is not None or self.domain is not None:
+            raise ValueError(f"formula and domain go with surface 'formula', not {shown(self.surface)}")
+        return SURFACES[self.surface]
+
     def run(self):
         """The scene's race: every racer, every step, in one call (ValueError for refused inputs)."""
-        return race(self.surface, self.racers, start=self.start, steps=self.steps, noise=self.noise,
+        return race(self.surface_object(), self.racers, start=self.start, steps=self.steps, noise=self.noise,
                     seed=self.seed, batch_size=self.batch_size, surface_params=self.surface_params())  # fmt: skip
 
     def surface_params(self) -> dict[str, float] | None:
@@ -340,6 +384,7 @@ class Form:
     bounds: tuple[Any, Any] | None
     what: str  # what a value is, for messages
     choices: tuple[str, ...] = ()  # a selector's objects
+    explains: bool = False  # the reader's messages are shown as they are
 
     def read(self, v: Any, label: str, brief: bool = False) -> Any:
         """A value of this field from any JSON value or text; ValueError naming `label`. `brief`
@@ -347,6 +392,8 @@ class Form:
         try:
             x = self.parse(v)
         except ValueError as e:
+            if self.explains:  # the reader's own message says what and where (a formula's column)
+                raise ValueError(f"{label}: {e}") from None
             if str(e).startswith("unknown "):
                 if brief:
                     raise
@@ -370,7 +417,9 @@ def _form(name: str, p: param.Parameter) -> Form:
     meta = p.metadata or {}
     bounds = getattr(p, "bounds", None)
     kind: type = str
-    if isinstance(p, param.Boolean):
+    if "read" in meta:
+        parse, what, fallback = meta["read"], meta["what"], "using the default"
+    elif isinstance(p, param.Boolean):
         parse, what, kind, fallback = _flag, "1 or 0", bool, "left off"
     elif isinstance(p, param.Integer):
         parse, what, kind, fallback = _integer, "a whole number", int, "using the default"
@@ -412,6 +461,7 @@ def _form(name: str, p: param.Parameter) -> Form:
         bounds=bounds if isinstance(p, param.Number) else None,
         what=what,
         choices=tuple(p.objects) if isinstance(p, param.Selector) else (),
+        explains="read" in meta,
     )
 
 
@@ -430,6 +480,22 @@ FORMS: dict[str, Form] = Scene.forms()
 
 # The fields that make the race (a command line's race flags); the rest say how it is shown.
 RACE_INPUTS: tuple[str, ...] = tuple(name for name, f in FORMS.items() if not f.view)
+
+
+def _formula_fields(out: dict[str, Any]) -> dict[str, Any]:
+    """A formula implies the formula surface; the formula surface needs a formula, and only it
+    takes one (or a domain). ValueError otherwise."""
+    if out.get("formula") is not None and "surface" not in out:
+        out["surface"] = FORMULA
+    if out.get("domain") is not None and out.get("formula") is None:
+        raise ValueError("a domain goes with a formula, e.g. formula=x^2+3y^2&domain=-2,2,-1,1")
+    if out.get("surface") == FORMULA and out.get("formula") is None:
+        raise ValueError("surface 'formula' needs a formula, e.g. formula=x^2+3y^2")
+    if out.get("surface", FORMULA) != FORMULA and (out.get("formula") or out.get("domain")) is not None:
+        raise ValueError(f"formula and domain go with surface 'formula', not {shown(out['surface'])}")
+    if out.get("surface") == FORMULA:
+        from_formula(out["formula"], out.get("domain"))  # the grammar's word, and finite somewhere
+    return out
 
 
 def _racer_from_text(text: Any, where: str) -> dict[str, Any]:

@@ -68,6 +68,7 @@ class Surface:
     data: Dataset | None = None
     bound_factor: float = 1e3
     variables: tuple[str, ...] = ("x", "y")  # the coordinates' names, for axes and hover (first `dim`)
+    minimum_label: str = "global minimum"  # "estimated minimum" where the minima are not exact
 
     def checked_params(self, values: Any) -> dict[str, float]:
         """Validate overrides of the shape parameters: a mapping of this surface's parameter names

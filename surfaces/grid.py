@@ -15,10 +15,13 @@ import numpy as np
 
 from .base import Surface
 
-__all__ = ["grid_values", "gradients"]
+__all__ = ["grid_values", "gradients", "values", "forget"]
 
 _CACHE: dict[tuple, object] = {}
 _LOCK = threading.Lock()
+# Typed formulas add surfaces at run time: their entries go when `forget` is told the formula left
+# the formula cache, and this cap holds even if one is drawn after that (catalogue: 2 per surface).
+_KEPT = 160
 
 
 def _jitted(surface: Surface, kind: str):
@@ -30,8 +33,17 @@ def _jitted(surface: Surface, kind: str):
                 fn = jax.jit(jax.vmap(lambda x, sp: surface.fn(x, **sp), in_axes=(0, None)))
             else:
                 fn = jax.jit(jax.vmap(jax.grad(lambda x, sp: surface.fn(x, **sp)), in_axes=(0, None)))
+            while len(_CACHE) >= _KEPT:
+                _CACHE.pop(next(iter(_CACHE)))
             _CACHE[key] = fn
     return fn
+
+
+def forget(surface: Surface) -> None:
+    """Drop the compiled functions of a surface (a typed formula no longer cached)."""
+    with _LOCK:
+        for key in [k for k in _CACHE if k[0] == surface]:
+            del _CACHE[key]
 
 
 def _sp(surface: Surface, params: Mapping[str, float] | None) -> dict:
@@ -52,6 +64,15 @@ def grid_values(surface: Surface, n: int = 200, params: Mapping[str, float] | No
 
 def gradients(surface: Surface, points, params: Mapping[str, float] | None = None) -> np.ndarray:
     """The gradient of f at each point of `points` (..., dim)."""
+    return _at(surface, points, params, "grad")
+
+
+def values(surface: Surface, points, params: Mapping[str, float] | None = None) -> np.ndarray:
+    """f at each point of `points` (..., dim)."""
+    return _at(surface, points, params, "value")
+
+
+def _at(surface: Surface, points, params: Mapping[str, float] | None, kind: str) -> np.ndarray:
     pts = np.asarray(points, dtype=np.float64)
     flat = pts.reshape(-1, surface.dim)
     n = flat.shape[0]
@@ -60,5 +81,5 @@ def gradients(surface: Surface, points, params: Mapping[str, float] | None = Non
     while m < n:
         m *= 2
     padded = np.concatenate([flat, np.zeros((m - n, surface.dim))]) if m > n else flat
-    g = np.asarray(_jitted(surface, "grad")(jnp.asarray(padded), _sp(surface, params)))[:n]
-    return g.reshape(pts.shape)
+    out = np.asarray(_jitted(surface, kind)(jnp.asarray(padded), _sp(surface, params)))[:n]
+    return out.reshape(pts.shape if kind == "grad" else pts.shape[:-1])

@@ -24,6 +24,8 @@ RACERS = ["adam:lr=0.02", "sgd:momentum=0.9", "lookahead:inner=sgd,inner.lr=0.02
 def _sample(cls: type[Scene], name: str) -> object:
     """A valid value of a field other than its default, found from its declaration alone."""
     p = cls.param[name]
+    if "example" in (p.metadata or {}):  # a field whose values a grammar reads (a formula, its domain)
+        return p.metadata["example"]
     if name == "racers":
         return [parse_racer(RACERS[0]), parse_racer(RACERS[1])]
     if name == "start":
@@ -53,7 +55,8 @@ def _argv(cls: type[Scene], name: str, value: object) -> list[str]:
 
 def _round_trips(cls: type[Scene], name: str) -> None:
     value = _sample(cls, name)
-    scene = cls(**{name: value})
+    given = (cls.param[name].metadata or {}).get("with", {})  # the fields it goes with (a domain's formula)
+    scene = cls(**{**given, name: value})
     form = cls.forms()[name]
     # URL
     query = scene.to_query()
@@ -68,7 +71,9 @@ def _round_trips(cls: type[Scene], name: str) -> None:
     parser = argparse.ArgumentParser()
     cls.add_arguments(parser)
     assert form.flag in parser._option_string_actions
-    args = parser.parse_args(_argv(cls, name, value))
+    args = parser.parse_args(
+        _argv(cls, name, value) + [a for k, v in given.items() for a in _argv(cls, k, v)]
+    )
     assert getattr(cls.from_args(args), name) == value
 
 
@@ -156,7 +161,7 @@ def scenes(draw) -> Scene:
     fields = {}
     for name in Scene.fields():
         p = Scene.param[name]
-        if name in ("step", "start") or not draw(st.booleans()):
+        if name in ("step", "start", "formula", "domain") or not draw(st.booleans()):
             continue
         if name == "racers":
             v = [parse_racer(s) for s in draw(st.lists(st.sampled_from(RACERS), min_size=1, max_size=4))]
@@ -171,6 +176,12 @@ def scenes(draw) -> Scene:
             lo, hi = p.bounds or (None, None)
             v = draw(_finite(lo, hi))
         fields[name] = v
+    if fields.get("surface") == "formula" or ("surface" not in fields and draw(st.booleans())):
+        fields["formula"] = draw(
+            st.sampled_from(["x^2 + 3y^2", "(1 - x)^2 + 100(y - x^2)^2", "sin(x)cos(y)"])
+        )
+        if draw(st.booleans()):
+            fields["domain"] = draw(st.sampled_from([(-2.0, 2.0, -1.0, 1.0), (0.5, 4.0, -1.0, 1.5)]))
     if draw(st.booleans()):
         fields["start"] = tuple(draw(st.lists(_finite(-5.0, 5.0), min_size=1, max_size=2)))
     fields["step"] = draw(st.integers(0, fields.get("steps", Scene.steps)))

@@ -9,12 +9,14 @@ import panel as pn
 from panel.io.location import Location
 
 from optirace.figures import paintfix
+from optirace.scene import FORMULA
 from surfaces import SURFACES
 
 from .busy import Busy
 from .explain import Explain
 from .export_menu import ExportMenu
 from .fair_cards import fair_cards
+from .formula_input import FormulaInput
 from .latex import katex_stylesheets
 from .link import link_query, location
 from .live import RaceView
@@ -44,11 +46,19 @@ def _settings(state: RaceState, busy=None) -> tuple[pn.Column, pn.Column]:
     """(surface picker with its formula, race settings): the sidebar puts the racers between them.
     A new surface is drawn anew, which takes a while: it runs under `busy`, if given."""
     busy = busy or (lambda work: work())
-    surface = pn.widgets.Select(label="Surface", options={s.title: k for k, s in SURFACES.items()}, value=state.surface,
-                                css_classes=["surface-select"])  # fmt: skip
-    surface.param.watch(
-        lambda e: None if syncing[0] else busy(lambda: setattr(state, "surface", e.new)), "value"
-    )
+    surface = pn.widgets.Select(label="Surface", options={**{s.title: k for k, s in SURFACES.items()},
+                                "Your formula": FORMULA}, value=state.surface, css_classes=["surface-select"])  # fmt: skip
+    # "Your formula" races what is typed in the box under the menu (or its example); refused, the
+    # menu goes back to the surface still raced.
+    typed = FormulaInput(state, busy, refused=lambda: sync())
+
+    def choose(key):
+        if key != FORMULA:
+            busy(lambda: setattr(state, "surface", key))
+        else:
+            typed.choose()
+
+    surface.param.watch(lambda e: None if syncing[0] else choose(e.new), "value")
     formula = pn.pane.LaTeX(
         "", sizing_mode="stretch_width", css_classes=["formula"], stylesheets=katex_stylesheets()
     )
@@ -107,7 +117,7 @@ def _settings(state: RaceState, busy=None) -> tuple[pn.Column, pn.Column]:
 
     state.param.watch(sync, ["surface", "result"])
     sync()
-    header = pn.Column(surface, formula, about, kappa, sizing_mode="stretch_width")
+    header = pn.Column(surface, typed, formula, about, kappa, sizing_mode="stretch_width")
     race = pn.Column(
         pn.pane.HTML("<b>Start</b> <span class='hint'>(or click on the plot)</span>", stylesheets=[SHEET]),
         pn.Row(sx, sy), default_start, steps, noise, seed, batch,

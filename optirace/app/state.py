@@ -20,8 +20,17 @@ from optimizers.race import RaceResult
 from optimizers.schedules import momentum_name
 from optirace.defaults import default_racers, default_spec, suggested_lr
 from optirace.figures import PALETTE  # the racers wear the figures' colours
-from optirace.scene import MAX_LABEL, MAX_RACERS, MAX_STEPS, STATE, SURFACE_PARAMS, Scene
-from surfaces import SURFACES
+from optirace.scene import (
+    FORMULA,
+    MAX_LABEL,
+    MAX_RACERS,
+    MAX_STEPS,
+    STATE,
+    SURFACE_PARAMS,
+    Scene,
+    formula_domain,
+)
+from surfaces import from_formula
 
 __all__ = ["RaceState", "LIMITS", "PALETTE"]
 
@@ -50,7 +59,7 @@ class RaceState(Scene):
     # ----- inputs -------------------------------------------------------------------------------
     @property
     def surface_obj(self):
-        return SURFACES[self.surface]
+        return self.surface_object()
 
     @param.depends("surface", watch=True)
     def _surface_changed(self):
@@ -58,6 +67,8 @@ class RaceState(Scene):
         with param.parameterized.batch_call_watchers(self):
             self.start = None
             self.step = 0
+            if self.surface != FORMULA:  # a formula's text and domain go with the formula surface
+                self.param.update(formula=None, domain=None)
             if self.surface_obj.data is None:
                 self.batch_size = None
             for name in SURFACE_PARAMS:
@@ -80,6 +91,26 @@ class RaceState(Scene):
                 own = default_spec(spec["inner"]["optimizer"], self.surface)
                 out["inner"] = {**spec["inner"], inner_lr: own.get(inner_lr, spec["inner"].get(inner_lr))}
         return out
+
+    @param.depends("formula", "domain", watch=True)
+    def _formula_changed(self):
+        if self.surface == FORMULA:  # a new formula on the formula surface: a new race from its start
+            with param.parameterized.batch_call_watchers(self):
+                self.param.update(start=None, step=0)
+            self.recompute()
+
+    def set_formula(self, text: str, domain=None) -> bool:
+        """Race on a typed formula (over `domain`, xmin,xmax[,ymin,ymax]); refused with `error` set."""
+        try:
+            flat = None if domain in (None, "") else formula_domain(domain)
+            from_formula(text, flat)
+        except ValueError as e:
+            self.error = str(e)
+            return False
+        self.param.update(formula=text.strip(), domain=flat)
+        if self.surface != FORMULA:
+            self.surface = FORMULA
+        return True
 
     @param.depends("racers", "start", "steps", "noise", "seed", "batch_size", *SURFACE_PARAMS, watch=True)
     def recompute(self) -> None:
@@ -274,7 +305,8 @@ class RaceState(Scene):
     def _nearest_minima(surface, points) -> tuple[np.ndarray, list[str]]:
         """Distance from each point to the nearest minimum the surface marks, global or local, and
         which one it is (e.g. "local minimum (0.995, 0)")."""
-        marked = [(m, "global") for m in surface.minima] + [(m, "local") for m in surface.local_minima]
+        best = surface.minimum_label.removesuffix(" minimum")  # "global", or "estimated" for a formula
+        marked = [(m, best) for m in surface.minima] + [(m, "local") for m in surface.local_minima]
         where = np.asarray([m for m, _ in marked], dtype=np.float64)
         d = np.linalg.norm(np.asarray(points, dtype=np.float64)[:, None, :] - where, axis=-1)
         best = np.argmin(d, axis=1)
@@ -298,6 +330,8 @@ class RaceState(Scene):
         step = fields.pop("step", None)
         surface = fields.pop("surface", self.surface)
         racers = fields.pop("racers", None)
+        if "formula" in fields:  # before the surface: the formula surface needs its text
+            self.param.update(formula=fields.pop("formula"), domain=fields.pop("domain", None))
         if surface != self.surface:
             self.surface = surface  # first: a new surface resets the start and retunes the racers
         with param.parameterized.batch_call_watchers(self):

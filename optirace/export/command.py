@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from optirace.text import shown
+
 from .options import DEFAULT_FPS, FORMATS, PANELS, THEMES, Options, format_of, parse_panels, parse_size
 
 __all__ = ["add_arguments", "run"]
@@ -103,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     from .interrupt import sigterm_exits
 
     state = _state(args)
+    for note in getattr(state.result.surface, "notes", ()):  # a typed formula's check
+        print(f"optirace: note: {shown(note)}", file=sys.stderr)
     bar, progress = _bar(sys.stderr)
     try:
         with sigterm_exits():  # a killed export removes its half-written file, as Ctrl-C does

@@ -43,7 +43,7 @@ def line_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, lege
     layers = [styled(hv.Curve((xs, F), "x", hv.Dimension("f", label="f(x)"), group="Function"),
                      line(lk.text, lk.line_width, scale, alpha=0.8))]  # fmt: skip
     gm = np.asarray(s.minima)[:, 0]
-    layers.append(styled(hv.Points((gm, [s.min_value] * len(gm)), label="global minimum", group="GlobalMinimum"),
+    layers.append(styled(hv.Points((gm, [s.min_value] * len(gm)), label=s.minimum_label, group="GlobalMinimum"),
                          marker("star", 19, scale, "#ffffff", lk.minimum, 1.5)))  # fmt: skip
     if s.local_minima:
         lm = np.asarray(s.local_minima)[:, 0]

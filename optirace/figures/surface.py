@@ -114,7 +114,7 @@ def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, k
         layers.append(styled(hv.Points(lm[:, :2], label="local minimum", group="LocalMinimum"),
                              marker("triangle", 12, scale, None, lk.minimum, 2)))  # fmt: skip
     gm = np.asarray(s.minima)
-    layers.append(styled(hv.Points(gm[:, :2], label="global minimum", group="GlobalMinimum"),
+    layers.append(styled(hv.Points(gm[:, :2], label=s.minimum_label, group="GlobalMinimum"),
                          marker("star", 19, scale, "#ffffff", lk.minimum, 1.5)))  # fmt: skip
     P = res.params
     start = styled(hv.Points([tuple(P[0, 0, :2])], label="start", group="Start"),
