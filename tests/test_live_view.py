@@ -144,3 +144,36 @@ def test_the_figures_draw_on_a_2d_canvas():
     took about a second there. The player's figures draw on a 2-D canvas."""
     view = RaceView(RaceState())
     assert {fig.output_backend for fig in view._figs.values()} == {"canvas"}
+
+
+@pytest.mark.parametrize(
+    "query", [{}, {"surface": "quadratic", "present": "1", "theme": "dark"}, {"surface": "parabola"}]
+)
+def test_the_figures_pass_bokehs_checks(query):
+    """The server skips Bokeh's document checks for each new session (optirace/app/page.py): they
+    are made here instead, on the figures every page is built from, and find nothing."""
+    from bokeh.core.validation.check import check_integrity
+
+    state = RaceState()
+    state.apply_query(query)
+    view = RaceView(state)
+    issues = check_integrity({m for fig in view._figs.values() for m in fig.references()})
+    assert not issues.error, issues.error
+    assert not issues.warning, issues.warning
+
+
+def test_a_whole_pages_document_passes_bokehs_checks():
+    from bokeh.core.validation.check import check_integrity
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    from optirace.app import page
+
+    doc = Document()
+    with set_curdoc(doc):
+        page.build().server_doc(doc)
+    models = {m for root in doc.roots for m in root.references()}
+    assert len(models) > 300  # the figures are in it
+    issues = check_integrity(models)
+    assert not issues.error, issues.error
+    assert not issues.warning, issues.warning

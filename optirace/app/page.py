@@ -6,6 +6,7 @@ import logging
 from urllib.parse import urlencode
 
 import panel as pn
+from bokeh.settings import settings
 from panel.io.location import Location
 
 from optirace.figures import paintfix
@@ -40,6 +41,11 @@ def _server_log() -> logging.Logger:
 
 
 log = _server_log()
+
+# Bokeh checks every model of a new session's document before sending it (a second of the page's
+# first byte on a busy server, for some 600 models). The figures are one tested description
+# (tests/test_live_view.py validates a page's document); the check finds nothing in a session.
+settings.perform_document_validation.set_value(False)
 
 
 def _settings(state: RaceState, busy=None) -> tuple[pn.Column, pn.Column]:

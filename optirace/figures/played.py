@@ -207,6 +207,12 @@ def _render(result, labels, theme, present, panels, legend, kappa, sizes, slots)
         # and clean it up when the session ends. The rendering is only copied: untied, it goes now.
         plot.document = None
     for fig in out.values():
+        for r in fig.renderers:
+            if isinstance(r, GlyphRenderer):
+                # HoloViews gives every layer its own glyphs for selected, unselected and muted
+                # points; nothing here selects or mutes, and each is a model more for every session
+                # to build and send (a third of the figures' 700). BokehJS draws the layer's glyph.
+                r.selection_glyph = r.nonselection_glyph = r.muted_glyph = None
         for lg in fig.legend:
             for item in lg.items:
                 _stand_in(fig, item)
