@@ -11,8 +11,9 @@ jax.config.update("jax_enable_x64", True)
 
 from .base import Dataset, Surface, short_repr  # noqa: E402
 from .catalogue import SURFACES  # noqa: E402
+from .theory import theory  # noqa: E402
 
-__all__ = ["SURFACES", "Surface", "Dataset", "get"]
+__all__ = ["SURFACES", "Surface", "Dataset", "get", "theory"]
 
 
 def get(name_or_surface) -> Surface:
