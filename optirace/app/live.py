@@ -138,7 +138,8 @@ class RaceView:
         else:
             self._ranges()
         self._relabel()
-        self.player.load(s.result, self._labels_now(), s.colors(), *limits(s.result), slots=s.slots())
+        self.player.load(s.result, self._labels_now(), s.colors(), *limits(s.result), slots=s.slots(),
+                         kappa=s.kappa, noise=s.noise)  # fmt: skip
 
     # ----- input from the page -------------------------------------------------------------------
     def _on_report(self, attr, old, new) -> None:

@@ -78,7 +78,7 @@ class Picture:
         self.last_row = np.where(d >= 0, d, self.steps).astype(int)
         description = race_figure(res, raw, theme, present, k=self.steps, panels=options.panels,
                                   legend=options.legend, title=options.title, kappa=state.kappa,
-                                  scale=self.scale)  # fmt: skip
+                                  scale=self.scale, noise=state.noise)  # fmt: skip
         self._moving: list = []
         with LOCK:
             self.plot = hv.renderer("matplotlib").get_plot(description)

@@ -88,7 +88,7 @@ def write_html(state, path: Path, options: Options) -> None:
     player.slider.width = max(w - 720, 120)
     player.slider.sizing_mode = None
     player.attach(plots)
-    player.load(res, labels, colors, *limits(res))
+    player.load(res, labels, colors, *limits(res), kappa=state.kappa, noise=state.noise)
     for m in (player.slider, player.board):
         m.styles = {"color": lk.text}
     bar = row(player.play, player.back, player.forward, player.reset, player.speed, player.loop, player.slider,
