@@ -203,6 +203,21 @@ def _run_export(args: argparse.Namespace) -> int:
     return run(args)
 
 
+# --- deck ------------------------------------------------------------------------------------------
+
+
+def _add_deck(p: argparse.ArgumentParser) -> None:
+    from .export.deck import add_arguments
+
+    add_arguments(p)
+
+
+def _run_deck(args: argparse.Namespace) -> int:
+    from .export.deck import run
+
+    return run(args)
+
+
 # --- registry --------------------------------------------------------------------------------------
 
 Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -212,6 +227,7 @@ COMMANDS: tuple[Command, ...] = (
     ("serve", "run the web app (panel serve app.py)", _add_serve, _run_serve),
     ("export", "write a race for slides: GIF, MP4, HTML, PNG, SVG, PDF", _add_export, _run_export),
     ("bench", "time the engine against torch.optim and optax", _add_bench, _run_bench),
+    ("deck", "write the lessons as an offline slide deck (.html) or stills (.pdf)", _add_deck, _run_deck),
 )
 
 # Commands whose unknown options are passed through rather than rejected.
