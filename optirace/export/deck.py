@@ -175,10 +175,16 @@ def write_deck(out: str | Path, names: Sequence[str] | None = None, options: Opt
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = (__doc__ or "").split("\n\n")[0]
-    p.add_argument("--out", required=True, metavar="FILE", help="lecture.html (slides) or lecture.pdf (stills)")
+    p.add_argument(
+        "--out", required=True, metavar="FILE", help="lecture.html (slides) or lecture.pdf (stills)"
+    )
     p.add_argument("--lessons", metavar="NAMES", help="comma-separated lesson names (default: all, in order)")
-    p.add_argument("--folder", metavar="DIR", help="read the lessons from this folder instead of the shipped ones")
-    p.add_argument("--size", default="1280x720", metavar="WxH", help="each slide's pixels (default: 1280x720)")
+    p.add_argument(
+        "--folder", metavar="DIR", help="read the lessons from this folder instead of the shipped ones"
+    )
+    p.add_argument(
+        "--size", default="1280x720", metavar="WxH", help="each slide's pixels (default: 1280x720)"
+    )
     p.add_argument("--theme", choices=THEMES, help="slides: large fonts and thick lines (default: light)")
     p.epilog = (
         "Keys in the HTML deck: PageDown or n / PageUp or p: next / previous slide, Home / End: first / "
