@@ -15,11 +15,13 @@ from .busy import Busy
 from .explain import Explain
 from .export_menu import ExportMenu
 from .latex import katex_stylesheets
+from .lessons import LessonPicker
 from .link import link_query, location
 from .live import RaceView
 from .racers import RacerEditor
 from .state import LIMITS, RaceState
 from .styles import CARD_SHEET, FAVICON, SHEET, html_pane
+from .theory import OptimalSettings
 from .toasts import toasts
 
 
@@ -115,15 +117,18 @@ def _settings(state: RaceState, busy=None) -> tuple[pn.Column, pn.Column]:
     return header, race
 
 
-def _sync_url(state: RaceState):
+def _sync_url(state: RaceState, picker: LessonPicker | None = None):
     loc = location()
     if loc is None:
         return
 
     def push(*_):
-        loc.search = "?" + urlencode(state.to_query())
+        lesson = {"lesson": picker.current} if picker is not None and picker.current else {}
+        loc.search = "?" + urlencode({**state.to_query(), **lesson})
 
     state.param.watch(push, ["result", "speed", "present", "theme"])
+    if picker is not None:
+        picker.param.watch(push, ["current"])
 
 
 def _closed(ctx) -> None:
@@ -152,6 +157,8 @@ def build() -> pn.viewable.Viewable:
     query = link_query()
     if query:
         state.apply_query(query)
+    picker = LessonPicker(state)
+    picker.from_link(query)
     view = RaceView(state)
     playback = view.bar
     alerts = toasts(state)  # over the page's corner, not above the plots
@@ -161,7 +168,7 @@ def build() -> pn.viewable.Viewable:
         # with play=1, plays (optirace/figures/player.js).
         pn.state.curdoc.js_on_event("document_ready", view.player.ready())
         paintfix.install(pn.state.curdoc)
-    _sync_url(state)
+    _sync_url(state, picker)
     # Marks the page live: onload runs once the browser's websocket is connected, so a visitor (or a
     # test) that sees this marker knows clicks now reach the server.
     ready = html_pane("", css_classes=["ready-marker"], width=0, height=0, margin=0)
@@ -216,15 +223,16 @@ def build() -> pn.viewable.Viewable:
     )
     surface_box, race_box = _settings(state, busy)
     template.sidebar.extend([
+        pn.pane.Markdown("### Lessons"), picker,
         pn.pane.Markdown("### Surface"), surface_box,
-        pn.pane.Markdown("### Racers"), RacerEditor(state, busy),
+        pn.pane.Markdown("### Racers"), RacerEditor(state, busy), OptimalSettings(state),
         pn.pane.Markdown("### Race"), race_box,
         _built_when_opened("Export and share", lambda: ExportMenu(state), sizing_mode="stretch_width",
                            stylesheets=[CARD_SHEET]),
         present,
     ])  # fmt: skip
     template.main.extend([
-        alerts, playback, plots,
+        alerts, picker.caption, playback, plots,
         pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
         pn.Card(Explain(state), title="Explain: each racer's update rule", collapsed=False,
                 sizing_mode="stretch_width", stylesheets=[CARD_SHEET]),
