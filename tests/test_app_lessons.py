@@ -73,3 +73,19 @@ def test_optimal_settings_sets_the_theory_and_says_so():
     assert "Left as they were (no closed form): adam:lr=0.1" in text
     state.surface = "rosenbrock"
     assert not button.box.visible
+
+
+def test_a_broken_lesson_file_leaves_the_page_working(monkeypatch, tmp_path):
+    import optirace.lessons as shipped
+
+    (tmp_path / "01-broken.json").write_text("{", encoding="utf-8")
+    monkeypatch.setattr(shipped, "LESSONS_DIR", tmp_path)
+    shipped.lessons.cache_clear()
+    try:
+        state = RaceState()
+        picker = LessonPicker(state)
+        assert list(picker.select.options) == ["(none)"]
+        picker.from_link({"lesson": "gd-by-hand"})
+        assert any("unknown lesson" in n for n in state.notices)
+    finally:
+        shipped.lessons.cache_clear()

@@ -8,6 +8,8 @@ page's link then carries `lesson=<name>` beside the scene; a link with only `les
 
 from __future__ import annotations
 
+import logging
+
 import panel as pn
 import param
 
@@ -19,6 +21,8 @@ from .plaintext import PlainText
 from .state import RaceState
 
 __all__ = ["LessonPicker", "NONE"]
+
+log = logging.getLogger("optirace.app")
 
 NONE = "(none)"
 
@@ -32,7 +36,12 @@ class LessonPicker(pn.viewable.Viewer):
         super().__init__(**params)
         self.state = state
         self._syncing = False
-        options = {NONE: ""} | {one.title: name for name, one in lessons().items()}
+        try:
+            found = lessons()
+        except ValueError as e:  # a broken lesson file must not take the page down: said, and skipped
+            log.error("lessons not shown: %s", e)
+            found = {}
+        options = {NONE: ""} | {one.title: name for name, one in found.items()}
         self.select = pn.widgets.Select(label="Lessons", options=options, value="", sizing_mode="stretch_width",
                                         css_classes=["lesson-select"])  # fmt: skip
         self.caption = PlainText(hide_empty=True, sizing_mode="stretch_width", css_classes=["lesson-caption"])
@@ -50,15 +59,22 @@ class LessonPicker(pn.viewable.Viewer):
         else:
             self._show("")
 
+    @staticmethod
+    def _known() -> dict:
+        try:
+            return lessons()
+        except ValueError:
+            return {}
+
     def _surface(self, event) -> None:
         # Another surface is another race: the lesson's caption no longer says what is shown.
-        one = lessons().get(self.current)
+        one = self._known().get(self.current)
         if one is not None and event.new != one.scene.get("surface"):
             self._show("")
 
     def _show(self, name: str) -> None:
         self.current = name
-        one = lessons().get(name)
+        one = self._known().get(name)
         self.caption.heading = one.title + ":" if one else ""
         self.caption.text = one.caption if one else ""
         self._syncing = True
@@ -84,7 +100,7 @@ class LessonPicker(pn.viewable.Viewer):
         name = query.get("lesson")
         if name is None:
             return
-        if name not in lessons():
+        if name not in self._known():
             self.state.notices = [*self.state.notices, f"unknown lesson {shown(name, 40)!r}: ignored"]
             return
         if "surface" in query:
