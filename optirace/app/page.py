@@ -224,8 +224,8 @@ def build() -> pn.viewable.Viewable:
     surface_box, race_box = _settings(state, busy)
     template.sidebar.extend([
         pn.pane.Markdown("### Surface"), surface_box,
-        pn.pane.Markdown("### Lessons"), picker,
-        pn.pane.Markdown("### Racers"), RacerEditor(state, busy), OptimalSettings(state),
+        pn.pane.Markdown("### Lessons"), picker.select,
+        pn.pane.Markdown("### Racers"), RacerEditor(state, busy), OptimalSettings(state).box,
         pn.pane.Markdown("### Race"), race_box,
         _built_when_opened("Export and share", lambda: ExportMenu(state), sizing_mode="stretch_width",
                            stylesheets=[CARD_SHEET]),
