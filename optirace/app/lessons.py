@@ -35,6 +35,7 @@ class LessonPicker(pn.viewable.Viewer):
     def __init__(self, state: RaceState, **params) -> None:
         super().__init__(**params)
         self.state = state
+        self.busy = None  # the page's Busy, once it has one
         self._syncing = False
         try:
             found = lessons()
@@ -55,7 +56,9 @@ class LessonPicker(pn.viewable.Viewer):
         if self._syncing:
             return
         if event.new:
-            self.open(event.new)
+            # Through the page's busy indicator, as a new surface from its own select is: the
+            # work then runs in a callback of its own, under the session's document lock.
+            (self.busy or (lambda work: work()))(lambda: self.open(event.new))
         else:
             self._show("")
 

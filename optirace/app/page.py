@@ -201,6 +201,7 @@ def build() -> pn.viewable.Viewable:
                    styles={"height": "calc(100vh - 70px)" if state.embed else "calc(100vh - 150px)"},
                    css_classes=["plots"])  # fmt: skip
     busy = Busy(plots)
+    picker.busy = busy
     if state.embed:
         # The playback bar is wider than a small iframe: it scrolls on its own rather than
         # widening the page past the frame, which would cut the curves off.
@@ -225,7 +226,7 @@ def build() -> pn.viewable.Viewable:
     template.sidebar.extend([
         pn.pane.Markdown("### Surface"), surface_box,
         pn.pane.Markdown("### Lessons"), picker.select,
-        pn.pane.Markdown("### Racers"), RacerEditor(state, busy), OptimalSettings(state).box,
+        pn.pane.Markdown("### Racers"), RacerEditor(state, busy), OptimalSettings(state, busy).box,
         pn.pane.Markdown("### Race"), race_box,
         _built_when_opened("Export and share", lambda: ExportMenu(state), sizing_mode="stretch_width",
                            stylesheets=[CARD_SHEET]),

@@ -21,14 +21,15 @@ __all__ = ["OptimalSettings"]
 
 
 class OptimalSettings(pn.viewable.Viewer):
-    def __init__(self, state: RaceState) -> None:
+    def __init__(self, state: RaceState, busy=None) -> None:
         super().__init__()
         self.state = state
+        self.busy = busy or (lambda work: work())
         self.button = pn.widgets.Button(label="optimal settings", color="success", sizing_mode="stretch_width",
                                         css_classes=["optimal-settings"])  # fmt: skip
         self.notice = PlainText(hide_empty=True, heading="", sizing_mode="stretch_width",
                                 css_classes=["optimal-notice"])  # fmt: skip
-        self.button.on_click(lambda e: self.apply())
+        self.button.on_click(lambda e: self.busy(self.apply))
         self.box = pn.Column(self.button, self.notice, sizing_mode="stretch_width")
         state.param.watch(self._visible, ["surface"])
         self._visible()

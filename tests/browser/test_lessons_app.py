@@ -47,6 +47,8 @@ def test_opening_a_lesson_loads_its_scene_and_shows_its_caption(app):
     ui.page.locator(".lesson-caption").get_by_text(one.caption[:40], exact=False).wait_for(timeout=10_000)
     assert ui.page.evaluate(RACERS_TEXT) == ["gd:lr=0.3"]
     assert ui.errors == []
+    # Not asserted here yet: after a lesson is chosen from the select this page fetches Panel's CSS
+    # from its CDN (the link and the optimal-settings tests below assert that nothing leaves).
 
 
 def test_a_link_with_only_a_lesson_opens_it(app):
@@ -59,6 +61,7 @@ def test_a_link_with_only_a_lesson_opens_it(app):
     ui.open(f"{url}/app?lesson=%3Cb%3Enope")
     ui.page.get_by_text("unknown lesson '<b>nope'", exact=False).wait_for(timeout=10_000)
     assert ui.errors == []
+    assert ui.external == [], f"requests left the server: {ui.external[:3]}"
 
 
 def test_optimal_settings_button(app):
@@ -86,3 +89,4 @@ def test_optimal_settings_button(app):
     assert "λ = L = 20" in labels and "λ = μ = 1" in labels
     ui.screenshot("optimal-settings")
     assert ui.errors == []
+    assert ui.external == [], f"requests left the server: {ui.external[:3]}"
