@@ -234,6 +234,21 @@ def _run_memory(args: argparse.Namespace) -> int:
     return run_memory(args)
 
 
+# --- deck ------------------------------------------------------------------------------------------
+
+
+def _add_deck(p: argparse.ArgumentParser) -> None:
+    from .export.deck import add_arguments
+
+    add_arguments(p)
+
+
+def _run_deck(args: argparse.Namespace) -> int:
+    from .export.deck import run
+
+    return run(args)
+
+
 # --- registry --------------------------------------------------------------------------------------
 
 Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -245,6 +260,7 @@ COMMANDS: tuple[Command, ...] = (
     ("bench", "time the engine against torch.optim and optax", _add_bench, _run_bench),
     ("tune", "set each racer's learning rate to its best on this surface and budget", _add_tune, _run_tune),
     ("memory", "optimizer-state memory per racer for a large model (ZeRO stage 1)", _add_memory, _run_memory),
+    ("deck", "write the lessons as an offline slide deck (.html) or stills (.pdf)", _add_deck, _run_deck),
 )
 
 # Commands whose unknown options are passed through rather than rejected.

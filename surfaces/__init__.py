@@ -14,8 +14,18 @@ jax.config.update("jax_enable_x64", True)
 from .base import Dataset, Surface, short_repr  # noqa: E402
 from .catalogue import SURFACES  # noqa: E402
 from .formula_surface import FormulaSurface, from_formula  # noqa: E402
+from .theory import theory  # noqa: E402
 
-__all__ = ["SURFACES", "Surface", "Dataset", "FormulaSurface", "from_formula", "get", "PLUGIN_PROBLEMS"]
+__all__ = [
+    "SURFACES",
+    "Surface",
+    "Dataset",
+    "FormulaSurface",
+    "from_formula",
+    "get",
+    "PLUGIN_PROBLEMS",
+    "theory",
+]
 
 
 def get(name_or_surface) -> Surface:

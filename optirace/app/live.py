@@ -114,7 +114,8 @@ class RaceView:
         else:
             fit(self._figs, s.result)
         self._relabel()
-        self.player.load(s.result, self._labels_now(), s.colors(), *limits(s.result), slots=s.slots())
+        self.player.load(s.result, self._labels_now(), s.colors(), *limits(s.result), slots=s.slots(),
+                         kappa=s.kappa, noise=s.noise)  # fmt: skip
 
     # ----- input from the page -------------------------------------------------------------------
     def _on_report(self, attr, old, new) -> None:

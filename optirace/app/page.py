@@ -19,11 +19,13 @@ from .export_menu import ExportMenu
 from .fair_cards import fair_cards
 from .formula_input import FormulaInput
 from .latex import katex_stylesheets
+from .lessons import LessonPicker
 from .link import link_query, location
 from .live import RaceView
 from .racers import RacerEditor
 from .state import LIMITS, RaceState
 from .styles import CARD_SHEET, FAVICON, SHEET, html_pane
+from .theory import OptimalSettings
 from .toasts import toasts
 
 
@@ -132,15 +134,18 @@ def _settings(state: RaceState, busy=None) -> tuple[pn.Column, pn.Column]:
     return header, race
 
 
-def _sync_url(state: RaceState):
+def _sync_url(state: RaceState, picker: LessonPicker | None = None):
     loc = location()
     if loc is None:
         return
 
     def push(*_):
-        loc.search = "?" + urlencode(state.to_query())
+        lesson = {"lesson": picker.current} if picker is not None and picker.current else {}
+        loc.search = "?" + urlencode({**state.to_query(), **lesson})
 
     state.param.watch(push, ["result", "speed", "present", "theme"])
+    if picker is not None:
+        picker.param.watch(push, ["current"])
 
 
 def _closed(ctx) -> None:
@@ -169,6 +174,8 @@ def build() -> pn.viewable.Viewable:
     query = link_query()
     if query:
         state.apply_query(query)
+    picker = LessonPicker(state)
+    picker.from_link(query)
     view = RaceView(state)
     playback = view.bar
     alerts = toasts(state)  # over the page's corner, not above the plots
@@ -178,7 +185,7 @@ def build() -> pn.viewable.Viewable:
         # with play=1, plays (optirace/figures/player.js).
         pn.state.curdoc.js_on_event("document_ready", view.player.ready())
         paintfix.install(pn.state.curdoc)
-    _sync_url(state)
+    _sync_url(state, picker)
     # Marks the page live: onload runs once the browser's websocket is connected, so a visitor (or a
     # test) that sees this marker knows clicks now reach the server.
     ready = html_pane("", css_classes=["ready-marker"], width=0, height=0, margin=0)
@@ -211,6 +218,7 @@ def build() -> pn.viewable.Viewable:
                    styles={"height": "calc(100vh - 70px)" if state.embed else "calc(100vh - 150px)"},
                    css_classes=["plots"])  # fmt: skip
     busy = Busy(plots)
+    picker.busy = busy
     if state.embed:
         # The playback bar is wider than a small iframe: it scrolls on its own rather than
         # widening the page past the frame, which would cut the curves off.
@@ -234,14 +242,15 @@ def build() -> pn.viewable.Viewable:
     surface_box, race_box = _settings(state, busy)
     template.sidebar.extend([
         pn.pane.Markdown("### Surface"), surface_box,
-        pn.pane.Markdown("### Racers"), RacerEditor(state, busy),
+        pn.pane.Markdown("### Lessons"), picker.select,
+        pn.pane.Markdown("### Racers"), RacerEditor(state, busy), OptimalSettings(state, busy).box,
         pn.pane.Markdown("### Race"), race_box,
         _built_when_opened("Export and share", lambda: ExportMenu(state), sizing_mode="stretch_width",
                            stylesheets=[CARD_SHEET]),
         present,
     ])  # fmt: skip
     template.main.extend([
-        alerts, playback, plots,
+        alerts, picker.caption, playback, plots,
         pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
         *fair_cards(state, lambda title, make: _built_when_opened(title, make, sizing_mode="stretch_width",
                                                                   stylesheets=[CARD_SHEET])),

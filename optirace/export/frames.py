@@ -21,7 +21,7 @@ from optirace.figures.curves import curve_values
 from optirace.figures.line import line_limits, tangent_segments
 from optirace.figures.look import mpl_pt
 
-from ..text import as_mathtext
+from ..text import as_mathtext, shown
 from .options import Options
 
 __all__ = ["Picture", "resolve_look", "LOCK", "DPI"]
@@ -78,7 +78,7 @@ class Picture:
         self.last_row = np.where(d >= 0, d, self.steps).astype(int)
         description = race_figure(res, raw, theme, present, k=self.steps, panels=options.panels,
                                   legend=options.legend, title=options.title, kappa=state.kappa,
-                                  scale=self.scale)  # fmt: skip
+                                  scale=self.scale, noise=state.noise)  # fmt: skip
         self._moving: list = []
         with LOCK:
             self.plot = hv.renderer("matplotlib").get_plot(description)
@@ -182,18 +182,24 @@ class Picture:
         px_w, px_h = 1 / W, 1 / H
         renderer = self.canvas.get_renderer()
         top = H - (self.look.font * 2.4 * s if self.options.title else 0)
+        bottom = self._caption(W, H) if self.options.caption else 0.0
+        if self.options.title and self.fig._suptitle is not None:
+            # HoloViews places a Layout's title above the figure's top edge once it is resized
+            # (y ≈ 1.1): into the room left for it.
+            self.fig._suptitle.set_y(1 - self.look.font * 1.2 * s / H)
+            self.fig._suptitle.set_verticalalignment("center")
         names = list(self.panels)
         curves = [c for c in names if c != "contour"]
         rects = {}
         if "contour" in names and curves:
             left_w = W * 1.25 / 2.25
-            rects["contour"] = (0, 0, left_w, top)
+            rects["contour"] = (0, bottom, left_w, top - bottom)
             for i, c in enumerate(curves):
-                hh = top / len(curves)
+                hh = (top - bottom) / len(curves)
                 rects[c] = (left_w, top - (i + 1) * hh, W - left_w, hh)
         else:
             for i, c in enumerate(names):
-                rects[c] = (i * W / len(names), 0, W / len(names), top)
+                rects[c] = (i * W / len(names), bottom, W / len(names), top - bottom)
 
         def extent(name):
             leg = self.axes[name].get_legend() if name in self.axes else None
@@ -230,6 +236,18 @@ class Picture:
                     leg.set_bbox_to_anchor((pos.x0, pos.y0 - 46 * f * px_h, pos.width, 0),
                                            transform=self.fig.transFigure)  # fmt: skip
                     leg.set_loc("upper left")
+
+    def _caption(self, W: float, H: float) -> float:
+        """Draw the caption under the panels, wrapped to the width; returns the height it takes (px)."""
+        import textwrap
+
+        size = self.look.tick_font * self.scale * 1.1
+        per_line = max(int(W / (size * 0.55)), 20)  # a character is about 0.55 em wide
+        lines = textwrap.wrap(shown(self.options.caption), per_line)
+        height = (len(lines) + 1) * size * 1.45
+        self.fig.text(0.015, (height - size * 0.7) / H, "\n".join(as_mathtext(t) for t in lines), va="top", ha="left",
+                      color=self.look.text, fontsize=mpl_pt(size), linespacing=1.35)  # fmt: skip
+        return height
 
     # ----- one step --------------------------------------------------------------------------------
     def show(self, k: int) -> None:

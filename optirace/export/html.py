@@ -26,7 +26,7 @@ from ..text import as_html, shown
 from .frames import resolve_look
 from .options import Options
 
-__all__ = ["write_html"]
+__all__ = ["write_html", "race_block", "page_html"]
 
 CONTROLS_HEIGHT = 64
 # Bokeh's own page, whose background is the figure's, so a dark export is dark edge to edge.
@@ -58,6 +58,24 @@ class _Standalone(Resources):
 
 
 def write_html(state, path: Path, options: Options) -> None:
+    block, player, lk = race_block(state, options, linked=True)
+    doc = Document()
+    doc.add_root(block)
+    paintfix.install(doc)  # the same browser paint fixes as the app
+    doc.js_on_event("document_ready", player.ready())
+    title = shown(options.title) if options.title else f"OptiRace: {state.result.surface.title}"
+    Path(path).write_text(page_html(doc, title, lk.background), encoding="utf-8")
+
+
+def page_html(doc: Document, title: str, background: str) -> str:
+    """The standalone page of `doc`: BokehJS inline, nothing fetched."""
+    return file_html(doc, resources=_Standalone(mode="inline"), title=title, template=_TEMPLATE,
+                     template_variables={"background": background})  # fmt: skip
+
+
+def race_block(state, options: Options, linked: bool = False, caption: str | None = None):
+    """(the race's column of models: title, caption, playback bar, panels; its Player; its Look).
+    `linked`: the player reads play=1 and loop=1 from the page's link (a page of one race)."""
     res = state.result
     theme, present = resolve_look(state, options)
     lk = look(theme, present)
@@ -68,7 +86,8 @@ def write_html(state, path: Path, options: Options) -> None:
 
     w, h = options.size
     title_h = 44 if options.title else 0
-    plot_h = max(h - CONTROLS_HEIGHT - title_h, 120)
+    caption_h = 28 + 22 * (len(caption) // max(w // 9, 1)) if caption else 0  # about 9 px a character
+    plot_h = max(h - CONTROLS_HEIGHT - title_h - caption_h, 120)
     panels = list(options.panels)
     curves = [p for p in panels if p != "contour"]
     if "contour" in panels and curves:
@@ -83,24 +102,23 @@ def write_html(state, path: Path, options: Options) -> None:
     else:
         plots = row(*figs.values())
 
-    player = Player(speed=res.steps / options.seconds(res.steps), report=False, present=present, linked=True)
+    player = Player(
+        speed=res.steps / options.seconds(res.steps), report=False, present=present, linked=linked
+    )
     player.slider.value = k0
     player.slider.width = max(w - 720, 120)
     player.slider.sizing_mode = None
     player.attach(plots)
-    player.load(res, labels, colors, *limits(res))
+    player.load(res, labels, colors, *limits(res), kappa=state.kappa, noise=state.noise)
     for m in (player.slider, player.board):
         m.styles = {"color": lk.text}
     bar = row(player.play, player.back, player.forward, player.reset, player.speed, player.loop, player.slider,
               height=CONTROLS_HEIGHT)  # fmt: skip
     items = [bar, plots]
+    if caption:
+        items.insert(0, Div(text=f"<p style='margin:2px 8px;color:{lk.text};font-size:16px'>{as_html(caption)}</p>",
+                            css_classes=["caption"], width=w, height=caption_h))  # fmt: skip
     if options.title:
         items.insert(0, Div(text=f"<h2 style='margin:4px 8px;color:{lk.text}'>{as_html(options.title)}</h2>",
                             height=title_h))  # fmt: skip
-    doc = Document()
-    doc.add_root(column(*items, styles={"background": lk.background}))
-    paintfix.install(doc)  # the same browser paint fixes as the app
-    doc.js_on_event("document_ready", player.ready())
-    page = file_html(doc, resources=_Standalone(mode="inline"), title=shown(options.title) if options.title else f"OptiRace: {res.surface.title}",
-                     template=_TEMPLATE, template_variables={"background": lk.background})  # fmt: skip
-    Path(path).write_text(page, encoding="utf-8")
+    return column(*items, styles={"background": lk.background}), player, lk

@@ -27,6 +27,7 @@ ANIMATED = ("gif", "mp4", "html")
 PANELS = ("contour", "loss", "lr")
 THEMES = ("light", "dark", "slides")
 MAX_SIDE = 3840
+MAX_CAPTION = 1000
 MAX_FRAMES = 3000  # 2 minutes at 25 fps: a bound on one export's work on a shared server
 DEFAULT_FPS = 25.0  # GIF delays are whole centiseconds: 25 fps is exactly 4 of them
 
@@ -41,6 +42,7 @@ class Options:
     legend: bool = True
     panels: tuple[str, ...] = PANELS
     at_step: int | None = None  # stills (and the HTML's first view): None means the scene's step
+    caption: str | None = None  # a paragraph under the panels (a lesson's, in a deck)
 
     def checked(self, fmt: str, steps: int) -> Options:
         """These options for a race of `steps` steps written as `fmt`; ValueError names what is wrong."""
@@ -61,6 +63,8 @@ class Options:
             or len(set(self.panels)) < len(self.panels)
         ):
             raise ValueError(f"panels {','.join(self.panels)!r}: choose from {', '.join(PANELS)}, each once")
+        if self.caption is not None and len(self.caption) > MAX_CAPTION:
+            raise ValueError(f"caption: at most {MAX_CAPTION} characters")
         if self.at_step is not None and not 0 <= self.at_step <= steps:
             raise ValueError(f"at-step {self.at_step}: the race has steps 0 to {steps}")
         if fmt in ("gif", "mp4") and self.frames(steps) > MAX_FRAMES:

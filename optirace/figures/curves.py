@@ -11,6 +11,7 @@ import numpy as np
 
 from .look import Look, axes, line, marker, styled
 from .tags import panel, played
+from .theory import has_theory, predicted_gap
 
 __all__ = ["curve_overlay", "curve_values", "has_momentum", "GAP_FLOOR"]
 
@@ -53,10 +54,12 @@ def curve_values(res, kind: str) -> tuple[np.ndarray, tuple[float, float], bool]
 
 
 def curve_overlay(res, kind: str, colors, labels, lk: Look, k: int, scale: float = 1.0,
-                  legend: bool = True, player: bool = False) -> hv.Overlay:  # fmt: skip
+                  legend: bool = True, player: bool = False, kappa=None, noise: float = 0.0) -> hv.Overlay:  # fmt: skip
     """One curve panel at step k: each racer's curve over steps 0..k (the learning rate's whole
     schedule, known before the race runs), a cross where a racer diverged, and the step marker.
-    With `player`, the layers are tagged for the page's player (optirace/figures/tags.py)."""
+    With `player`, the layers are tagged for the page's player (optirace/figures/tags.py).
+    On a surface with a theory (the quadratic), the loss panel draws each racer's predicted loss
+    dashed beside it (figures/theory.py; `kappa` and `noise` are the race's)."""
     Y, ylim, log = curve_values(res, kind)
     steps = res.steps
     last = np.where(res.diverged_at >= 0, res.diverged_at, steps).astype(int)
@@ -68,6 +71,18 @@ def curve_overlay(res, kind: str, colors, labels, lk: Look, k: int, scale: float
                          group=kind.capitalize(), label=labels[i])  # fmt: skip
         curve = styled(curve, line(colors[i], lk.line_width, scale))
         layers.append(played(curve, kind, int(i)) if player else curve)
+    if kind == "loss" and has_theory(res.surface):
+        # The whole prediction, known before the race runs (as the learning rate's schedule is).
+        pred = predicted_gap(res, kappa, noise)
+        for i in range(len(colors)):
+            if not player and not np.isfinite(pred[i]).any():
+                continue
+            curve = hv.Curve((np.arange(pred.shape[1]), pred[i]), "step", hv.Dimension("y", label=TITLES[kind][1]),
+                             group="Predicted", label="")  # fmt: skip
+            curve = styled(curve, line(colors[i], lk.line_width * 0.75, scale, dash=True, alpha=0.8))
+            for backend in ("bokeh", "matplotlib"):
+                curve = curve.opts(show_legend=False, backend=backend)
+            layers.append(played(curve, "predicted", i) if player else curve)
     if kind == "loss":
         for i, d in enumerate(res.diverged_at):
             if 0 <= d <= k or player:
@@ -78,6 +93,8 @@ def curve_overlay(res, kind: str, colors, labels, lk: Look, k: int, scale: float
     step = styled(hv.VLine(k, group="Step"), line(lk.text, 1.5, scale, dash=True))
     layers.append(played(step, "step") if player else step)
     title, ylabel = TITLES[kind]
+    if kind == "loss" and has_theory(res.surface):
+        title = "Loss (dashed: theory, loss₀·ρ^(2t))"
     ax = axes(lk, scale, grid=True)
     common = {"title": title, "xlim": (0, max(steps, 1)), "ylim": ylim, "logy": log, "xlabel": "step",
               "ylabel": ylabel, "show_legend": legend and kind == "loss", "legend_position": "right"}  # fmt: skip

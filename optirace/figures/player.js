@@ -137,6 +137,10 @@ function draw(step, full) {
       // A path's other columns (its racer's name, for the hover) follow its racer.
       const named = role === 'path' && fx === 'xs' && col(src, 'racer') ? {racer: [meta(i, 'text')]} : {};
       setData(src, fx === 'xs' ? keep(src, {[fx]: [x], [fy]: [y], ...named}) : {[fx]: x, [fy]: y});
+    } else if (role === 'predicted') {
+      // Theory's loss for this racer (figures/theory.py), whole: it is known before the race runs.
+      const p = col(race, 'pred' + i);
+      if (full) setData(src, {[fx]: p ? s : [], [fy]: p ? p : []});
     } else if (role === 'lr' || role === 'momentum') {
       if (full) setData(src, {[fx]: s, [fy]: col(race, (role === 'lr' ? 'lr' : 'mom') + i)});
     } else if (role === 'heads') {

@@ -28,6 +28,7 @@ from ..text import as_html, shown
 from .curves import curve_values, has_momentum
 from .surface import diverged_marks
 from .tags import PREFIX, parse
+from .theory import has_theory, predicted_gap
 
 __all__ = ["Player", "race_columns", "racer_rows", "thinned_rows", "PLAYER_JS", "TOLERANCE"]
 
@@ -60,10 +61,11 @@ def _distances(surface, points: np.ndarray) -> np.ndarray:
     return d.min(axis=-1)
 
 
-def race_columns(result, rows: np.ndarray) -> dict[str, np.ndarray]:
+def race_columns(result, rows: np.ndarray, kappa=None, noise: float = 0.0) -> dict[str, np.ndarray]:
     """The `race` source's columns: step, and per racer i x{i}, y{i} (the loss on a one-variable
     surface), loss{i}, gap{i} (as the loss panel draws it), dist{i}, lr{i}, mom{i} where a schedule
-    cycles the momentum, and g{i} (the slope f'(x)) on a one-variable surface."""
+    cycles the momentum, g{i} (the slope f'(x)) on a one-variable surface, and pred{i} where theory
+    predicts the racer's loss (figures/theory.py; `kappa` and `noise` are the race's)."""
     n = result.params.shape[0]
     P = np.asarray(result.params, dtype=np.float64)[:, rows]
     loss = np.asarray(result.loss, dtype=np.float64)[:, rows]
@@ -77,6 +79,7 @@ def race_columns(result, rows: np.ndarray) -> dict[str, np.ndarray]:
     slopes = gradients(result.surface, P)[..., 0] if not two else None
     cycled = has_momentum(result)
     mom = curve_values(result, "momentum")[0] if cycled.any() else None
+    pred = predicted_gap(result, kappa, noise) if has_theory(result.surface) else None
     for i in range(n):
         cols[f"x{i}"] = P[i, :, 0]
         cols[f"y{i}"] = P[i, :, 1] if two else loss[i]
@@ -88,6 +91,8 @@ def race_columns(result, rows: np.ndarray) -> dict[str, np.ndarray]:
             cols[f"mom{i}"] = mom[i, rows]
         if slopes is not None:
             cols[f"g{i}"] = slopes[i]
+        if pred is not None and np.isfinite(pred[i]).any():
+            cols[f"pred{i}"] = pred[i, rows]
     return cols
 
 
@@ -218,13 +223,15 @@ class Player:
         for cb in self._callbacks:
             cb.args = args
 
-    def load(self, result, labels, colors, xlim, ylim, slots=None) -> np.ndarray:
+    def load(
+        self, result, labels, colors, xlim, ylim, slots=None, kappa=None, noise: float = 0.0
+    ) -> np.ndarray:
         """Send the race: `race` first, `racers` last (its change makes the page draw). Returns the
         steps the page received."""
         rows = thinned_rows(result.steps, result.params.shape[0], result.diverged_at)
         self.slider.step = int(rows[1] - rows[0]) if len(rows) > 1 else 1
         self.slider.end = max(int(result.steps), 1)
-        self.race.data = race_columns(result, rows)
+        self.race.data = race_columns(result, rows, kappa, noise)
         self.racers.data = racer_rows(result, rows, labels, colors, xlim, ylim, slots)
         return rows
 

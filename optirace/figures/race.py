@@ -37,7 +37,7 @@ def panel_names(result, panels: Sequence[str] = PANELS) -> list[str]:
 
 def race_figure(result, labels: Sequence[str], theme: str = "light", present: bool = False, k: int | None = None,
                 panels: Sequence[str] = PANELS, legend: bool = True, title: str | None = None, kappa=None,
-                scale: float = 1.0, player: bool = False) -> hv.Layout:  # fmt: skip
+                scale: float = 1.0, player: bool = False, noise: float = 0.0) -> hv.Layout:  # fmt: skip
     """The race at step k (default: the last), one panel per name in `panels` (see panel_names),
     each an Overlay whose group names the panel. `scale` sizes the matplotlib rendering's text and
     lines (1 at 1280x720); the Bokeh rendering is in CSS pixels. With `player`, the layers that
@@ -57,7 +57,9 @@ def race_figure(result, labels: Sequence[str], theme: str = "light", present: bo
             else:
                 o = line_overlay(result, colors, labels, lk, k, scale, legend, racer_legend, player)
         else:
-            o = curve_overlay(result, name, colors, labels, lk, k, scale, legend, player)
+            o = curve_overlay(
+                result, name, colors, labels, lk, k, scale, legend, player, kappa=kappa, noise=noise
+            )
         # User text is shown as its characters: matplotlib would read a `$` as the start of mathtext.
         o = o.opts(legend_labels={t: shown(t) for t in labels}, backend="bokeh")
         o = o.opts(legend_labels={t: as_mathtext(t) for t in labels}, backend="matplotlib")

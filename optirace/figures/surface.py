@@ -15,6 +15,7 @@ from ..text import shown
 from .look import BANDS, Look, axes, line, marker, styled, text
 from .look import title as as_title
 from .tags import panel, played
+from .theory import eigen_layers
 
 __all__ = ["surface_overlay", "surface_values", "pinned", "GRID"]
 
@@ -108,7 +109,7 @@ def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, k
     contours = hv.operation.contours(img, levels=list(levels), overlaid=False).relabel(group="Contours")
     contours = styled(contours, line(lk.contour_line, lk.contour_width, scale, alpha=lk.contour_alpha))
     contours = contours.opts(show_legend=False, backend="bokeh").opts(show_legend=False, backend="matplotlib")
-    layers = [img, contours]
+    layers = [img, contours, *eigen_layers(s, kappa, lk, scale)]
     if s.local_minima:
         lm = np.asarray(s.local_minima)
         layers.append(styled(hv.Points(lm[:, :2], label="local minimum", group="LocalMinimum"),
