@@ -1,7 +1,7 @@
 # OptiRace for a course: `docker build -t optirace . && docker run -p 5006:5006 optirace`,
 # then open http://localhost:5006/app. Scaling out to a class, Kubernetes and Hugging Face Spaces:
 # docs/deploy.md. Every setting is an environment variable (docker/entrypoint.py lists them).
-FROM python:3.11-slim-bookworm
+FROM python:3.12-slim-bookworm
 
 # The runtime dependencies come only from the committed lock: exact versions, checked hashes, no
 # resolver at build time. Regenerate it with the command at its top when pyproject.toml changes.
