@@ -4,7 +4,8 @@
 FROM python:3.12-slim-bookworm
 
 # The runtime dependencies come only from the committed lock: exact versions, checked hashes, no
-# resolver at build time. Regenerate it with the command at its top when pyproject.toml changes.
+# resolver at build time. Regenerate it with the command at its top, run under Python 3.12 (the
+# image's), when pyproject.toml changes.
 COPY requirements.lock /tmp/requirements.lock
 RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps \
         -r /tmp/requirements.lock \
