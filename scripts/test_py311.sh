@@ -12,11 +12,11 @@ source scripts/find_python.sh
 py="$(find_python 3.11)" || { echo "scripts/test_py311.sh: the engine's second stack is Python 3.11" >&2; exit 1; }
 venv=.venv-py311
 make_venv "$venv" "$py"
-key="$(cat pyproject.toml "$0" - <<<"$PWD" | sha256sum | cut -c1-16)"
+tools=("optax==0.2.8" "hypothesis>=6.100" "pytest>=8.2" "mpmath>=1.3")
+key="$(cat pyproject.toml - <<<"$PWD ${tools[*]} torch==2.13.0" | sha256sum | cut -c1-16)"
 if ! installed_already "$venv" "$key"; then
   echo "== installing the engine's stack into $venv"
-  "$venv/bin/python" -m pip install --disable-pip-version-check -q --upgrade -e . \
-    "optax==0.2.8" "hypothesis>=6.100" "pytest>=8" "mpmath>=1.3"
+  "$venv/bin/python" -m pip install --disable-pip-version-check -q --upgrade -e . "${tools[@]}"
   "$venv/bin/python" -m pip install --disable-pip-version-check -q torch==2.13.0
   mark_installed "$venv" "$key"
 fi
@@ -27,4 +27,5 @@ print(f"== Python {sys.version.split()[0]}, jax {jax.__version__}, numpy {numpy.
 PY
 exec "$venv/bin/python" -m pytest -p no:cacheprovider tests/test_engine.py tests/test_parity_torch.py \
   tests/test_parity_schedules.py tests/test_parity_optax.py tests/test_ftrl_newton.py tests/test_surfaces.py \
+  "tests/test_cli.py::test_bench_quick_races_torch_optim_to_the_same_points" \
   tests/test_properties.py tests/test_hostile_input.py "$@"
