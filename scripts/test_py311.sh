@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The engine on Python 3.11 with the newest releases pyproject.toml admits there (JAX, numpy, optax),
-# in a virtual environment of its own (.venv-py311/), with torch.optim as the parity oracle: on this
-# Python, `pip install torch==2.13.0` takes a CPU-only wheel, where on 3.12 the package index offers only
-# CUDA builds of several GB (so the primary stack's run skips the torch parity tests). Runs the engine,
-# parity (torch.optim, torch's schedulers, optax), surface, property and hostile-input tests.
+# in a virtual environment of its own (.venv-py311/), with torch.optim as the parity oracle
+# (`pip install torch==2.13.0`). torch is installed only here: for Python 3.12 the package index
+# offers only CUDA builds of several GB, so the primary stack's run skips the torch tests, saying why.
+# Runs the engine, parity (torch.optim, torch's schedulers, optax), surface, property and
+# hostile-input tests, and the engine benchmark's comparison with torch.optim.
 #   PYTHON311=/path/to/python3.11 bash scripts/test_py311.sh [pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
