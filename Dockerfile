@@ -1,10 +1,11 @@
 # OptiRace for a course: `docker build -t optirace . && docker run -p 5006:5006 optirace`,
 # then open http://localhost:5006/app. Scaling out to a class, Kubernetes and Hugging Face Spaces:
 # docs/deploy.md. Every setting is an environment variable (docker/entrypoint.py lists them).
-FROM python:3.11-slim-bookworm
+FROM python:3.12-slim-bookworm
 
 # The runtime dependencies come only from the committed lock: exact versions, checked hashes, no
-# resolver at build time. Regenerate it with the command at its top when pyproject.toml changes.
+# resolver at build time. Regenerate it with the command at its top, run under Python 3.12 (the
+# image's), when pyproject.toml changes.
 COPY requirements.lock /tmp/requirements.lock
 RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps \
         -r /tmp/requirements.lock \

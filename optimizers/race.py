@@ -192,7 +192,8 @@ def race(
 
     All racers run in one cached, jitted loop (see engine.race_program). A racer is a dict:
     ``{"optimizer": name, <hyperparameter>: value, ..., "schedule": {...}, "inner": {...}}``
-    (docs/reference.md lists every name).
+    (docs/reference.md lists every name), its racer string, or a `Racer` from `Racer.from_spec`,
+    which is raced as it is: a caller that checked its specs passes their Racers, parsed once.
     """
     surf, steps, x0, sigma, seed, batch, sp = _check_inputs(
         surface, steps, start, noise, seed, batch_size, surface_params

@@ -289,8 +289,26 @@ class Scene(param.Parameterized):
 
     def run(self):
         """The scene's race: every racer, every step, in one call (ValueError for refused inputs)."""
-        return race(self.surface_object(), self.racers, start=self.start, steps=self.steps, noise=self.noise,
+        return race(self.surface_object(), self.parsed_racers(), start=self.start, steps=self.steps, noise=self.noise,
                     seed=self.seed, batch_size=self.batch_size, surface_params=self.surface_params())  # fmt: skip
+
+    def parsed_racers(self) -> tuple[Racer, ...]:
+        """The racers as `race` takes them: each spec is parsed once, here or where it was checked
+        (`parsed_as`), and `race` then uses the Racer as it is. A spec is replaced, never changed in
+        place (an edit works on a copy), so its Racer is found by the spec's identity."""
+        known: dict[int, tuple[dict, Racer]] = getattr(self, "_parsed", {})
+        out, kept = [], {}
+        for spec in self.racers:
+            hit = known.get(id(spec))
+            racer = hit[1] if hit is not None and hit[0] is spec else Racer.from_spec(spec)
+            kept[id(spec)] = (spec, racer)
+            out.append(racer)
+        self._parsed = kept  # only the current specs: old ones are not kept alive
+        return tuple(out)
+
+    def parsed_as(self, spec: dict, racer: Racer) -> None:
+        """Record that `spec` was checked and parsed to `racer`, before it goes into `racers`."""
+        self._parsed = {**getattr(self, "_parsed", {}), id(spec): (spec, racer)}
 
     def surface_params(self) -> dict[str, float] | None:
         given = {k: getattr(self, k) for k in SURFACE_PARAMS if getattr(self, k) is not None}

@@ -47,7 +47,7 @@ from tornado.web import RequestHandler
 log = logging.getLogger(__name__)
 
 # The versions whose route tables and origin checks this module was written against.
-TESTED = {"panel": "1.9.4", "bokeh": "3.9.2", "tornado": "6.6.1"}
+TESTED = {"panel": "1.10.0", "bokeh": "3.10.2", "tornado": "6.6.1"}
 
 # What the app's page needs, found by loading it in Chromium, playing, exporting and downloading
 # with each source taken away in turn (tests/browser/test_security_headers.py keeps the page free

@@ -232,3 +232,27 @@ def test_distance_to_min_counts_the_local_minima_the_surface_marks():
     assert gd["nearest"] == "local minimum (0.995, 0)"
     s.set_start(0.1, -0.1)
     assert s.leaderboard()[0]["nearest"] == "global minimum (0, 0)"
+
+
+def test_an_edit_parses_its_racer_once_and_the_race_takes_the_parsed_racers(monkeypatch):
+    """A slider move checks the changed racer (one parse) and races: race() gets the Racer objects,
+    so no racer is validated and parsed again inside the call."""
+    from optimizers import Racer
+
+    s = RaceState(surface="booth")
+    parsed: list = []
+    from_spec = Racer.from_spec.__func__
+
+    def counted(cls, spec, **kw):
+        if not isinstance(spec, Racer) and not kw.get("_inner"):
+            parsed.append(spec)
+        return from_spec(cls, spec, **kw)
+
+    monkeypatch.setattr(Racer, "from_spec", classmethod(counted))
+    assert s.update_racer(1, lr=0.0123) and s.error == ""
+    assert [spec.get("lr") for spec in parsed] == [0.0123]
+    assert s.result.racers[1].hp["lr"] == 0.0123
+    # A later race (a new step count) parses nothing: every spec's Racer is already known.
+    s.steps = 120
+    assert len(parsed) == 1 and s.result.steps == 120
+    assert s.result.racers == s.parsed_racers()

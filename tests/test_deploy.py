@@ -50,7 +50,10 @@ def test_hadolint_finds_nothing():
 
 def test_dockerfile_has_what_a_course_image_needs():
     base = DOCKERFILE.one("FROM")
-    assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", base), base
+    # The primary stack's Python (scripts/setup.sh), which the lock is compiled with.
+    assert re.fullmatch(r"python:3\.12(\.\d+)?-slim(-\w+)?", base), base
+    lock_python = re.search(r"with Python (3\.\d+)", (ROOT / "requirements.lock").read_text())
+    assert lock_python and base.startswith(f"python:{lock_python.group(1)}"), "lock and image Pythons differ"
     assert DOCKERFILE.one("USER").split(":")[0] == "1000"
     assert DOCKERFILE.one("EXPOSE") == "5006"
     health = DOCKERFILE.exec_form("HEALTHCHECK")

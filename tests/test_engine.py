@@ -546,7 +546,8 @@ THRESHOLDS = [0.5, 1.0, 5.0, 1e3, math.inf]
 
 
 def _torch_clip(g, how, limit):
-    torch = pytest.importorskip("torch")  # only the clipping oracle needs it
+    # only the clipping oracle needs it; installed only in the Python 3.11 job (scripts/test_py311.sh)
+    torch = pytest.importorskip("torch", reason="torch (the oracle) is installed only in the Python 3.11 job")
     p = torch.zeros(len(g), dtype=torch.float64, requires_grad=True)
     p.grad = torch.tensor(g, dtype=torch.float64)
     if how == "norm":

@@ -222,7 +222,8 @@ RANGER = {
 
 def torch_ranger(surface_name, torch_kw, k, alpha):
     """torch.optim.RAdam as the fast optimizer, with Lookahead's synchronisation done by hand."""
-    torch = pytest.importorskip("torch")  # only the Ranger oracle needs it
+    # only the Ranger oracle needs it; installed only in the Python 3.11 job (scripts/test_py311.sh)
+    torch = pytest.importorskip("torch", reason="torch (the oracle) is installed only in the Python 3.11 job")
     grad = jax.jit(_grad(surface_name))
     p = torch.tensor(STARTS[surface_name], dtype=torch.float64, requires_grad=True)
     slow = p.detach().clone()

@@ -12,11 +12,18 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
-from torch.optim import lr_scheduler as L
 
 import optimizers
 from optimizers.racer import Racer, parse_racer
+
+# torch is only the oracle. The Python 3.11 job (scripts/test_py311.sh) installs it: there
+# `pip install torch==2.13.0` is a CPU-only wheel, while for Python 3.12 the package index has only CUDA
+# builds of several GB, so the primary stack skips these tests, saying why.
+torch = pytest.importorskip(
+    "torch",
+    reason="torch (the parity oracle) is installed only in the Python 3.11 job: bash scripts/test_py311.sh",
+)
+L = torch.optim.lr_scheduler
 
 STEPS = 360
 RTOL = 1e-6

@@ -14,10 +14,17 @@ import inspect
 import jax
 import numpy as np
 import pytest
-import torch
 
 import optimizers
 import surfaces
+
+# torch is only the oracle. The Python 3.11 job (scripts/test_py311.sh) installs it: there
+# `pip install torch==2.13.0` is a CPU-only wheel, while for Python 3.12 the package index has only CUDA
+# builds of several GB, so the primary stack skips these tests, saying why.
+torch = pytest.importorskip(
+    "torch",
+    reason="torch (the parity oracle) is installed only in the Python 3.11 job: bash scripts/test_py311.sh",
+)
 
 STEPS = 200
 RTOL, ATOL = 1e-6, 1e-12

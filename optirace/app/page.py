@@ -22,6 +22,7 @@ from .latex import katex_stylesheets
 from .lessons import LessonPicker
 from .link import link_query, location
 from .live import RaceView
+from .local_css import serve_panel_css_here
 from .racers import RacerEditor
 from .state import LIMITS, RaceState
 from .styles import CARD_SHEET, FAVICON, SHEET, html_pane
@@ -169,6 +170,8 @@ def _built_when_opened(title: str, make, **params) -> pn.Card:
 def build() -> pn.viewable.Viewable:
     """One session's page. Bokeh runs app.py per session, so this runs per session too; the jitted
     programs it uses are compiled once per process in `optimizers`."""
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        serve_panel_css_here(pn.state.curdoc)  # before any model is made
     pn.extension("katex", notifications=False)
     state = RaceState()
     query = link_query()

@@ -193,10 +193,11 @@ class RaceState(Scene):
             self.error = f"label: at most {LIMITS['label']} characters"
             return False
         try:
-            Racer.from_spec(spec)
+            racer = Racer.from_spec(spec)
         except ValueError as e:
             self.error = str(e)
             return False
+        self.parsed_as(spec, racer)  # the race that follows uses it: parsed once
         racers = list(self.racers)
         racers[index] = spec
         self.racers = racers

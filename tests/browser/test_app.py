@@ -365,7 +365,7 @@ def test_an_animating_page_sends_nothing_back(app):
 
 
 _FRAME_WIDTHS_JS = """() => [...Bokeh.documents[0].all_models]
-    .filter(m => m.constructor.__name__ === 'Figure').map(m => m.title.text + ': ' + m.inner_width)"""
+    .filter(m => m.type === 'Figure').map(m => m.title.text + ': ' + m.inner_width)"""
 
 
 def test_the_loss_panel_holds_still_as_its_labels_lengthen(app):
@@ -487,7 +487,7 @@ def test_the_export_menu_is_built_when_first_opened(app):
 
 _COUNT_PAINTS_JS = """() => {
   window.__paints = {};
-  for (const f of [...Bokeh.documents[0].all_models].filter(m => m.constructor.__name__ === 'Figure')) {
+  for (const f of [...Bokeh.documents[0].all_models].filter(m => m.type === 'Figure')) {
     const view = Bokeh.index.find_one(f), counts = (window.__paints[f.title.text] = {primary: 0, overlays: 0});
     const primary = view._paint_primary.bind(view), overlays = view._paint_overlays.bind(view);
     view._paint_primary = (ctx) => { counts.primary += 1; return primary(ctx); };
@@ -523,7 +523,7 @@ def test_the_panels_repaint_only_their_overlay_layer_while_playing(app):
 
 
 _SCALES_JS = """() => {
-  for (const f of [...Bokeh.documents[0].all_models].filter((m) => m.constructor.__name__ === 'Figure')) {
+  for (const f of [...Bokeh.documents[0].all_models].filter((m) => m.type === 'Figure')) {
     if (!(f.tags || []).includes('optirace:panel:contour')) continue;
     const v = Bokeh.index.find_one(f), bb = v.frame.bbox;
     return {x: bb.width / (f.x_range.end - f.x_range.start), y: bb.height / (f.y_range.end - f.y_range.start),

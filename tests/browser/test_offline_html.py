@@ -45,7 +45,7 @@ FIGURE = """
   const safe = (f) => { try { const v = f(); return v && typeof v === 'object' && 'value' in v ? v.value : v; } catch (e) { return null; } };
   const out = {titles: [], axes: [], lines: [], fills: [], levels: [], ranges: []};
   for (const m of Bokeh.documents[0].all_models) {
-    const kind = m.constructor.__name__;
+    const kind = m.type;
     if (kind === 'Title') { const t = safe(() => m.text); if (t) out.titles.push(t); }
     if (kind === 'LinearAxis' || kind === 'LogAxis') out.axes.push(String(safe(() => m.axis_label)));
     if (kind === 'Line') out.lines.push(String(safe(() => m.line_color)) + '/' + safe(() => m.line_width));
@@ -54,7 +54,7 @@ FIGURE = """
       out.fills.push(JSON.stringify(Array.from(get('fill_color') || [])));
       out.levels.push(JSON.stringify(Array.from(safe(() => m.levels) || []).map((v) => +v.toPrecision(12))));
     }
-    if (kind === 'GlyphRenderer' && ['ImageRGBA', 'Image'].includes(m.glyph.constructor.__name__)) {
+    if (kind === 'GlyphRenderer' && ['ImageRGBA', 'Image'].includes(m.glyph.type)) {
       // The surface's image: compare its values by a checksum.
       const d = m.data_source.data, img = (d instanceof Map ? d.get('image') : d['image'])[0];
       const a = img.data ?? img; let h = 0;

@@ -100,7 +100,7 @@ def test_a_card_header_shows_its_colour_and_settings_and_follows_its_sliders(app
     page.wait_for_function(
         f"""() => {{ const head = ({SWATCH_AND_HEAD_JS})()[0][0]; const m = /^adam · lr ([\\d.e-]+)$/.exec(head);
             return !!m && head !== 'adam · lr 0.02' && [...Bokeh.documents[0].all_models].some(x =>
-              x.constructor.__name__ === 'LegendItem' && x.label && x.label.value === `adam:lr=${{m[1]}}`); }}""",
+              x.type === 'LegendItem' && x.label && x.label.value === `adam:lr=${{m[1]}}`); }}""",
         timeout=20_000,
     )
     head = page.evaluate(SWATCH_AND_HEAD_JS)[0][0]
@@ -189,7 +189,7 @@ def test_a_surface_switch_and_adding_or_removing_a_racer_show_that_they_are_work
     page.evaluate(WATCH_BUSY_JS)
     ui.choose(page.locator(".surface-select select"), "Rosenbrock")
     page.wait_for_function(
-        "() => [...Bokeh.documents[0].all_models].some(m => m.constructor.__name__ === 'Title' && (m.text || '').startsWith('Rosenbrock'))",
+        "() => [...Bokeh.documents[0].all_models].some(m => m.type === 'Title' && (m.text || '').startsWith('Rosenbrock'))",
         timeout=30_000,
     )
     page.wait_for_function("() => window.__busy.length > 0 && !window.__busy[window.__busy.length - 1]")

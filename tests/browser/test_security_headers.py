@@ -23,7 +23,7 @@ document.addEventListener('securitypolicyviolation', e =>
 # The race is drawn: Bokeh holds the shared source with the racers' rows.
 DRAWN_JS = (
     "() => window.Bokeh && Bokeh.documents.length && [...Bokeh.documents[0].all_models].some("
-    "m => m.constructor.__name__ === 'ColumnDataSource' && (m.data instanceof Map ? m.data.has('x0') : 'x0' in m.data))"
+    "m => m.type === 'ColumnDataSource' && (m.data instanceof Map ? m.data.has('x0') : 'x0' in m.data))"
 )
 
 

@@ -134,7 +134,7 @@ TOOLTIP_TEXT_JS = r"""() => {
 # Screen coordinates of the racers' start point on the surface figure (every path begins there).
 START_POINT_JS = r"""() => {
   const all = [...Bokeh.documents[0].all_models];
-  const hovers = all.filter(m => m.constructor.__name__ === 'HoverTool' && Array.isArray(m.tooltips)
+  const hovers = all.filter(m => m.type === 'HoverTool' && Array.isArray(m.tooltips)
                                  && m.tooltips.some(t => t[0] === 'racer'));
   const plot = all.find(m => m.toolbar && m.toolbar.tools && m.toolbar.tools.some(t => hovers.includes(t)));
   const race = all.find(m => m.name === 'optirace-race');
@@ -174,7 +174,7 @@ def _quoted(payload: str, limit: int | None) -> str | None:
 
 # True once some drawn source holds a step >= k (the paths then have a segment to hover).
 DRAWN_TO_JS = """k => [...Bokeh.documents[0].all_models].some(m => {
-  if (m.constructor.__name__ !== 'ColumnDataSource') return false;
+  if (m.type !== 'ColumnDataSource') return false;
   const c = m.data instanceof Map ? m.data.get('step') : m.data.step;
   return !!c && Array.from(c).some(v => v >= k);
 })"""
@@ -232,7 +232,7 @@ def _check_load(page, dialogs: list[str], load: int) -> None:
     tips = _hover_start(page, [placed[key][0] for key in LABEL_SLOTS])
     _assert_clean(page, dialogs, f"load {load}, hovering the racers")
     legend = page.evaluate(
-        "() => [...Bokeh.documents[0].all_models].filter(m => m.constructor.__name__ === 'LegendItem')"
+        "() => [...Bokeh.documents[0].all_models].filter(m => m.type === 'LegendItem')"
         ".map(m => m.label && m.label.value)"
     )
     for key in LABEL_SLOTS:
@@ -313,7 +313,7 @@ def test_racer_editor_text_fields_show_hostile_text_as_text(app):
         label.fill(p)
         label.press("Enter")
         page.wait_for_function(
-            "p => [...Bokeh.documents[0].all_models].some(m => m.constructor.__name__ === 'LegendItem'"
+            "p => [...Bokeh.documents[0].all_models].some(m => m.type === 'LegendItem'"
             " && m.label && m.label.value === p)",
             arg=p,
             timeout=10_000,
@@ -390,7 +390,7 @@ def test_exported_html_shows_hostile_text_as_text(browser, exported, j):
         assert page.title() == title, "the page's <title> must be the title's text"
         assert title in _text(page), "the title above the panels must be the title's text"
         legend = page.evaluate(
-            "() => [...Bokeh.documents[0].all_models].filter(m => m.constructor.__name__ === 'LegendItem')"
+            "() => [...Bokeh.documents[0].all_models].filter(m => m.type === 'LegendItem')"
             ".map(m => m.label && m.label.value)"
         )
         assert all(p in legend for p in labels)
