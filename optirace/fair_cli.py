@@ -56,8 +56,9 @@ def run_tune(args: argparse.Namespace) -> int:
         from .export.view import view_format
 
         view_format(args.out)  # a wrong extension is refused before any work
-    result = optimizers.race(scene.surface, specs, **common)
-    tuned = optimizers.tune(scene.surface, specs, grid=args.grid, **common)
+    surface = scene.surface_object()  # a catalogue surface, or --formula over --domain
+    result = optimizers.race(surface, specs, **common)
+    tuned = optimizers.tune(surface, specs, grid=args.grid, **common)
     if args.json:
         print(json.dumps(tune_json(result, specs, tuned, args.grid), indent=2, allow_nan=False))
     else:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import optimizers
+import surfaces
 from optimizers.memory import MAX_GPUS, MAX_PARAMS
 from optimizers.tune import MAX_TUNE_GRID, TIE, lr_grid, with_lr
 from optirace.cli import main
@@ -222,6 +223,17 @@ def test_tune_command_prints_what_tune_sets(capsys):
     text = capsys.readouterr().out
     assert f"adam: lr 0.01 → {tuned.sweeps[0].best:.3g}" in text
     assert f"sgd: lr 0.001 → {tuned.sweeps[1].best:.3g}" in text
+
+
+def test_tune_command_tunes_a_typed_formula(capsys):
+    """`--formula` reaches tune as it reaches race and export (the shared Scene declaration)."""
+    argv = ["tune", "--formula", "x^2 + 3y^2", "--domain", "-2,2,-2,2", "--racer", "adam:lr=0.01",
+            "--steps", "60", "--grid", "12", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    surface = surfaces.from_formula("x^2 + 3y^2", domain=(-2, 2, -2, 2))
+    tuned = optimizers.tune(surface, ["adam:lr=0.01"], steps=60, grid=12)
+    assert [r["after"] for r in out["racers"]] == [s.best for s in tuned.sweeps]
 
 
 @pytest.mark.parametrize(
