@@ -112,6 +112,13 @@ class RacerEditor:
     def _set(self, index: int, key: str, value, widget=None):
         if self._current(index, key) == value:
             return
+        # Everything one edit changes (the race, the card's header, the explain panel, the link)
+        # goes to the page in one message: Bokeh writes each message against every model of the
+        # session, which made a slider move cost the server ten times its race.
+        with pn.io.unlocked():
+            self._apply(index, key, value, widget)
+
+    def _apply(self, index: int, key: str, value, widget=None):
         self._editing = True
         try:
             ok = self.state.update_racer(index, **{key: value})
