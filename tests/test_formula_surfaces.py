@@ -244,3 +244,25 @@ def test_a_bad_formula_in_a_link_falls_back_with_a_notice():
     assert state.surface == "rosenbrock" and state.result is not None and state.error == ""
     assert any("exponent at column 3" in n for n in state.notices)
     assert any("showing the default surface" in n for n in state.notices)
+
+
+def test_one_session_may_type_only_so_many_new_formulas_a_minute():
+    """Each new formula compiles on the server every session shares: a session typing formula after
+    formula is refused, with the wait, and the race it has stays; the same formula again is no
+    new work, and a minute later new ones race again."""
+    from optirace.app.state import FORMULAS_PER_MINUTE, RaceState
+
+    now = [1000.0]
+    state = RaceState()
+    state._clock = lambda: now[0]
+    for k in range(FORMULAS_PER_MINUTE):
+        assert state.set_formula(f"x^2 + {k + 2}y^2"), state.error
+        now[0] += 1
+    shown = state.result
+    assert not state.set_formula("x^2 + 50y^2")
+    assert state.error == f"formula: {FORMULAS_PER_MINUTE} new formulas a minute at most; try again in 54 s"
+    assert state.result is shown and state.formula == f"x^2 + {FORMULAS_PER_MINUTE + 1}y^2"
+    assert state.set_formula(f"x^2 + {FORMULAS_PER_MINUTE + 1}y^2")  # the one it has: no new work
+    now[0] += 60
+    assert state.set_formula("x^2 + 50y^2"), state.error
+    assert state.formula == "x^2 + 50y^2"

@@ -7,8 +7,10 @@ is kept, so the animation goes on from where it was. Only `reset()` goes back to
 
 from __future__ import annotations
 
+import collections
 import copy
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -39,6 +41,9 @@ __all__ = ["RaceState", "LIMITS", "PALETTE"]
 # is the one a user sees; a link is held to the same ones (they are the Scene's bounds).
 LIMITS = {"racers": MAX_RACERS, "steps": MAX_STEPS, "label": MAX_LABEL}
 TOLERANCE = 1e-6
+# A new formula compiles for about a second on the server every session shares: one session may
+# type this many new ones a minute, so it cannot keep the others waiting.
+FORMULAS_PER_MINUTE = 6
 
 
 class RaceState(Scene):
@@ -51,6 +56,8 @@ class RaceState(Scene):
     def __init__(self, **params):
         super().__init__(**params)
         self._frac = 0.0
+        self._clock = time.monotonic
+        self._formulas_at: collections.deque = collections.deque()
         if not self.racers:
             self.racers = default_racers(self.surface)  # the watcher races them
         else:
@@ -103,10 +110,20 @@ class RaceState(Scene):
         """Race on a typed formula (over `domain`, xmin,xmax[,ymin,ymax]); refused with `error` set."""
         try:
             flat = None if domain in (None, "") else formula_domain(domain)
+            new = (text.strip(), flat) != (self.formula, self.domain)
+            now = self._clock()
+            while self._formulas_at and now - self._formulas_at[0] >= 60:
+                self._formulas_at.popleft()
+            if new and len(self._formulas_at) >= FORMULAS_PER_MINUTE:
+                wait = math.ceil(60 - (now - self._formulas_at[0]))
+                raise ValueError(f"formula: {FORMULAS_PER_MINUTE} new formulas a minute at most; "
+                                 f"try again in {wait} s")  # fmt: skip
             from_formula(text, flat)
         except ValueError as e:
             self.error = str(e)
             return False
+        if new:
+            self._formulas_at.append(now)
         self.param.update(formula=text.strip(), domain=flat)
         if self.surface != FORMULA:
             self.surface = FORMULA
