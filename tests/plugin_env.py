@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import textwrap
 from pathlib import Path
 
@@ -33,8 +34,18 @@ def example_venv(where: Path) -> Path:
     venv = where / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
                    check=True)  # fmt: skip
-    source = shutil.copytree(EXAMPLE, where / "example-src")
     python = venv_python(venv)
+    if sys.prefix != sys.base_prefix:
+        # Run from a venv (the primary stack's .venv/), `--system-site-packages` sees the base
+        # interpreter's packages, not this one's: a .pth line adds this interpreter's site
+        # directories, whose own .pth files (the editable optirace) are then read too.
+        inner = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
+        dirs = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+        Path(inner, "outer_site.pth").write_text(
+            "".join(f"import site; site.addsitedir({d!r})\n" for d in dirs)
+        )
+    source = shutil.copytree(EXAMPLE, where / "example-src")
     # --without-pip: the system's pip (seen through --system-site-packages) installs into the venv.
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", str(source)],
