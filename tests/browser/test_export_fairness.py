@@ -13,8 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+import panel as pn
 import pytest
 from conftest import ARTIFACTS, RACE_ROWS_JS, ROOT, AppPage, _free_port, wait_live
+from packaging.version import Version
 
 pytestmark = pytest.mark.browser
 LONG_GIF = "steps=5000"  # exported at 1920x1080: 300 frames of a 5000-step race
@@ -165,9 +167,12 @@ def test_a_tab_runs_one_export_at_a_time_and_a_closed_tabs_export_stops(browser,
         pid = _worker_of(log_path, -1)
         started = log_path.read_text().count(") started in worker")
         assert ui.page.evaluate(CLICK_DISABLED_JS) == "sent"
-        ui.page.get_by_text("One export at a time: this tab's export is still running.").wait_for(
-            timeout=10_000
-        )
+        if Version(pn.__version__) < Version("1.10"):
+            # The click reaches ExportMenu._on_export, whose own check answers. Panel 1.10 drops a
+            # disabled button's clicks on the server: no second export starts either way (below).
+            ui.page.get_by_text("One export at a time: this tab's export is still running.").wait_for(
+                timeout=10_000
+            )
         before = _progress(ui)
         ui.page.wait_for_timeout(1500)
         assert _progress(ui) > before > 0, "the first export must go on"
