@@ -4,7 +4,7 @@ server, so a stale page's second click no longer reaches the menu in the browser
 
 from __future__ import annotations
 
-import asyncio
+import pytest
 
 from optirace.app.export_menu import ExportMenu
 from optirace.app.state import RaceState
@@ -14,6 +14,10 @@ def test_a_second_export_while_one_runs_is_refused_with_a_notice():
     menu = ExportMenu(RaceState())
     running = object()
     menu._job = running  # an export under way
-    asyncio.run(menu._on_export(None))
+    # The guard answers before the handler awaits anything: one step of the coroutine runs it
+    # (no event loop of its own, which another test's server may hold in this thread).
+    step = menu._on_export(None)
+    with pytest.raises(StopIteration):
+        step.send(None)
     assert menu.notice.text == "One export at a time: this tab's export is still running."
     assert menu._job is running  # the running export is the one kept
