@@ -109,8 +109,10 @@ class Picture:
             leg.get_frame().set_edgecolor(lk.grid)
             for t in leg.get_texts():
                 t.set_color(lk.text)
-        if self.fig._suptitle is not None:
-            self.fig._suptitle.set_color(lk.text)
+        # HoloViews keeps the Layout's title (a figure suptitle) among the plot's handles.
+        self.suptitle = self.plot.handles.get("title")
+        if self.suptitle is not None:
+            self.suptitle.set_color(lk.text)
         for ax in self.axes.values():
             # On the left, as Bokeh draws a title; the step counter takes the right.
             ax.title.set_color(lk.text)
@@ -183,11 +185,11 @@ class Picture:
         renderer = self.canvas.get_renderer()
         top = H - (self.look.font * 2.4 * s if self.options.title else 0)
         bottom = self._caption(W, H) if self.options.caption else 0.0
-        if self.options.title and self.fig._suptitle is not None:
+        if self.options.title and self.suptitle is not None:
             # HoloViews places a Layout's title above the figure's top edge once it is resized
             # (y ≈ 1.1): into the room left for it.
-            self.fig._suptitle.set_y(1 - self.look.font * 1.2 * s / H)
-            self.fig._suptitle.set_verticalalignment("center")
+            self.suptitle.set_y(1 - self.look.font * 1.2 * s / H)
+            self.suptitle.set_verticalalignment("center")
         names = list(self.panels)
         curves = [c for c in names if c != "contour"]
         rects = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -35,28 +36,61 @@ def server_log() -> Path:
     return ARTIFACTS / "panel-serve.log"
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test shows the end of the server logs it wrote to (CI keeps only the output)."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when != "call" or not rep.failed or not ARTIFACTS.is_dir():
+        return
+    started = time.time() - call.duration - 1
+    for log in sorted(ARTIFACTS.glob("*.log"), key=lambda p: p.stat().st_mtime)[-2:]:
+        if log.stat().st_mtime >= started:
+            lines = log.read_text(errors="replace").splitlines()[-40:]
+            rep.sections.append((f"end of {log.name}", "\n".join(line[:300] for line in lines)))
+
+
+# The flags of the README's `panel serve` (scripts/run.sh) that the tests' servers share.
+SERVE_FLAGS = ("--liveness", "--static-dirs", "assets=static", "--plugins", "optirace.serve_plugin")
+
+
+@contextlib.contextmanager
+def panel_serve(*args: str, log_path: Path, python: str = sys.executable, env: dict | None = None,
+                timeout: float = 120, port: int | None = None):  # fmt: skip
+    """`panel serve <args>` from the repository on a loopback port (a free one unless given), its
+    output in `log_path`; yields the base URL once the server answers /liveness, and stops the
+    server after."""
+    port = port or _free_port()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [python, "-m", "panel", "serve", *args, "--port", str(port), "--address", "127.0.0.1",
+             "--allow-websocket-origin", f"127.0.0.1:{port}"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_live(url, proc, log_path, timeout)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 @pytest.fixture(scope="session")
-def server():
-    """Serve the app exactly as the README does, on a free loopback port; yield its base URL."""
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "panel-serve.log", "w")  # noqa: SIM115 (closed at teardown)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "panel", "serve", "app.py", "--port", str(port), "--address", "127.0.0.1",
-         "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness", "--static-dirs", "assets=static",
-         "--warm", "--check-unused-sessions", "500", "--unused-session-lifetime", "1000",
-         "--log-level", "info", "--plugins", "optirace.serve_plugin"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_live(url, proc, ARTIFACTS / "panel-serve.log")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+def server(server_log):
+    """Serve the app as the README does, on a free loopback port; yield its base URL.
+
+    A closed tab's session goes within Bokeh's default unused-session lifetime (15 s), as in the
+    product. A shorter one also discards a page's session before a slow page's websocket arrives,
+    and on a busy machine that made pages that never heard from the server again.
+    """
+    with panel_serve("app.py", *SERVE_FLAGS, "--warm", "--check-unused-sessions", "500", "--log-level", "info",
+                     log_path=server_log) as url:  # fmt: skip
+        yield url
 
 
 @pytest.fixture(scope="session")

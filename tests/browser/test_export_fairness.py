@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import panel as pn
 import pytest
-from conftest import ARTIFACTS, RACE_ROWS_JS, ROOT, AppPage, _free_port, wait_live
+from conftest import ARTIFACTS, RACE_ROWS_JS, AppPage, panel_serve
 from packaging.version import Version
 
 pytestmark = pytest.mark.browser
@@ -26,25 +24,12 @@ LONG_GIF = "steps=5000"  # exported at 1920x1080: 300 frames of a 5000-step race
 def served(tmp_path_factory):
     """(base URL, server log, the server's temporary folder)."""
     tmp = tmp_path_factory.mktemp("server-tmp")
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "export-fairness-serve.log"
-    log = open(log_path, "w")  # noqa: SIM115 (closed at teardown)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "panel", "serve", "app.py", "--port", str(port), "--address", "127.0.0.1",
-         "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness", "--static-dirs", "assets=static",
-         "--warm", "--check-unused-sessions", "500", "--unused-session-lifetime", "1000", "--log-level", "info"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "TMPDIR": str(tmp)},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_live(url, proc, log_path)
-    yield url, log_path, tmp
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    # A closed tab's session ends a second after (Bokeh's default is 15 s), and its export with it.
+    with panel_serve("app.py", "--liveness", "--static-dirs", "assets=static", "--warm", "--check-unused-sessions",
+                     "500", "--unused-session-lifetime", "1000", "--log-level", "info", log_path=log_path,
+                     env={**os.environ, "TMPDIR": str(tmp)}) as url:  # fmt: skip
+        yield url, log_path, tmp
 
 
 def _tab(browser, url: str) -> tuple[AppPage, object]:

@@ -4,14 +4,13 @@ raising, leaves the other sessions of the same server process animating and answ
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 import threading
 import time
 import urllib.request
 
 import pytest
-from conftest import ARTIFACTS, RACE_ROWS_JS, ROOT, AppPage, _free_port, wait_live
+from conftest import ARTIFACTS, RACE_ROWS_JS, ROOT, SERVE_FLAGS, AppPage, panel_serve
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import load  # noqa: E402  (its Bokeh protocol client opens the heavy sessions)
@@ -25,26 +24,9 @@ AT_LIMITS = "&".join(f"r{i}={r}" for i, r in enumerate(EIGHT)) + "&steps=5000&sp
 @pytest.fixture(scope="module")
 def two_apps():
     """app.py and fault_app.py in one server process, as a class shares one replica."""
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "isolation-serve.log"
-    log = open(log_path, "w")  # noqa: SIM115 (closed at teardown)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "panel", "serve", "app.py", "tests/browser/fault_app.py", "--port", str(port),
-         "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness",
-         "--static-dirs", "assets=static", "--plugins", "optirace.serve_plugin"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    log.flush()
-    wait_live(url, proc, log_path)
-    yield url, log_path
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with panel_serve("app.py", "tests/browser/fault_app.py", *SERVE_FLAGS, log_path=log_path) as url:
+        yield url, log_path
 
 
 def _open(browser, url: str) -> tuple[AppPage, object]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -13,7 +11,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from conftest import _free_port, wait_live
+from conftest import panel_serve
 from PIL import Image
 
 from optirace.app.state import PALETTE
@@ -207,23 +205,8 @@ MENU_APP = textwrap.dedent(
 def menu_server(tmp_path_factory):
     script = tmp_path_factory.mktemp("menu") / "menu.py"
     script.write_text(MENU_APP)
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "menu-serve.log", "w")  # noqa: SIM115 (closed at teardown)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "panel", "serve", str(script), "--port", str(port), "--address", "127.0.0.1",
-         "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_live(url, proc, ARTIFACTS / "menu-serve.log", timeout=90)
-    yield f"{url}/menu"
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with panel_serve(str(script), "--liveness", log_path=ARTIFACTS / "menu-serve.log", timeout=90) as url:
+        yield f"{url}/menu"
 
 
 def test_export_menu_exports_and_downloads(browser, menu_server, tmp_path):

@@ -5,11 +5,9 @@ Each test drives the real served app in headless Chromium and measures what is d
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
-from conftest import ARTIFACTS, ROOT, AppPage, _free_port, wait_live
+from conftest import ARTIFACTS, AppPage, panel_serve
 
 pytestmark = pytest.mark.browser
 
@@ -190,7 +188,7 @@ def test_a_surface_switch_and_adding_or_removing_a_racer_show_that_they_are_work
     ui.choose(page.locator(".surface-select select"), "Rosenbrock")
     page.wait_for_function(
         "() => [...Bokeh.documents[0].all_models].some(m => m.type === 'Title' && (m.text || '').startsWith('Rosenbrock'))",
-        timeout=30_000,
+        timeout=60_000,
     )
     page.wait_for_function("() => window.__busy.length > 0 && !window.__busy[window.__busy.length - 1]")
     assert True in page.evaluate("() => window.__busy"), "no busy indicator during the surface switch"
@@ -211,24 +209,8 @@ def test_a_surface_switch_and_adding_or_removing_a_racer_show_that_they_are_work
 @pytest.fixture(scope="module")
 def bare_server():
     """`panel serve app.py` with no other flag the page could depend on (no --static-dirs)."""
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "panel-serve-bare.log"
-    log = open(log_path, "w")  # noqa: SIM115 (closed at teardown)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "panel", "serve", "app.py", "--port", str(port), "--address", "127.0.0.1",
-         "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_live(url, proc, log_path)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with panel_serve("app.py", "--liveness", log_path=ARTIFACTS / "panel-serve-bare.log") as url:
+        yield url
 
 
 def test_plain_panel_serve_serves_the_whole_page(browser, bare_server):

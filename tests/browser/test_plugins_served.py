@@ -4,15 +4,14 @@ racer, a typed optax optimizer joins the race, and the skipped plug-ins are name
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ARTIFACTS, RACE_ROWS_JS, AppPage, _free_port, wait_live
+from conftest import ARTIFACTS, RACE_ROWS_JS, SERVE_FLAGS, AppPage, panel_serve
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from plugin_env import ROOT, broken_plugins, env, example_venv  # noqa: E402
+from plugin_env import broken_plugins, env, example_venv  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -22,25 +21,11 @@ def plugin_server(tmp_path_factory):
     where = tmp_path_factory.mktemp("served-plugins")
     python = example_venv(where)
     site = broken_plugins(where)
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "panel-serve-plugins.log"
-    log = open(log_path, "w")  # noqa: SIM115 (closed at teardown)
-    proc = subprocess.Popen(
-        [str(python), "-m", "panel", "serve", "app.py", "--port", str(port), "--address", "127.0.0.1",
-         "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness", "--static-dirs", "assets=static",
-         "--warm", "--plugins", "optirace.serve_plugin"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env(site),
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_live(url, proc, log_path)
-    yield url, log_path
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with panel_serve(
+        "app.py", *SERVE_FLAGS, "--warm", log_path=log_path, python=str(python), env=env(site)
+    ) as url:
+        yield url, log_path
 
 
 def test_plugins_and_optax_racers_in_the_served_app(browser, plugin_server):

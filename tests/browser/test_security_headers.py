@@ -7,12 +7,10 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import subprocess
-import sys
 import threading
 
 import pytest
-from conftest import ARTIFACTS, ROOT, _free_port, wait_live
+from conftest import ARTIFACTS, SERVE_FLAGS, _free_port, panel_serve
 
 pytestmark = pytest.mark.browser
 
@@ -109,26 +107,11 @@ def test_frame_ancestors_lets_only_the_named_sites_embed(browser, slides, tmp_pa
     allowed_origin = allowed.rsplit("/", 1)[0]
     env = {**os.environ, "OPTIRACE_FRAME_ANCESTORS": f"'self' {allowed_origin}"}
     log_path = ARTIFACTS / "frame-ancestors-serve.log"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "panel", "serve", "app.py", "--port", str(port), "--address", "127.0.0.1",
-             "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness", "--static-dirs", "assets=static",
-             "--plugins", "optirace.serve_plugin"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            wait_live(f"http://127.0.0.1:{port}", proc, log_path)
-            assert _embedded(browser, allowed) == (True, [])
-            # Each deck is served from its own port, so `other` is another origin than `allowed`.
-            assert other.rsplit("/", 1)[0] != allowed_origin
-            drawn, console = _embedded(browser, other, timeout=15_000)
-            assert not drawn and any("frame-ancestors" in line for line in console), console
-            drawn, console = _embedded(browser, on_disk, timeout=15_000)
-            assert not drawn and any("frame-ancestors" in line for line in console), console
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with panel_serve("app.py", *SERVE_FLAGS, log_path=log_path, env=env, port=port):
+        assert _embedded(browser, allowed) == (True, [])
+        # Each deck is served from its own port, so `other` is another origin than `allowed`.
+        assert other.rsplit("/", 1)[0] != allowed_origin
+        drawn, console = _embedded(browser, other, timeout=15_000)
+        assert not drawn and any("frame-ancestors" in line for line in console), console
+        drawn, console = _embedded(browser, on_disk, timeout=15_000)
+        assert not drawn and any("frame-ancestors" in line for line in console), console

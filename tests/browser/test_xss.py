@@ -316,9 +316,9 @@ def test_racer_editor_text_fields_show_hostile_text_as_text(app):
             "p => [...Bokeh.documents[0].all_models].some(m => m.type === 'LegendItem'"
             " && m.label && m.label.value === p)",
             arg=p,
-            timeout=10_000,
+            timeout=30_000,
         )
-        expect(card).to_contain_text(p, timeout=10_000)  # the card is rebuilt: its header shows the label
+        expect(card).to_contain_text(p, timeout=30_000)  # the card is rebuilt: its header shows the label
         _assert_clean(page, dialogs, f"label {p!r}")
         assert _text(page).count(p) >= 2, f"label {p!r} is not shown as text in the card and the leaderboard"
     _step_once(page)
