@@ -71,10 +71,8 @@ def rmsprop_update(p, g, state, hp, ctx):
     centered = flag(hp["centered"])
     g_avg = jnp.where(centered, lerp(state["grad_avg"], g, 1.0 - alpha), state["grad_avg"])
     spread = jnp.where(centered, v - g_avg * g_avg, v)
-    if hp["eps_form"] == "inside":
-        d = jnp.sqrt(spread + hp["eps"])
-    else:
-        d = jnp.sqrt(spread) + hp["eps"]
+    inside = hp["eps_form"] == "inside"
+    d = jnp.sqrt(spread + hp["eps"]) if inside else jnp.sqrt(spread) + hp["eps"]
     use_momentum = mu > 0.0
     if hp["momentum_form"] == "sutskever":
         # Keras's order: the lr-scaled increment first, then into the buffer.
