@@ -89,7 +89,10 @@ def test_racer_text_names_a_convention_and_round_trips():
 @pytest.mark.parametrize(
     "racer, message",
     [
-        ({"optimizer": "sgd", "momentum": 0.9, "momentum_form": "polyak"}, "'torch', 'averaged', 'sutskever'"),
+        (
+            {"optimizer": "sgd", "momentum": 0.9, "momentum_form": "polyak"},
+            "'torch', 'averaged', 'sutskever'",
+        ),
         ({"optimizer": "sgd", "momentum": 0.9, "momentum_form": 1.0}, "momentum_form"),
         ({"optimizer": "sgd", "momentum": 0.9, "dampening": 0.5, "momentum_form": "averaged"}, "dampening"),
         ({"optimizer": "sgd", "momentum": 0.9, "nesterov_form": "lookahead"}, "nesterov = true"),
@@ -164,8 +167,15 @@ KERAS_CASES = [
     ),
     (
         "adam-keras-eps-amsgrad",
-        {"optimizer": "adam", "lr": 3e-3, "beta1": 0.5, "beta2": 0.9, "eps": 1e-2, "eps_form": "keras",
-         "amsgrad": True},
+        {
+            "optimizer": "adam",
+            "lr": 3e-3,
+            "beta1": 0.5,
+            "beta2": 0.9,
+            "eps": 1e-2,
+            "eps_form": "keras",
+            "amsgrad": True,
+        },
         lambda o: o.Adam(learning_rate=3e-3, beta_1=0.5, beta_2=0.9, epsilon=1e-2, amsgrad=True),
     ),  # fmt: skip
 ]
@@ -247,7 +257,9 @@ def sgd_rule(form: str, mu: float, nesterov: str | None):
 
 
 SGD_FORMS = [
-    (form, nesterov) for form in ("torch", "averaged", "sutskever") for nesterov in (None, "torch", "lookahead")
+    (form, nesterov)
+    for form in ("torch", "averaged", "sutskever")
+    for nesterov in (None, "torch", "lookahead")
 ]
 
 
@@ -311,7 +323,14 @@ def test_rmsprop_forms_are_their_formulas(surface_name):
 
         return step
 
-    base = {"optimizer": "rmsprop", "lr": 1e-3, "alpha": alpha, "eps": eps, "momentum": mu, "schedule": WARMUP}
+    base = {
+        "optimizer": "rmsprop",
+        "lr": 1e-3,
+        "alpha": alpha,
+        "eps": eps,
+        "momentum": mu,
+        "schedule": WARMUP,
+    }
     cases = [(True, False), (False, True), (True, True)]
     racers = [
         {**base, "eps_form": "inside" if a else "outside", "momentum_form": "sutskever" if b else "torch"}
@@ -335,7 +354,9 @@ def test_adam_eps_inside_with_amsgrad_is_its_formula(surface_name):
         s["vmax"] = np.maximum(s.get("vmax", 0.0), s["v"])
         return p - lr * (s["m"] / (1 - b1**t)) / np.sqrt(s["vmax"] / (1 - b2**t) + eps)
 
-    res = _race(surface_name, [{"optimizer": "adam", "lr": lr, "eps": eps, "eps_form": "inside", "amsgrad": True}])
+    res = _race(
+        surface_name, [{"optimizer": "adam", "lr": lr, "eps": eps, "eps_form": "inside", "amsgrad": True}]
+    )
     np.testing.assert_allclose(res.params[0], numpy_run(surface_name, rule, res.lr[0]), rtol=RTOL, atol=ATOL)
 
 
@@ -359,7 +380,9 @@ def radam_rule(threshold: float, b1=0.9, b2=0.999, eps=1e-8):
 
 @pytest.mark.parametrize("surface_name", ["rosenbrock", "beale"])
 def test_radam_thresholds_are_the_papers_and_torchs(surface_name):
-    res = _race(surface_name, [{"optimizer": "radam", "lr": 3e-3, "rho_threshold": c} for c in ("paper", "torch")])
+    res = _race(
+        surface_name, [{"optimizer": "radam", "lr": 3e-3, "rho_threshold": c} for c in ("paper", "torch")]
+    )
     for i, c in enumerate(("paper", "torch")):
         theirs = numpy_run(surface_name, radam_rule(RHO_THRESHOLDS[c]), res.lr[i])
         np.testing.assert_allclose(res.params[i], theirs, rtol=RTOL, atol=ATOL, err_msg=c)
