@@ -191,7 +191,7 @@ class StepContext(NamedTuple):
     t:       step number as float64, 1-based.
     loss:    f at the current params (before the update).
     grad:    callable x -> gradient at x (with the race's noise and the racer's clipping applied);
-             used by rules that look elsewhere (NAG's look-ahead).
+             used by rules that look elsewhere (NAG's and SGD's look-ahead Nesterov form).
     hess:    callable x -> exact Hessian at x (Newton).
     """
 

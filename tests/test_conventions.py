@@ -428,3 +428,22 @@ def test_lookahead_point_is_torch_nesterovs(form):
     np.testing.assert_allclose(ahead, np.stack(rows), rtol=1e-6, atol=1e-12)
     # ...and theta itself is not torch's point: the paths differ.
     assert np.abs(res.params[0] - np.stack(rows)).max() > 1e-3
+
+
+# --- where the sentences show: the editor's tooltip and the explain panel --------------------------
+
+
+def test_the_editor_and_explain_panel_show_each_forms_sentence():
+    from optirace.app.explain import racer_explanation
+    from optirace.app.widgets import hparam_widget
+
+    h = optimizers.OPTIMIZERS["sgd"].spec("momentum_form")
+    widget, convert = hparam_widget(h, "averaged")
+    assert widget.label == "momentum_form" and widget.options == ["torch", "averaged", "sutskever"]
+    assert widget.value == "averaged" and convert("sutskever") == "sutskever"
+    for c in h.choices:
+        assert h.choice_doc(c) in widget.description
+    spec = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "momentum_form": "averaged"}
+    table = racer_explanation(0, spec)[2].object
+    assert h.choice_doc("averaged").replace("'", "&#x27;") in table
+    assert h.choice_doc("torch").replace("'", "&#x27;") not in table  # only the chosen one's
