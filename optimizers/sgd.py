@@ -170,7 +170,8 @@ def momentum_update(p, g, state, hp, ctx):
 
     Source: Polyak (1964); optax.ema(decay=beta, debias=False) then -lr.
     Convention: v_0 = 0 and no bias correction, so early steps are (1 - beta) times shorter than
-    torch's SGD momentum, whose buffer sums raw gradients.
+    torch's SGD momentum, whose buffer sums raw gradients. The same rule as
+    `sgd` with momentum_form = 'averaged' (which adds weight decay and Nesterov).
     """
     v = hp["beta"] * state["velocity"] + (1.0 - hp["beta"]) * g
     return p - ctx.lr * v, {"velocity": v}
@@ -210,7 +211,8 @@ def nag_update(p, g, state, hp, ctx):
     Source: Sutskever, Martens, Dahl, Hinton (2013), eq. 3-4: look ahead, then
     correct. Convention: the plotted point is theta, and the gradient is taken at the look-ahead
     point theta + mu v. torch's `SGD(nesterov=True)` is the same algorithm reparametrised: its
-    point is our theta + mu v (this is checked in the tests).
+    point is our theta + mu v (this is checked in the tests). The same rule as `sgd` with
+    momentum_form = 'sutskever', nesterov = true and nesterov_form = 'lookahead'.
     """
     ahead = p + hp["momentum"] * state["velocity"]
     v = hp["momentum"] * state["velocity"] - ctx.lr * ctx.grad(ahead)

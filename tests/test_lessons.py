@@ -248,7 +248,8 @@ def test_lesson_optimal_momentum():
 def test_lesson_momentum_conventions():
     res = raced("momentum-conventions")
     torch, averaged, sutskever = range(3)
-    assert np.all(res.lr[:, :40] == 0.02) and np.all(res.lr[:, 40:] == 0.02 * 0.1)  # cut tenfold once, at step 40
+    # The lr is cut tenfold once, at step 40.
+    assert np.all(res.lr[:, :40] == 0.02) and np.all(res.lr[:, 40:] == 0.02 * 0.1)
     moves = steps_taken(res)
     assert moves[averaged, 0] == pytest.approx(0.1 * moves[torch, 0], rel=1e-9)  # ten times shorter
     assert res.loss[averaged, -1] > 10 * res.loss[torch, -1]
