@@ -20,6 +20,28 @@ def adam_init(p, hp):
     return {"exp_avg": z, "exp_avg_sq": z, "max_exp_avg_sq": z}
 
 
+EPS_FORM = H.convention(
+    "eps_form",
+    "where eps enters the denominator",
+    (
+        "outside",
+        "√v̂ + ε, after debiasing (torch.optim.Adam, optax.adam): ε only matters where √v̂ is as small "
+        "as ε itself.",
+    ),
+    (
+        "inside",
+        "√(v̂ + ε) (optax's eps_root with eps = 0): ε is added to a squared quantity, so it damps "
+        "steps wherever v̂ is below ε, and flat regions are crossed more slowly.",
+    ),
+    (
+        "keras",
+        "√v + ε before debiasing, the ε̂ of Kingma & Ba's Algorithm 1 note (Keras, TensorFlow): "
+        "the effective ε is ε/√(1−β₂ᵗ), about 32 ε at step 1 with β₂ = 0.999, so the first steps "
+        "are damped and the path parts early when gradients are small.",
+    ),
+)
+
+
 def adam_update(p, g, state, hp, ctx):
     r"""torch.optim.Adam, with AMSGrad, coupled or decoupled weight decay and maximize.
 
@@ -33,6 +55,12 @@ def adam_update(p, g, state, hp, ctx):
     for decoupled decay; torch.optim.Adam. Convention: eps is added *outside* the square root and
     *after* debiasing the second moment; the step count starts at 1; AMSGrad keeps the maximum of
     the raw (not debiased) v_t. Decoupled decay shrinks theta by 1 - lr * weight_decay first.
+
+    Other conventions (`eps_form`): 'inside' divides m_t by sqrt(v_hat_t / (1 - beta2^t) + eps),
+    optax.scale_by_adam's eps_root with eps = 0; 'keras' adds eps to sqrt(v_hat_t) before
+    debiasing, theta_t = theta_{t-1} - lr sqrt(1 - beta2^t) / (1 - beta1^t) m_t / (sqrt(v_hat_t) + eps),
+    the efficient form at the end of Kingma & Ba's section 2 and keras.optimizers.Adam (Keras 3,
+    keras/src/optimizers/adam.py, whose default eps is 1e-7).
     """
     g, p = adam_grad(g, p, hp, ctx.lr)
     beta1, beta2 = hp["beta1"], hp["beta2"]
@@ -41,9 +69,17 @@ def adam_update(p, g, state, hp, ctx):
     amsgrad = flag(hp["amsgrad"])
     v_max = jnp.where(amsgrad, jnp.maximum(state["max_exp_avg_sq"], v), state["max_exp_avg_sq"])
     v_hat = jnp.where(amsgrad, v_max, v)
-    denom = jnp.sqrt(v_hat) / jnp.sqrt(bias_correction(beta2, ctx.t)) + hp["eps"]
-    step_size = ctx.lr / bias_correction(beta1, ctx.t)
-    return p - step_size * m / denom, {"exp_avg": m, "exp_avg_sq": v, "max_exp_avg_sq": v_max}
+    bc2, bc1 = bias_correction(beta2, ctx.t), bias_correction(beta1, ctx.t)
+    if hp["eps_form"] == "keras":
+        # Keras's order: one scalar step size, then m over (sqrt(v) + eps).
+        p = p - m * (ctx.lr * jnp.sqrt(bc2) / bc1) / (jnp.sqrt(v_hat) + hp["eps"])
+    else:
+        if hp["eps_form"] == "inside":
+            denom = jnp.sqrt(v_hat / bc2 + hp["eps"])
+        else:
+            denom = jnp.sqrt(v_hat) / jnp.sqrt(bc2) + hp["eps"]
+        p = p - ctx.lr / bc1 * m / denom
+    return p, {"exp_avg": m, "exp_avg_sq": v, "max_exp_avg_sq": v_max}
 
 
 def _with_decoupled(update):
@@ -76,7 +112,10 @@ _ADAM_STATE_DOC = {
     "exp_avg_sq": "second moment v_t (mean of squared gradients)",
     "max_exp_avg_sq": "running maximum of v_t (AMSGrad only; zero otherwise)",
 }
-_ADAM_CONVENTION = "eps outside the square root, after debiasing; step count from 1; bias-corrected."
+_ADAM_CONVENTION = (
+    "eps outside the square root, after debiasing; step count from 1; bias-corrected. eps_form races "
+    "eps inside the root (optax's eps_root) and Keras's eps before debiasing."
+)
 
 
 def _adam_hparams(amsgrad: bool, weight_decay: float = 0.0, decoupled: bool | None = False):
@@ -95,7 +134,7 @@ def _adam_hparams(amsgrad: bool, weight_decay: float = 0.0, decoupled: bool | No
     )
     if decoupled is not None:
         specs += (H.decoupled_weight_decay(decoupled),)
-    return specs + (H.maximize(),)
+    return specs + (H.maximize(), EPS_FORM)
 
 
 ADAM = Optimizer(

@@ -71,3 +71,15 @@ def decoupled_weight_decay(default: bool = False) -> HParam:
         default,
         "decay the weights directly by lr * weight_decay (AdamW style) instead of adding to the gradient",
     )
+
+
+def convention(name: str, doc: str, *choices: tuple[str, str]) -> HParam:
+    """A choice between the conventions papers and frameworks write one rule in.
+
+    `choices` are (value, one sentence: what differs and why the paths part); the first is the
+    default and is torch.optim's convention, so a racer that does not name it steps as torch does.
+    """
+    values = tuple(v for v, _ in choices)
+    return HParam(
+        name, values[0], kind="choice", choices=values, choice_docs=tuple(d for _, d in choices), doc=doc
+    )

@@ -102,7 +102,7 @@ def ranger_update(p, g, state, hp, ctx):
     reset). Defaults are torch's RAdam ones with Ranger's k = 6, alpha = 0.5 (the original Ranger
     used beta1 = 0.95 and eps = 1e-5).
     """
-    inner_hp = {**hp, "decoupled_weight_decay": 0.0, "maximize": 0.0}
+    inner_hp = {**hp, "decoupled_weight_decay": 0.0, "maximize": 0.0, "rho_threshold": "torch"}
     inner_state = {k: v for k, v in state.items() if k != "slow"}
     fast, inner_state = radam_update(p, g, inner_state, inner_hp, ctx)
     fast, slow = _sync(fast, state["slow"], hp, ctx)

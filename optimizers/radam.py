@@ -9,10 +9,28 @@ from . import hparams as H
 from .common import adam_grad, bias_correction, ema_sq, lerp, power
 from .spec import Optimizer
 
-__all__ = ["RADAM", "RADAM_HPARAMS", "radam_init", "radam_update", "RHO_THRESHOLD"]
+__all__ = ["RADAM", "RADAM_HPARAMS", "radam_init", "radam_update", "RHO_THRESHOLD", "RHO_THRESHOLDS"]
 
-# torch switches the adaptive step on once the SMA length exceeds 5 (the paper's text says 4).
-RHO_THRESHOLD = 5.0
+# torch switches the adaptive step on once the SMA length exceeds 5 (as the authors' code does);
+# the paper's Algorithm 2 does at 4.
+RHO_THRESHOLDS = {"torch": 5.0, "paper": 4.0}
+RHO_THRESHOLD = RHO_THRESHOLDS["torch"]
+
+RHO_THRESHOLD_SPEC = H.convention(
+    "rho_threshold",
+    "the length ρ_t of the approximated moving average above which the adaptive step starts",
+    (
+        "torch",
+        "ρ_t > 5 (torch.optim.RAdam, the authors' code): the first steps are debiased momentum SGD "
+        "one step longer.",
+    ),
+    (
+        "paper",
+        "ρ_t > 4 (Liu et al. 2020, Algorithm 2): the adaptive step starts as soon as its variance is "
+        "finite, with r_t still far below 1; with β₂ = 0.999 that is step 5 instead of 6, and the "
+        "paths part there.",
+    ),
+)
 
 
 def radam_init(p, hp):
@@ -35,6 +53,7 @@ def radam_update(p, g, state, hp, ctx):
     Source: Liu et al., "On the Variance of the Adaptive Learning Rate and Beyond" (2020);
     torch.optim.RAdam. Convention: torch's threshold rho_t > 5; until then the step is momentum SGD
     on the debiased m_t; eps is added to sqrt(v_t) before debiasing; step count from 1.
+    `rho_threshold` = 'paper' rectifies from rho_t > 4, as the paper's Algorithm 2 writes it.
     """
     g, p = adam_grad(g, p, hp, ctx.lr)
     beta1, beta2, t = hp["beta1"], hp["beta2"], ctx.t
@@ -44,7 +63,7 @@ def radam_update(p, g, state, hp, ctx):
     m_hat = m / bias_correction(beta1, t)
     rho_inf = 2.0 / (1.0 - beta2) - 1.0
     rho_t = rho_inf - 2.0 * t * power(beta2, t) / bc2
-    rectified = rho_t > RHO_THRESHOLD
+    rectified = rho_t > RHO_THRESHOLDS[hp["rho_threshold"]]
     # Below the threshold r_t may be the root of a negative number; that branch is never taken.
     r = jnp.sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
     adaptive = jnp.sqrt(bc2) / (jnp.sqrt(v) + hp["eps"])
@@ -60,6 +79,7 @@ RADAM_HPARAMS = (
     H.weight_decay(doc="L2 penalty added to the gradient, or decay rate of theta if decoupled"),
     H.decoupled_weight_decay(),
     H.maximize(),
+    RHO_THRESHOLD_SPEC,
 )
 
 RADAM = Optimizer(
@@ -74,8 +94,8 @@ RADAM = Optimizer(
         r"\begin{cases} r_t \sqrt{1-\beta_2^t}/(\sqrt{v_t}+\epsilon) & \rho_t > 5 \\ 1 & \text{else}\end{cases}"
     ),
     source="Liu et al. 2020 (ICLR); torch.optim.RAdam",
-    convention="torch's threshold rho_t > 5; un-rectified steps are debiased momentum SGD; "
-    "eps added to sqrt(v_t); step count from 1.",
+    convention="torch's threshold rho_t > 5 (rho_threshold = 'paper': 4); un-rectified steps are "
+    "debiased momentum SGD; eps added to sqrt(v_t); step count from 1.",
     state_doc={"exp_avg": "first moment m_t", "exp_avg_sq": "second moment v_t"},
 )
 

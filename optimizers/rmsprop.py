@@ -14,6 +14,37 @@ def rmsprop_init(p, hp):
     return {"square_avg": z, "grad_avg": z, "momentum_buffer": z}
 
 
+EPS_FORM = H.convention(
+    "eps_form",
+    "where eps enters the denominator",
+    (
+        "outside",
+        "√v + ε (torch.optim.RMSprop): ε only matters where √v is as small as ε itself.",
+    ),
+    (
+        "inside",
+        "√(v + ε) (Keras, TensorFlow): ε is added to a squared quantity, so it damps steps wherever "
+        "v is below ε (1e-7 damps gradients below about 3e-4), and flat regions are crossed more slowly.",
+    ),
+)
+
+MOMENTUM_FORM = H.convention(
+    "momentum_form",
+    "what the momentum buffer holds (momentum > 0)",
+    (
+        "torch",
+        "b ← μb + g/d, θ ← θ − ηb (torch.optim.RMSprop): the buffer holds normalised gradients and "
+        "the current lr multiplies all of it.",
+    ),
+    (
+        "sutskever",
+        "b ← μb + ηg/d, θ ← θ − b (Keras, TensorFlow): each step enters the buffer with the lr of "
+        "its own step, so the path is torch's at a constant lr and parts from it when a schedule "
+        "moves the lr.",
+    ),
+)
+
+
 def rmsprop_update(p, g, state, hp, ctx):
     r"""torch.optim.RMSprop, with centering, momentum, weight decay and maximize.
 
@@ -28,16 +59,29 @@ def rmsprop_update(p, g, state, hp, ctx):
     torch.optim.RMSprop. Convention: eps outside the square root; no bias correction (v_0 = 0, so
     the first steps are large, about 1/sqrt(1 - alpha) times lr); the momentum buffer holds
     normalised gradients and lr multiplies it.
+
+    Other conventions: eps_form 'inside' divides by sqrt(v_t + eps) (sqrt(v_t - g_avg^2 + eps)
+    centered); momentum_form 'sutskever' accumulates b_t = mu b_{t-1} + lr g_t / d_t and steps
+    theta_t = theta_{t-1} - b_t. Both together, with alpha = 0.9 and eps = 1e-7, are
+    keras.optimizers.RMSprop (Keras 3, keras/src/optimizers/rmsprop.py), TensorFlow's form.
     """
     g = torch_grad(g, p, hp)
     alpha, mu = hp["alpha"], hp["momentum"]
     v = ema_sq(state["square_avg"], g, alpha)
     centered = flag(hp["centered"])
     g_avg = jnp.where(centered, lerp(state["grad_avg"], g, 1.0 - alpha), state["grad_avg"])
-    d = jnp.where(centered, jnp.sqrt(v - g_avg * g_avg), jnp.sqrt(v)) + hp["eps"]
+    spread = jnp.where(centered, v - g_avg * g_avg, v)
+    inside = hp["eps_form"] == "inside"
+    d = jnp.sqrt(spread + hp["eps"]) if inside else jnp.sqrt(spread) + hp["eps"]
     use_momentum = mu > 0.0
-    buf = jnp.where(use_momentum, state["momentum_buffer"] * mu + g / d, state["momentum_buffer"])
-    p = jnp.where(use_momentum, p - ctx.lr * buf, p - ctx.lr * g / d)
+    if hp["momentum_form"] == "sutskever":
+        # Keras's order: the lr-scaled increment first, then into the buffer.
+        step = ctx.lr * g / d
+        buf = jnp.where(use_momentum, state["momentum_buffer"] * mu + step, state["momentum_buffer"])
+        p = jnp.where(use_momentum, p - buf, p - step)
+    else:
+        buf = jnp.where(use_momentum, state["momentum_buffer"] * mu + g / d, state["momentum_buffer"])
+        p = jnp.where(use_momentum, p - ctx.lr * buf, p - ctx.lr * g / d)
     return p, {"square_avg": v, "grad_avg": g_avg, "momentum_buffer": buf}
 
 
@@ -60,6 +104,8 @@ RMSPROP = Optimizer(
         H.momentum(0.0, doc="momentum on the normalised step"),
         H.boolean("centered", False, "divide by the gradient's estimated variance instead of its raw RMS"),
         H.maximize(),
+        EPS_FORM,
+        MOMENTUM_FORM,
     ),
     init=rmsprop_init,
     update=rmsprop_update,
@@ -69,11 +115,13 @@ RMSPROP = Optimizer(
         r"\theta_t = \theta_{t-1} - \eta\, b_t,\quad c = 1 \text{ if centered, else } 0"
     ),
     source="Hinton 2012 (lecture 6e); Graves 2013; torch.optim.RMSprop",
-    convention="eps outside the square root; no bias correction; momentum buffer of normalised gradients.",
+    convention="eps outside the square root; no bias correction; momentum buffer of normalised gradients. "
+    "eps_form = 'inside' with momentum_form = 'sutskever' (and alpha = 0.9, eps = 1e-7) is Keras's RMSprop.",
     state_doc={
         "square_avg": "running average of squared gradients v_t",
         "grad_avg": "running average of gradients (centered only; zero otherwise)",
-        "momentum_buffer": "momentum buffer b_t (momentum > 0 only; zero otherwise)",
+        "momentum_buffer": "momentum buffer b_t (momentum > 0 only; zero otherwise; lr inside it in "
+        "Sutskever's form)",
     },
 )
 

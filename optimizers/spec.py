@@ -80,11 +80,23 @@ class HParam:
     doc: str = ""
     kind: str = "float"  # "float" | "int" | "bool" | "choice" | "int_list"
     choices: tuple[str, ...] = ()
+    # One sentence per choice (same order): what the choice changes and why the paths part. Shown
+    # in the editor's tooltip, the explain panel and the reference.
+    choice_docs: tuple[str, ...] = ()
     min: float = -math.inf
     max: float = math.inf
     min_open: bool = False  # True: value must be > min (not >=)
     max_open: bool = False  # True: value must be < max (not <=)
     allow_inf: bool = False  # e.g. clip thresholds, where inf means "off"
+
+    def __post_init__(self) -> None:
+        if self.choice_docs and len(self.choice_docs) != len(self.choices):
+            raise ValueError(f"{self.name}: one choice_docs sentence per choice")
+
+    def choice_doc(self, value: Any) -> str:
+        """The sentence that says what choice `value` does ('' when the spec has none for it)."""
+        docs = dict(zip(self.choices, self.choice_docs, strict=False))
+        return docs.get(value, "") if isinstance(value, str) else ""
 
     @property
     def static(self) -> bool:
@@ -179,7 +191,7 @@ class StepContext(NamedTuple):
     t:       step number as float64, 1-based.
     loss:    f at the current params (before the update).
     grad:    callable x -> gradient at x (with the race's noise and the racer's clipping applied);
-             used by rules that look elsewhere (NAG's look-ahead).
+             used by rules that look elsewhere (NAG's and SGD's look-ahead Nesterov form).
     hess:    callable x -> exact Hessian at x (Newton).
     """
 

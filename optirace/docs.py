@@ -29,7 +29,8 @@ def _table(hparams) -> list[str]:
         return ["(no hyperparameters)", ""]
     rows = ["| name | default | legal values | meaning |", "|---|---|---|---|"]
     for h in hparams:
-        rows.append(f"| `{h.name}` | {_default(h)} | {h.legal_text()} | {h.doc} |")
+        meaning = h.doc + "".join(f"<br>`{c}`: {h.choice_doc(c)}" for c in h.choices if h.choice_doc(c))
+        rows.append(f"| `{h.name}` | {_default(h)} | {h.legal_text()} | {meaning} |")
     return [*rows, ""]
 
 

@@ -243,3 +243,20 @@ def test_lesson_optimal_momentum():
     use = steps >= 10
     slope = np.polyfit(steps[use], np.log(res.loss[1, use]), 1)[0]
     assert np.exp(slope / 2) == pytest.approx(t["rate_heavy_ball"], rel=0.03)
+
+
+def test_lesson_momentum_conventions():
+    res = raced("momentum-conventions")
+    torch, averaged, sutskever = range(3)
+    # The lr is cut tenfold once, at step 40.
+    assert np.all(res.lr[:, :40] == 0.02) and np.all(res.lr[:, 40:] == 0.02 * 0.1)
+    moves = steps_taken(res)
+    assert moves[averaged, 0] == pytest.approx(0.1 * moves[torch, 0], rel=1e-9)  # ten times shorter
+    assert res.loss[averaged, -1] > 10 * res.loss[torch, -1]
+    # Sutskever's path is torch's until the cut (to rounding), and parts from it after.
+    np.testing.assert_allclose(res.params[sutskever, :41], res.params[torch, :41], rtol=1e-12, atol=1e-12)
+    assert np.abs(res.params[sutskever, 41:] - res.params[torch, 41:]).max() > 0.1
+    # Step 41 is the first at the lower lr: torch's stride drops tenfold, Sutskever's barely.
+    assert moves[torch, 40] < 0.15 * moves[torch, 39]
+    assert moves[sutskever, 40] > 0.8 * moves[sutskever, 39]
+    assert moves[sutskever, 44] > 5 * moves[torch, 44]  # still coasting several steps on

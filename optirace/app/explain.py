@@ -20,10 +20,16 @@ def _fmt(v) -> str:
     return as_html(v)
 
 
+def _meaning(h, value) -> str:
+    """The spec's doc, and for a convention the sentence on the chosen one."""
+    chosen = h.choice_doc(value)
+    return as_html(h.doc) + (f"<br><i>{as_html(value)}</i>: {as_html(chosen)}" if chosen else "")
+
+
 def _table(opt, spec: dict) -> str:
     rows = "".join(
         f"<tr><td>{as_html(h.name)}</td><td>{_fmt(spec.get(h.name, h.default))}</td>"
-        f"<td>{as_html(h.doc)}</td></tr>"
+        f"<td>{_meaning(h, spec.get(h.name, h.default))}</td></tr>"
         for h in opt.hparams
     )
     return f"<table class='hp'><tr><th>name</th><th>value</th><th>meaning</th></tr>{rows}</table>"

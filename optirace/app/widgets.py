@@ -35,6 +35,8 @@ def hparam_widget(h: HParam, value: Any, prefix: str = "") -> tuple[pn.widgets.W
     if h.kind == "bool":
         return _make(pn.widgets.Checkbox, tip, label=label, value=bool(value)), bool
     if h.kind == "choice":
+        # Each choice's sentence (what it changes, why the paths part) in the tooltip.
+        tip += "".join(f" {c}: {h.choice_doc(c)}" for c in h.choices if h.choice_doc(c))
         return _make(pn.widgets.Select, tip, label=label, options=list(h.choices), value=value), str
     if h.kind == "int_list":
         items = value if isinstance(value, (list, tuple)) else str(value).split(";")
