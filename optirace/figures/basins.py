@@ -51,7 +51,7 @@ __all__ = [
 DEFAULT_GRID = 128
 MIN_GRID = 16  # coarser, a map says little
 MAX_GRID = 1024  # the engine's own bound (optimizers/limits.py MAX_GRID)
-NO_MINIMUM = "no minimum within budget"
+NO_MINIMUM = "no listed minimum within budget"
 DIVERGED = "diverged"
 TAG = "optirace:basins"  # the map's Bokeh image renderer carries it (the page and tests find it so)
 # The minima's colours: Okabe & Ito's palette without its grey (the grey says "no minimum"), then
@@ -62,7 +62,9 @@ _MINIMUM_COLORS = tuple(c for c in PALETTE if c != "#7F7F7F")
 def check_grid(grid: Any) -> int:
     """The grid's starts per side: an integer from MIN_GRID to MAX_GRID, else ValueError."""
     if isinstance(grid, (bool, np.bool_)) or not isinstance(grid, (int, np.integer)):
-        raise ValueError(f"grid = {quoted(grid)} is not allowed; use an integer from {MIN_GRID} to {MAX_GRID}")
+        raise ValueError(
+            f"grid = {quoted(grid)} is not allowed; use an integer from {MIN_GRID} to {MAX_GRID}"
+        )
     if not MIN_GRID <= grid <= MAX_GRID:
         raise ValueError(f"grid = {int(grid)} is not allowed; use an integer from {MIN_GRID} to {MAX_GRID}")
     return int(grid)
@@ -96,7 +98,9 @@ def classify(ends: np.ndarray, surface, tol: float | None = None) -> np.ndarray:
     dead = ~np.all(np.isfinite(ends), axis=-1)
     d = np.linalg.norm(np.nan_to_num(ends)[..., None, :] - points, axis=-1)  # (..., k)
     nearest = np.argmin(d, axis=-1) if k else np.zeros(dead.shape, dtype=int)
-    near = np.take_along_axis(d, nearest[..., None], axis=-1)[..., 0] <= tol if k else np.zeros(dead.shape, bool)
+    near = (
+        np.take_along_axis(d, nearest[..., None], axis=-1)[..., 0] <= tol if k else np.zeros(dead.shape, bool)
+    )
     return np.where(dead, k + 1, np.where(near, nearest, k)).astype(np.int32)
 
 
@@ -121,7 +125,8 @@ class BasinMap:
 
 
 def _point_text(p) -> str:
-    return ", ".join(f"{v:.3g}" for v in p)
+    # An estimated minimum's coordinate of 1e-17 is a zero in float64 noise: shown as 0.
+    return ", ".join(f"{v if abs(v) > 1e-12 else 0.0:.3g}" for v in p)
 
 
 def basin_map(surface, racer: Mapping[str, Any] | str, grid: int = DEFAULT_GRID, steps: int = 300,
@@ -205,12 +210,20 @@ def basins_figure(bmap: BasinMap, theme: str = "light", present: bool = False, s
     if bmap.minima:
         span = (bmap.xs[-1] - bmap.xs[0], bmap.ys[-1] - bmap.ys[0])
         for kind, shape, size in (("global", "star", 19), ("local", "triangle", 13)):
-            pts = [(p, i) for i, (p, what) in enumerate(bmap.minima) if (what == "local minimum") == (kind == "local")]
+            pts = [
+                (p, i)
+                for i, (p, what) in enumerate(bmap.minima)
+                if (what == "local minimum") == (kind == "local")
+            ]
             if not pts:
                 continue
-            mark = hv.Points([p for p, _ in pts], group="GlobalMinimum" if kind == "global" else "LocalMinimum")
+            mark = hv.Points(
+                [p for p, _ in pts], group="GlobalMinimum" if kind == "global" else "LocalMinimum"
+            )
             mark = styled(mark, marker(shape, size, scale, "#ffffff", "#111111", 1.5))
-            layers.append(mark.opts(show_legend=False, backend="bokeh").opts(show_legend=False, backend="matplotlib"))
+            layers.append(
+                mark.opts(show_legend=False, backend="bokeh").opts(show_legend=False, backend="matplotlib")
+            )
             numbers = hv.Labels([(p[0] + 0.025 * span[0], p[1] + 0.025 * span[1], str(i + 1)) for p, i in pts],
                                 vdims="text", group="MinimumNumber")  # fmt: skip
             numbers = styled(numbers, text("#111111", lk.tick_font, scale))
