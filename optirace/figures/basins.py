@@ -46,6 +46,7 @@ __all__ = [
     "NO_MINIMUM",
     "DIVERGED",
     "TAG",
+    "START_TAG",
 ]
 
 DEFAULT_GRID = 128
@@ -54,6 +55,7 @@ MAX_GRID = 1024  # the engine's own bound (optimizers/limits.py MAX_GRID)
 NO_MINIMUM = "no listed minimum within budget"
 DIVERGED = "diverged"
 TAG = "optirace:basins"  # the map's Bokeh image renderer carries it (the page and tests find it so)
+START_TAG = "optirace:basins:start"  # and the start marker's renderer this one
 # The minima's colours: Okabe & Ito's palette without its grey (the grey says "no minimum"), then
 # colorcet's Glasbey colours (Glasbey et al. 2007) for surfaces with more minima than that.
 _MINIMUM_COLORS = tuple(c for c in PALETTE if c != "#7F7F7F")
@@ -185,10 +187,16 @@ def _tag(plot, _element) -> None:
         renderer.tags = [*renderer.tags, TAG]
 
 
+def _tag_start(plot, _element) -> None:
+    renderer = plot.handles.get("glyph_renderer")
+    if renderer is not None:
+        renderer.tags = [*renderer.tags, START_TAG]
+
+
 def basins_figure(bmap: BasinMap, theme: str = "light", present: bool = False, scale: float = 1.0,
-                  legend: bool = True) -> hv.Overlay:  # fmt: skip
+                  legend: bool = True, start: tuple[float, float] | None = None) -> hv.Overlay:  # fmt: skip
     """The map: each start coloured by its category, the minima marked and numbered, a legend
-    naming each colour with its share of the starts."""
+    naming each colour with its share of the starts; `start`, if given, is marked too."""
     lk = look(theme, present)
     s = bmap.surface
     n = len(bmap.names)
@@ -229,6 +237,10 @@ def basins_figure(bmap: BasinMap, theme: str = "light", present: bool = False, s
             numbers = styled(numbers, text("#111111", lk.tick_font, scale))
             layers.append(numbers.opts(text_align="left", text_baseline="bottom", backend="bokeh")
                           .opts(horizontalalignment="left", verticalalignment="bottom", backend="matplotlib"))  # fmt: skip
+    if start is not None:  # where the race starts: a click on the map in the app moves it
+        mark = hv.Points([tuple(start)], label="start", group="Start")
+        mark = styled(mark, marker("circle", lk.head_size + 4, scale, "#ffffff", "#111111", 2))
+        layers.append(mark.opts(hooks=[_tag_start], backend="bokeh"))
     title = f"Basins on {s.title}: {bmap.racer}, {bmap.steps} steps, {bmap.grid}×{bmap.grid} starts"
     (x0, x1), (y0, y1) = s.domain
     ax = axes(lk, scale, grid=False)
