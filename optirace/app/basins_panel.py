@@ -142,7 +142,9 @@ class BasinsPanel(pn.viewable.Viewer):
 
     def _start(self) -> tuple[float, float]:
         res = self.state.result
-        return tuple(float(v) for v in res.params[0, 0, :2]) if res is not None else (np.nan, np.nan)
+        if res is None or res.surface.dim != 2:
+            return (np.nan, np.nan)
+        return tuple(float(v) for v in res.params[0, 0, :2])
 
     # ----- following the race -------------------------------------------------------------------
     def _on_tap(self, event) -> None:
