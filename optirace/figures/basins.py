@@ -98,7 +98,7 @@ def classify(ends: np.ndarray, surface, tol: float | None = None) -> np.ndarray:
     k = len(points)
     tol = tolerance(surface) if tol is None else tol
     dead = ~np.all(np.isfinite(ends), axis=-1)
-    d = np.linalg.norm(np.nan_to_num(ends)[..., None, :] - points, axis=-1)  # (..., k)
+    d = np.linalg.norm(np.where(dead[..., None], 0.0, ends)[..., None, :] - points, axis=-1)  # (..., k)
     nearest = np.argmin(d, axis=-1) if k else np.zeros(dead.shape, dtype=int)
     near = (
         np.take_along_axis(d, nearest[..., None], axis=-1)[..., 0] <= tol if k else np.zeros(dead.shape, bool)
