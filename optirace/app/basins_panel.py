@@ -38,8 +38,8 @@ class BasinsPanel(pn.viewable.Viewer):
     def __init__(self, state: RaceState, **params) -> None:
         super().__init__(**params)
         self.state = state
-        self.racer = pn.widgets.Select(name="racer", width=200, css_classes=["basins-racer"])
-        self.grid = pn.widgets.Select(name="starts per side", options=list(GRIDS), value=DEFAULT_GRID, width=130,
+        self.racer = pn.widgets.Select(label="racer", width=200, css_classes=["basins-racer"])
+        self.grid = pn.widgets.Select(label="starts per side", options=list(GRIDS), value=DEFAULT_GRID, width=130,
                                       css_classes=["basins-grid"])  # fmt: skip
         self.button = pn.widgets.Button(
             label="Compute map", color="primary", width=130, css_classes=["basins-compute"]
