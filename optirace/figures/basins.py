@@ -174,7 +174,8 @@ def category_colors(n_minima: int, theme: str = "light") -> list[str]:
 
 def _bokeh_key(entries: list[tuple[str, str]], size: float, lk) -> Callable[[Any, Any], None]:
     """A Bokeh hook adding one legend entry per category: a square of its colour. Bokeh models, not
-    HoloViews layers: a layer per category took HoloViews a third of the drawing time."""
+    HoloViews layers: a layer per category took HoloViews a third of the drawing time. One point,
+    at NaN, drawn nowhere: BokehJS draws no legend square for a renderer with no data."""
 
     def hook(plot, _element) -> None:
         from bokeh.models import ColumnDataSource, GlyphRenderer, Legend, LegendItem, Scatter
@@ -184,7 +185,7 @@ def _bokeh_key(entries: list[tuple[str, str]], size: float, lk) -> Callable[[Any
         for label, color in entries:
             glyph = Scatter(x="x", y="y", marker="square", size=size, fill_color=color, line_color="#888888")
             swatch = GlyphRenderer(
-                data_source=ColumnDataSource({"x": [], "y": []}), glyph=glyph, name="basin-key"
+                data_source=ColumnDataSource({"x": [np.nan], "y": [np.nan]}), glyph=glyph, name="basin-key"
             )
             fig.renderers.append(swatch)
             items.append(LegendItem(label=label, renderers=[swatch]))

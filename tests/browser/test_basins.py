@@ -3,10 +3,13 @@ grid's shape, and a click on it races from the point clicked."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from conftest import RACE_ROWS_JS
+from PIL import Image
 
-from optirace.figures.basins import basin_map
+from optirace.figures.basins import basin_map, category_colors
 
 pytestmark = pytest.mark.browser
 
@@ -72,6 +75,13 @@ def test_the_map_is_computed_drawn_and_a_click_races_from_there(app):
     assert drawn["values"] == sorted(set(want.labels.ravel().tolist())) == [0, 1, 2, 3]
     # The status line names each minimum's share.
     page.wait_for_function(f"() => ({DEEP_TEXT_JS})().includes('1: global minimum (3, 2): ')", timeout=30_000)
+    # The legend draws a square of each category's colour: "no listed minimum" covers none of
+    # Himmelblau's map, so its grey can only come from the legend.
+    page.locator(".basins").first.scroll_into_view_if_needed()
+    shot = Image.open(io.BytesIO(page.locator(".basins").first.screenshot())).convert("RGB")
+    counts = {c: n for n, c in shot.getcolors(1_000_000)}
+    grey = tuple(int(category_colors(4)[-2][i : i + 2], 16) for i in (1, 3, 5))
+    assert counts.get(grey, 0) >= 60, counts.get(grey, 0)  # a square of 14 px, not a few pixels of text
     # Click the map at (2, -1) (in the basin of the minimum at (3.58, -1.85) or (3, 2)).
     page.locator(".basins").first.scroll_into_view_if_needed()
     m = _map(page)
