@@ -22,8 +22,12 @@ OUT_FORMATS = ("png", "svg", "pdf", "html")
 
 
 def add_basins(p: argparse.ArgumentParser) -> None:
+    from .cli import RACER_HELP
     from .figures.basins import DEFAULT_GRID, MAX_GRID, MIN_GRID
     from .scene import Scene
+
+    p.epilog = RACER_HELP  # the racer syntax, as `optirace race --help` gives it
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
 
     Scene.add_arguments(
         p, BASINS_FIELDS, helps={"racers": "the racer, e.g. 'adam:lr=0.05' (default: adam:lr=0.01)"}
