@@ -249,6 +249,21 @@ def _run_deck(args: argparse.Namespace) -> int:
     return run(args)
 
 
+# --- basins (optirace/basins_cli.py) --------------------------------------------------------------
+
+
+def _add_basins(p: argparse.ArgumentParser) -> None:
+    from .basins_cli import add_basins
+
+    add_basins(p)
+
+
+def _run_basins(args: argparse.Namespace) -> int:
+    from .basins_cli import run_basins
+
+    return run_basins(args)
+
+
 # --- registry --------------------------------------------------------------------------------------
 
 Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -261,6 +276,7 @@ COMMANDS: tuple[Command, ...] = (
     ("tune", "set each racer's learning rate to its best on this surface and budget", _add_tune, _run_tune),
     ("memory", "optimizer-state memory per racer for a large model (ZeRO stage 1)", _add_memory, _run_memory),
     ("deck", "write the lessons as an offline slide deck (.html) or stills (.pdf)", _add_deck, _run_deck),
+    ("basins", "map where one racer ends from each start of a grid (basins)", _add_basins, _run_basins),
 )
 
 # Commands whose unknown options are passed through rather than rejected.

@@ -110,7 +110,26 @@ def reference() -> str:
         *(f"| `{name}` | {getattr(limits, name):,} | {what} |" for name, what in limits.DOCS.items()),
         "",
     ]
+    out += _basins_entry()
     return "\n".join(out).rstrip() + "\n"
+
+
+def _basins_entry() -> list[str]:
+    from .figures.basins import DEFAULT_GRID, MAX_GRID, MIN_GRID, NO_MINIMUM
+
+    return [
+        "## `optirace basins`",
+        "",
+        "`optirace basins --surface S --racer SPEC --grid N --steps N --out map.png` races one racer from",
+        "every start of an N x N grid over the surface's domain (one vmapped call, `optimizers.basins`) and",
+        "colours each start by where it ends: at a listed minimum (within 2% of the domain's longer side;",
+        "each global and local minimum its own colour, numbered on the map and in the legend), at none of",
+        f"them ('{NO_MINIMUM}'), or diverged.",
+        f"`--grid` is {MIN_GRID} to {MAX_GRID} (default {DEFAULT_GRID}); `--formula F [--domain ...]`",
+        "maps a typed formula instead of a catalogue surface; `--out` takes .png, .svg, .pdf (1280x720) or",
+        ".html (standalone). The shares of the starts are printed. In the app: the Basins card.",
+        "",
+    ]
 
 
 if __name__ == "__main__":

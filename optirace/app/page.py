@@ -13,6 +13,7 @@ from optirace.figures import paintfix
 from optirace.scene import FORMULA
 from surfaces import SURFACES
 
+from .basins_panel import BasinsPanel
 from .busy import Busy
 from .explain import Explain
 from .export_menu import ExportMenu
@@ -257,6 +258,8 @@ def build() -> pn.viewable.Viewable:
         pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
         *fair_cards(state, lambda title, make: _built_when_opened(title, make, sizing_mode="stretch_width",
                                                                   stylesheets=[CARD_SHEET])),
+        _built_when_opened("Basins of attraction", lambda: BasinsPanel(state), sizing_mode="stretch_width",
+                           stylesheets=[CARD_SHEET]),
         pn.Card(Explain(state), title="Explain: each racer's update rule", collapsed=False,
                 sizing_mode="stretch_width", stylesheets=[CARD_SHEET]),
         ready,
