@@ -45,6 +45,25 @@ def _tagged(element, tag: str):
     return element.opts(hooks=[hook], backend="bokeh")
 
 
+def _cells_hook(m):
+    """Tag the cells' renderer, and give each cell its own lr and β in the hover: HoloViews puts the
+    arithmetic middle of a cell's edges there, which on the log axis is not the cell's lr."""
+
+    def hook(plot, _element):
+        renderer, source = plot.handles.get("glyph_renderer"), plot.handles.get("source")
+        if renderer is not None:
+            renderer.tags = [*renderer.tags, f"{TAG}:cells"]
+        if source is not None and "left" in source.data:
+            d = source.data
+            middle = np.sqrt(np.asarray(d["left"], dtype=float) * np.asarray(d["right"], dtype=float))
+            j = np.abs(np.log(middle)[:, None] - np.log(m.lrs)[None, :]).argmin(axis=1)
+            beta = (np.asarray(d["bottom"], dtype=float) + np.asarray(d["top"], dtype=float)) / 2
+            i = np.abs(beta[:, None] - m.betas[None, :]).argmin(axis=1)
+            source.data = {**d, "lr": m.lrs[j], "beta": m.betas[i]}
+
+    return hook
+
+
 def _edges(values: np.ndarray, log: bool) -> np.ndarray:
     """Cell edges halfway between neighbouring values (in log space for a log axis), the end cells
     as wide as their neighbours."""
@@ -113,7 +132,7 @@ def heatmap_figure(m, label: str, color: str, theme: str = "light", present: boo
     # matplotlib's colour bar is drawn by a hook: HoloViews places its own beside the axes as they
     # are before their aspect applies, and so over the wide map.
     cells = cells.opts(**{**common, "colorbar": False}, hooks=[_colorbar(lk, scale)], backend="matplotlib")
-    cells = _tagged(cells, f"{TAG}:cells")
+    cells = cells.opts(hooks=[_cells_hook(m)], backend="bokeh")
     point = hv.Points([data.mark], ["lr", "beta"], group="CurrentSetting", label=label)
     point = _tagged(
         styled(point, marker("circle", lk.head_size + 4, scale, color, lk.text, 2.5)), f"{TAG}:mark"
