@@ -59,7 +59,7 @@ class HeatmapPanel(pn.viewable.Viewer):
         super().__init__(**params)
         self.state = state
         self.side = side
-        self.racer = pn.widgets.Select(name="racer", options={}, width=260, css_classes=["heatmap-racer"])
+        self.racer = pn.widgets.Select(label="racer", options={}, width=260, css_classes=["heatmap-racer"])
         self.compute_button = pn.widgets.Button(label="Compute map", color="primary", width=130,
                                                 css_classes=["heatmap-compute"])  # fmt: skip
         self.compute_button.on_click(lambda e: self.busy(self.compute))
