@@ -90,8 +90,9 @@ class HeatmapPanel(pn.viewable.Viewer):
         names = legend_names(s.racers)
         options = {n: i for i, (n, spec) in enumerate(zip(names, s.racers, strict=True)) if mappable(spec)}
         keep = self.racer.value if self.racer.value in options.values() else None
-        self.racer.options = options
-        if options:
+        if options != self.racer.options:  # a slider move leaves them as they were: nothing to send
+            self.racer.options = options
+        if options and self.racer.value != keep:
             self.racer.value = keep if keep is not None else next(iter(options.values()))
         self.compute_button.disabled = not options
         if not options and self.map is None:
