@@ -92,8 +92,9 @@ class HeatmapPanel(pn.viewable.Viewer):
         keep = self.racer.value if self.racer.value in options.values() else None
         if options != self.racer.options:  # a slider move leaves them as they were: nothing to send
             self.racer.options = options
-        if options and self.racer.value != keep:
-            self.racer.value = keep if keep is not None else next(iter(options.values()))
+        want = keep if keep is not None else next(iter(options.values()), None)
+        if self.racer.value != want:
+            self.racer.value = want
         self.compute_button.disabled = not options
         if not options and self.map is None:
             self.status.object = (
