@@ -27,7 +27,7 @@ import numpy as np
 from .race import _batched_run, _check_inputs, _check_work, _is_int
 from .racer import Racer, parse_racer
 from .schedules import momentum_name
-from .spec import HParam, check_value, shown
+from .spec import HParam, as_float, check_value, shown
 
 __all__ = ["LrBetaMap", "lr_beta_map", "beta_name", "with_lr_beta", "MAX_MAP_SIDE", "DEFAULT_SIDE"]
 
@@ -104,8 +104,13 @@ class LrBetaMap:
 
     def cell(self, lr: float, beta: float) -> tuple[int, int]:
         """(i, j) of the cell nearest to (lr, beta): nearest in log lr and in β, as drawn."""
+        bad = f"cell: lr = {shown(lr)}, beta = {shown(beta)} is not a point of the map"
+        try:
+            lr, beta = as_float(lr), as_float(beta)
+        except ValueError:
+            raise ValueError(bad) from None
         if not (math.isfinite(lr) and math.isfinite(beta)) or lr <= 0:
-            raise ValueError(f"cell: lr = {shown(lr)}, beta = {shown(beta)} is not a point of the map")
+            raise ValueError(bad)
         j = int(np.argmin(np.abs(np.log(self.lrs) - math.log(lr))))
         i = int(np.argmin(np.abs(self.betas - beta)))
         return i, j

@@ -157,7 +157,7 @@ def test_a_schedule_that_does_not_cycle_beta_is_mapped():
 def test_cell_finds_the_nearest_setting():
     m = lr_beta_map("booth", "sgd:lr=0.01,momentum=0.5", steps=10, lrs=[0.001, 0.01, 0.1], betas=[0.0, 0.5])
     assert m.cell(0.003, 0.2) == (0, 0) and m.cell(0.0035, 0.3) == (1, 1) and m.cell(1.0, 0.9) == (1, 2)
-    for bad in ((0.0, 0.5), (math.nan, 0.5), (0.1, math.inf)):
+    for bad in ((0.0, 0.5), (math.nan, 0.5), (0.1, math.inf), ("x", 0.5), (0.1, None)):
         with pytest.raises(ValueError, match="not a point"):
             m.cell(*bad)
 
