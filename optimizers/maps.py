@@ -1,6 +1,6 @@
 """Two-parameter maps: a racer's final loss over a grid of learning rates x momenta, in one vmapped call.
 
-The learning rate and the momentum interact: heavy-ball momentum at β takes steps about 1/(1 - β)
+The learning rate and the momentum interact: torch's SGD momentum at β takes steps about 1/(1 - β)
 times the learning rate once it has built up, so the rates that converge shrink as β grows, and a
 single sweep of either hides that trade-off (Goh 2017, "Why Momentum Really Works"; Sutskever et
 al. 2013, "On the importance of initialization and momentum in deep learning"). `lr_beta_map`
