@@ -6,7 +6,8 @@ single sweep of either hides that trade-off (Goh 2017, "Why Momentum Really Work
 al. 2013, "On the importance of initialization and momentum in deep learning"). `lr_beta_map`
 races every (lr, β) pair of a grid at once, on the race's own surface, start, steps, noise and seed:
 
-    m = optimizers.maps.lr_beta_map("rosenbrock", "sgd:lr=0.001,momentum=0.9", steps=300)
+    from optimizers.maps import lr_beta_map
+    m = lr_beta_map("rosenbrock", "sgd:lr=0.001,momentum=0.9", steps=300)
     m.loss[i, j]       # final loss at beta m.betas[i] and lr m.lrs[j]; +inf where the run diverged
     m.spec(i, j)       # the racer with that cell's lr and beta, to race it
 
