@@ -234,6 +234,21 @@ def _run_memory(args: argparse.Namespace) -> int:
     return run_memory(args)
 
 
+# --- heatmap (optirace/heatmap_cli.py) ------------------------------------------------------------
+
+
+def _add_heatmap(p: argparse.ArgumentParser) -> None:
+    from .heatmap_cli import add_heatmap
+
+    add_heatmap(p)
+
+
+def _run_heatmap(args: argparse.Namespace) -> int:
+    from .heatmap_cli import run_heatmap
+
+    return run_heatmap(args)
+
+
 # --- deck ------------------------------------------------------------------------------------------
 
 
@@ -277,6 +292,7 @@ COMMANDS: tuple[Command, ...] = (
     ("memory", "optimizer-state memory per racer for a large model (ZeRO stage 1)", _add_memory, _run_memory),
     ("deck", "write the lessons as an offline slide deck (.html) or stills (.pdf)", _add_deck, _run_deck),
     ("basins", "map where one racer ends from each start of a grid (basins)", _add_basins, _run_basins),
+    ("heatmap", "one racer's final loss over a grid of learning rate x momentum", _add_heatmap, _run_heatmap),
 )
 
 # Commands whose unknown options are passed through rather than rejected.
@@ -296,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text, add, _ in COMMANDS:
         p = sub.add_parser(name, help=help_text, description=help_text.capitalize() + ".")
-        if name in ("race", "tune"):
+        if name in ("race", "tune", "heatmap"):
             p.epilog = RACER_HELP
             p.formatter_class = argparse.RawDescriptionHelpFormatter
         add(p)

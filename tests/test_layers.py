@@ -31,6 +31,9 @@ def _imports(module: str) -> set[str]:
         ("optirace.export.view", ("optirace.app", "optirace.cli")),
         ("optirace.figures.sensitivity", ("optirace.app", "optirace.export", "optirace.cli")),
         ("optirace.figures.memory", ("optirace.app", "optirace.export", "optirace.cli")),
+        ("optimizers.maps", ("optirace",)),
+        ("optirace.figures.heatmap", ("optirace.app", "optirace.export", "optirace.cli")),
+        ("optirace.heatmap_cli", ("optirace.app",)),
     ],
 )
 def test_imports_run_one_way(module, never):

@@ -14,7 +14,8 @@ __all__ = ["fair_cards"]
 
 
 def fair_cards(state: RaceState, card: Callable) -> list:
-    """[learning-rate card, memory card], each made by `card(title, make)` (page.py's collapsed card)."""
+    """[learning-rate card, lr x momentum map card, memory card], each made by `card(title, make)`
+    (page.py's collapsed card)."""
 
     def tune():
         from .tune_panel import TunePanel
@@ -26,7 +27,13 @@ def fair_cards(state: RaceState, card: Callable) -> list:
 
         return MemoryPanel(state)
 
+    def heatmap():
+        from .heatmap_panel import HeatmapPanel
+
+        return HeatmapPanel(state)
+
     return [
         card("Learning rate: sensitivity and tuning", tune),
+        card("Learning rate × momentum: map of the final loss", heatmap),
         card("Memory per racer (optimizer state, ZeRO stage 1)", memory),
     ]
