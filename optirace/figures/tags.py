@@ -26,8 +26,9 @@ def _fields(glyph) -> tuple[str, str]:
     return str(glyph.x), str(glyph.y)
 
 
-def played(element, role: str, racer: int = -1):
-    """`element`, whose Bokeh renderer is tagged `optirace:role:racer:xfield:yfield`."""
+def played(element, role: str, racer: int = -1, *hooks):
+    """`element`, whose Bokeh renderer is tagged `optirace:role:racer:xfield:yfield`, with its other
+    Bokeh `hooks` (run first)."""
 
     def hook(plot, _element):
         glyph = plot.handles.get("glyph")
@@ -43,7 +44,7 @@ def played(element, role: str, racer: int = -1):
             if model is not None:
                 model.syncable = False
 
-    return element.opts(hooks=[hook], backend="bokeh")
+    return element.opts(hooks=[*hooks, hook], backend="bokeh")
 
 
 def panel(overlay, name: str, *hooks):
