@@ -206,7 +206,7 @@ def internals(result, i: int, k: int, params=None) -> dict:
         return {"t": None, "note": note, "rows": rows}
     lr = float(result.lr[i, k])
     step = P[t] - theta
-    rows += [("lr_t", lr), ("lr_t·∇f", tuple(lr * g)), ("Δθ applied", tuple(step))]
+    rows += [("lr_t", lr), ("SGD's step −lr_t·∇f", tuple(-lr * g)), ("Δθ applied", tuple(step))]
     at = {key[len(prefix) :]: np.asarray(v)[t] for key, v in state.items() if key.startswith(prefix)}
     before = {key[len(prefix) :]: np.asarray(v)[k] for key, v in state.items() if key.startswith(prefix)}
     hp = owner.hp if owner is not racer else racer.hp
@@ -232,11 +232,11 @@ def internals(result, i: int, k: int, params=None) -> dict:
             if on:
                 r = math.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
                 eff = lr * (m / c1) * r * math.sqrt(c2) / (np.sqrt(v) + eps)
-                rows += [("r_t", r), ("lr·r_t·m̂/(√v̂ + ε)", tuple(eff))]
+                rows += [("r_t", r), ("−lr·r_t·m̂_t/(√v̂_t + ε)", tuple(-eff))]
             else:
-                rows.append(("lr·m̂_t", tuple(lr * m / c1)))
+                rows.append(("−lr·m̂_t", tuple(-lr * m / c1)))
         else:
-            rows.append(("lr·m̂/(√v̂ + ε)", tuple(lr * (m / c1) / (np.sqrt(vh / c2) + eps))))
+            rows.append(("−lr·m̂_t/(√v̂_t + ε)", tuple(-lr * (m / c1) / (np.sqrt(vh / c2) + eps))))
     elif name == "rprop":
         rows += [("step sizes s_t", tuple(at["step_size"])), ("sign of g_t (0: sign changed)", tuple(np.sign(at["prev"])))]  # fmt: skip
         shown |= {"step_size", "prev"}
