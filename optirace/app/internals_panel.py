@@ -32,17 +32,15 @@ TOGGLES = (
     ("Internals table", "table"),
 )
 
-_SHOW = CustomJS(
-    args={"keys": [k for _, k in TOGGLES]},
-    code="""
+# Made per session: a model belongs to one document.
+_SHOW = """
 const o = (window.__optirace = window.__optirace ?? {});
 o.layers = {};
 for (const i of cb_obj.active) o.layers[keys[i]] = true;
 // A race at rest is drawn again at its step; a playing one draws them from its next frame.
 const P = o.player;
 if (P && !P.playing && P.draw) P.draw(P.step, false);
-""",
-)
+"""
 
 
 class InternalsPanel:
@@ -52,7 +50,7 @@ class InternalsPanel:
         self.state = state
         self.toggles = CheckboxGroup(labels=[t for t, _ in TOGGLES], active=[], inline=True,
                                      css_classes=["internals-toggles"], name="internals-toggles")  # fmt: skip
-        self.toggles.js_on_change("active", _SHOW)
+        self.toggles.js_on_change("active", CustomJS(args={"keys": [k for _, k in TOGGLES]}, code=_SHOW))
         self.scale = Div(text="", css_classes=["arrow-scale"], name="arrow-scale")
         self.bar = pn.pane.Bokeh(_row(self.toggles, self.scale), sizing_mode="stretch_width")
         self.table = html_pane(
