@@ -178,3 +178,59 @@ def test_the_table_at_the_end_and_after_a_divergence():
     assert internals(res, 1, 99)["t"] is None  # a step past the end is the end
     html = internals_html(res, ["<b>x</b>", "y"], ["#000", "#111"], 5)
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+# ----- stills ------------------------------------------------------------------------------------------
+def test_a_still_draws_the_arrows_of_its_step_from_the_racers_points(tmp_path):
+    from optirace.export import Options
+    from optirace.export.arrows import draw_arrows
+    from optirace.export.frames import Picture
+    from optirace.export.scene import state_from_scene
+
+    state = state_from_scene(
+        {"surface": "rosenbrock", "racers": ["adam:lr=0.05", "gd:lr=0.001"], "steps": 20}
+    )
+    pic = Picture(state, Options(size=(640, 360)), animated=False)
+    k = 6
+    assert draw_arrows(pic, k, ("g", "u", "m"), state.kappa) == 5  # gd keeps no first moment
+    res = state.result
+    sc = arrow_scales(res)
+    arrows = [a for a in pic.axes["contour"].texts if getattr(a, "arrow_patch", None) is not None]
+    ends = {
+        (round(a.xyann[0], 12), round(a.xyann[1], 12), round(a.xy[0], 12), round(a.xy[1], 12)) for a in arrows
+    }
+    for i in range(2):
+        x, y = res.params[i, k]
+        gx, gy = -sc["g"] * _grad(res.params[i, k])
+        assert (round(x, 12), round(y, 12), round(x + gx, 12), round(y + gy, 12)) in ends
+    said = [t.get_text() for t in pic.axes["contour"].texts if t.get_text()]
+    assert said == [
+        f"arrows at step {k}: −∇f ×{sc['g']:g}, update Δθ ×{sc['u']:g}, −m (first moment) ×{sc['m']:g}"
+    ]
+    pic.save(tmp_path / "still.svg", "svg", k)
+    assert (tmp_path / "still.svg").stat().st_size > 0
+
+
+def test_the_arrows_option_is_checked():
+    from optirace.export.options import ARROW_KINDS, parse_arrows
+    from optirace.figures.internals import KINDS
+
+    assert ARROW_KINDS == KINDS
+    assert parse_arrows("g, U") == ("g", "u") and parse_arrows(None) == ()
+    for bad in ("", "g,g", "x", "g;u", "<b>" * 50):
+        with pytest.raises(ValueError, match="arrows"):
+            parse_arrows(bad)
+
+
+def test_the_export_command_refuses_arrows_on_an_animation(tmp_path):
+    import argparse
+
+    from optirace.export.command import add_arguments, run
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    args = p.parse_args(["--surface", "rosenbrock", "--racer", "adam", "--steps", "5", "--arrows", "g",
+                         "--out", str(tmp_path / "a.gif")])  # fmt: skip
+    with pytest.raises(ValueError, match="--arrows is for stills"):
+        run(args)
+    assert not (tmp_path / "a.gif").exists()

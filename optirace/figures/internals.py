@@ -28,11 +28,11 @@ import numpy as np
 from surfaces.grid import gradients
 
 from ..text import as_html
-from .look import Look, mpl_pt
+from .look import Look
 from .tags import played
 
 __all__ = ["KINDS", "SHARE", "first_moment", "track_key", "vectors", "scales", "arrow_scales", "arrow_columns",
-           "scale_text", "internals", "internals_html", "internals_layers"]  # fmt: skip
+           "scale_text", "internals", "internals_html", "internals_layers", "DASH", "ARROW_NAMES"]  # fmt: skip
 
 KINDS = ("g", "u", "m")  # -gradient, update, -first moment
 SHARE = 0.15
@@ -289,8 +289,8 @@ def internals_html(result, labels, colors, k: int, params=None, noise: float = 0
 
 
 # ----- the figure's layers -----------------------------------------------------------------------------
-_DASH = {"g": "dotted", "u": "solid", "m": "dashed"}
-_MPL_DASH = {"g": ":", "u": "-", "m": "--"}
+# How each kind is drawn, in the page and in a still: dotted, solid, dashed.
+DASH = {"g": "dotted", "u": "solid", "m": "dashed"}
 
 
 def _by_row(plot, _element) -> None:
@@ -303,35 +303,20 @@ def _by_row(plot, _element) -> None:
     plot.handles["glyph"].line_color = field("color")
 
 
-def internals_layers(slots: int, lk: Look, scale: float, player: bool, at=None, colors=()) -> list:
-    """The arrows (for the player one Segments layer per kind, one row per racer's slot) and, for
-    the player, the tracks (one Path layer, one path per slot): empty, tagged for the page to fill
-    (figures/player.js shows them when asked, and hides them otherwise). Otherwise one layer per
-    racer and kind at one step: `at` = (arrow columns at that row, as arrow_columns gives them,
-    points (racers, 2))."""
+def internals_layers(slots: int, lk: Look) -> list:
+    """The player's layers: the arrows (one Segments layer per kind, one row per racer's slot) and
+    the tracks (one Path layer, one path per slot), empty and tagged for the page to fill
+    (figures/player.js draws them when the page's toggles ask for them, and hides them otherwise).
+    A still draws its arrows itself (optirace/export/arrows.py)."""
     layers = []
-    width = 1.25 * lk.line_width
     for kind in KINDS:
-        if player:
-            data = [tuple(np.full(4, np.nan))] * slots
-            seg = hv.Segments(data, ["x0", "y0", "x1", "y1"], group=f"Arrow{kind.upper()}")
-            seg = seg.opts(line_width=width, line_dash=_DASH[kind], backend="bokeh")
-            layers.append(played(seg, f"arrow.{kind}", -1, _by_row))
-            continue
-        cols, P = at
-        for i in range(P.shape[0]):
-            dx, dy = cols.get(f"{kind}dx{i}", [np.nan])[0], cols.get(f"{kind}dy{i}", [np.nan])[0]
-            if not (np.isfinite(dx) and np.isfinite(dy)):
-                continue
-            seg = hv.Segments([(P[i, 0], P[i, 1], P[i, 0] + dx, P[i, 1] + dy)], ["x0", "y0", "x1", "y1"],
-                              group=f"Arrow{kind.upper()}")  # fmt: skip
-            seg = seg.opts(color=colors[i], line_width=width, line_dash=_DASH[kind], backend="bokeh")
-            seg = seg.opts(color=colors[i], linewidth=mpl_pt(width, scale), linestyle=_MPL_DASH[kind],
-                           backend="matplotlib")  # fmt: skip
-            layers.append(seg)
-    if player:
-        paths = [{"x": np.full(1, np.nan), "y": np.full(1, np.nan)} for _ in range(slots)]
-        track = hv.Path(paths, group="Track").opts(line_width=lk.line_width, alpha=0.45, line_dash="dashed",
-                                                   backend="bokeh")  # fmt: skip
-        layers.append(played(track, "track", -1, _by_row))
+        seg = hv.Segments(
+            [tuple(np.full(4, np.nan))] * slots, ["x0", "y0", "x1", "y1"], group=f"Arrow{kind.upper()}"
+        )
+        seg = seg.opts(line_width=1.25 * lk.line_width, line_dash=DASH[kind], backend="bokeh")
+        layers.append(played(seg, f"arrow.{kind}", -1, _by_row))
+    paths = [{"x": np.full(1, np.nan), "y": np.full(1, np.nan)} for _ in range(slots)]
+    track = hv.Path(paths, group="Track").opts(line_width=lk.line_width, alpha=0.45, line_dash="dashed",
+                                               backend="bokeh")  # fmt: skip
+    layers.append(played(track, "track", -1, _by_row))
     return layers
