@@ -11,7 +11,7 @@ from optirace.figures.player import race_columns
 
 pytestmark = pytest.mark.browser
 
-RACERS = ["adam:lr=0.02", "sgd:lr=0.001,momentum=0.9"]
+RACERS = ["adam:lr=0.02", "sgd:lr=0.001,momentum=0.9", "lookahead:inner=adam,inner.lr=0.02,k=3"]
 STEPS = 60
 
 # {kind: [[x0, y0, x1, y1] per slot]} of the arrow layers of the figure on show (figures/tags.py),
@@ -27,6 +27,10 @@ ARROWS_JS = """() => {
       const d = m.data_source.data, get = (k) => Array.from(d instanceof Map ? d.get(k) : d[k]);
       const [x0, y0, x1, y1] = ['x0', 'y0', 'x1', 'y1'].map(get);
       out[kind] = {visible: m.visible, rows: x0.map((_, j) => [x0[j], y0[j], x1[j], y1[j]])};
+    }
+    if ((m.tags || []).some((t) => typeof t === 'string' && t.startsWith('optirace:track:'))) {
+      const d = m.data_source.data, get = (k) => (d instanceof Map ? d.get(k) : d[k]);
+      out.track = {visible: m.visible, xs: get('xs').map((a) => Array.from(a)), ys: get('ys').map((a) => Array.from(a))};
     }
   }
   return out;
@@ -57,11 +61,19 @@ def _step_to(ui, k: int) -> None:
 
 def test_arrows_follow_the_players_step_and_the_table_shows_its_values(app):
     ui, url = app
-    ui.open(f"{url}/app?r0={RACERS[0]}&r1={RACERS[1]}&steps={STEPS}")
+    ui.open(f"{url}/app?r0={RACERS[0]}&r1={RACERS[1]}&r2={RACERS[2]}&steps={STEPS}")
     page = ui.page
     before = page.evaluate(ARROWS_JS)
-    assert set(before) == {"g", "u", "m"} and not any(v["visible"] for v in before.values()), "off by default"
-    for label in ("Gradient arrows", "Update arrows", "Momentum arrows", "Internals table"):
+    assert set(before) == {"g", "u", "m", "track"} and not any(v["visible"] for v in before.values()), (
+        "off by default"
+    )
+    for label in (
+        "Gradient arrows",
+        "Update arrows",
+        "Momentum arrows",
+        "Slow-weight tracks",
+        "Internals table",
+    ):
         _toggle(page, label)
     for k in (3, 4):
         _step_to(ui, k)
@@ -74,10 +86,16 @@ def test_arrows_follow_the_players_step_and_the_table_shows_its_values(app):
         for kind in ("g", "u", "m"):
             assert got[kind]["visible"]
             np.testing.assert_allclose(
-                np.asarray(got[kind]["rows"][:2], dtype=float), want[kind], atol=1e-6, rtol=0
+                np.asarray(got[kind]["rows"][:3], dtype=float), want[kind], atol=1e-6, rtol=0
             )
             # The figure's other slots hold no racer: nothing is drawn there.
-            assert all(v is None or np.isnan(v) for row in got[kind]["rows"][2:] for v in row)
+            assert all(v is None or np.isnan(v) for row in got[kind]["rows"][3:] for v in row)
+        # Lookahead's slow weights up to the step: they jumped at step 3 (k = 3).
+        slow = res.state[2]["slow"][: k + 1]
+        assert got["track"]["visible"]
+        np.testing.assert_allclose(got["track"]["xs"][2], slow[:, 0], atol=1e-12, rtol=0)
+        np.testing.assert_allclose(got["track"]["ys"][2], slow[:, 1], atol=1e-12, rtol=0)
+        assert not np.array_equal(slow[3], slow[2])
         # The table is the server's, for the step the page reported.
         m = res.state[0]["exp_avg"][k + 1]
         table = page.locator(".internals-table")
