@@ -273,7 +273,8 @@ def internals_html(result, labels, colors, k: int, params=None, noise: float = 0
     head = "".join(f"<th>{as_html(v)}</th>" for v in names)
     out = []
     for i in range(len(result.racers)):
-        info = internals(result, i, k, params)
+        with np.errstate(all="ignore"):  # a racer's numbers may be inf or NaN: shown as they are
+            info = internals(result, i, k, params)
         what = f"step {k} → {info['t']}" if info["t"] is not None else f"step {k}: {info['note']}"
         body = "".join(f"<tr><th>{as_html(n)}</th>{_cell(v, dim)}</tr>" for n, v in info["rows"])
         out.append(f"<table class='internals' data-racer='{i}' data-step='{k}'><caption><span class='swatch' "
