@@ -3,7 +3,8 @@ faint tracks, and a table of the update rule's own numbers, all read from the ra
 
 Convention. At step k the racer stands at theta_k, and what is shown is the step taken from there,
 t = k + 1: the arrows start at theta_k and show
-  - the negative gradient -grad f(theta_k) (exact, by autodiff, as the engine computes it),
+  - the negative gradient -grad f(theta_k), by autodiff (the surface's own: without the step's
+    gradient noise, mini-batch, clipping or weight decay),
   - the update that step applied, theta_{k+1} - theta_k,
   - minus the first moment m_t the step used (the state after step t), where the rule keeps one
     in gradient units (Adam's m, SGD's momentum buffer, Lion's momentum);
