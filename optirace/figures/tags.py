@@ -4,8 +4,9 @@ A figure declared for the player (`race_figure(..., player=True)`) is rendered o
 (surface, racers, look). Its step-dependent layers (paths, current points, curves, divergence
 markers, the step marker; the internals' arrows and tracks, figures/internals.py) are tagged here
 through a HoloViews hook, so that the player in the page (figures/player.js) can find them and
-fill them from the race it was sent, step after step, with no message to the server. The hook also marks them not to sync: what the player draws stays in the
-page. Hooks run for the Bokeh backend only; the matplotlib rendering of the same figure ignores them.
+fill them from the race it was sent, step after step, with no message to the server. The hook
+also marks them not to sync: what the player draws stays in the page. Hooks run for the Bokeh
+backend only; the matplotlib rendering of the same figure ignores them.
 """
 
 from __future__ import annotations
