@@ -19,6 +19,7 @@ from .explain import Explain
 from .export_menu import ExportMenu
 from .fair_cards import fair_cards
 from .formula_input import FormulaInput
+from .internals_panel import InternalsPanel
 from .latex import katex_stylesheets
 from .lessons import LessonPicker
 from .link import link_query, location
@@ -254,7 +255,7 @@ def build() -> pn.viewable.Viewable:
         present,
     ])  # fmt: skip
     template.main.extend([
-        alerts, picker.caption, playback, plots,
+        alerts, picker.caption, playback, plots, InternalsPanel(state).view,
         pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
         *fair_cards(state, lambda title, make: _built_when_opened(title, make, sizing_mode="stretch_width",
                                                                   stylesheets=[CARD_SHEET])),

@@ -14,7 +14,17 @@ import sys
 
 from optirace.text import shown
 
-from .options import DEFAULT_FPS, FORMATS, PANELS, THEMES, Options, format_of, parse_panels, parse_size
+from .options import (
+    DEFAULT_FPS,
+    FORMATS,
+    PANELS,
+    THEMES,
+    Options,
+    format_of,
+    parse_arrows,
+    parse_panels,
+    parse_size,
+)
 
 __all__ = ["add_arguments", "run"]
 
@@ -45,6 +55,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                       help="length of the animation (default: one frame per step, 2 to 12 s)")  # fmt: skip
     look.add_argument("--at-step", type=int, metavar="K",
                       help="stills and the HTML's first view: show step K (default: the last step)")  # fmt: skip
+    look.add_argument("--arrows", metavar="LIST",
+                      help="stills: arrows at each racer's point at the step, any of g (the negative gradient), "
+                           "u (the update), m (minus the first moment), comma-separated")  # fmt: skip
 
 
 def _state(args: argparse.Namespace):
@@ -74,6 +87,7 @@ def options_from(args: argparse.Namespace) -> Options:
         legend=not args.no_legend,
         panels=parse_panels(args.panels),
         at_step=args.at_step,
+        arrows=parse_arrows(getattr(args, "arrows", None)),
     )
 
 
@@ -99,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
     options = options_from(args)
     if options.at_step is not None and fmt in ("gif", "mp4"):
         raise ValueError(f"--at-step is for stills and the HTML's first view, not .{fmt}")
+    if options.arrows and fmt not in ("png", "svg", "pdf"):
+        raise ValueError(f"--arrows is for stills (.png, .svg, .pdf), not .{fmt}")
     if fmt not in ("gif", "mp4", "html") and args.duration is not None:
         raise ValueError(f"--duration is for animations (.gif, .mp4, .html), not .{fmt}")
     from . import export

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from optirace.text import shown
+
 __all__ = ["Options", "FORMATS", "PANELS", "THEMES", "format_of", "parse_size", "parse_panels", "frame_steps"]
 
 # Extension -> what it holds.
@@ -43,6 +45,7 @@ class Options:
     panels: tuple[str, ...] = PANELS
     at_step: int | None = None  # stills (and the HTML's first view): None means the scene's step
     caption: str | None = None  # a paragraph under the panels (a lesson's, in a deck)
+    arrows: tuple[str, ...] = ()  # stills: the internals' arrows at the step (export/arrows.py)
 
     def checked(self, fmt: str, steps: int) -> Options:
         """These options for a race of `steps` steps written as `fmt`; ValueError names what is wrong."""
@@ -109,3 +112,19 @@ def parse_panels(text: str) -> tuple[str, ...]:
     names = tuple(p.strip().lower() for p in (text or "").split(",") if p.strip())
     aliases = {"surface": "contour", "curve": "contour"}
     return tuple(aliases.get(p, p) for p in names)
+
+
+ARROW_KINDS = ("g", "u", "m")  # optirace/figures/internals.py's KINDS (that module loads HoloViews)
+
+
+def parse_arrows(text: str | None) -> tuple[str, ...]:
+    """`g,u,m` (any of them, each once) as a tuple; ValueError naming what is allowed."""
+    if text is None:
+        return ()
+    names = tuple(p.strip().lower() for p in str(text).split(",") if p.strip())
+    if not names or any(n not in ARROW_KINDS for n in names) or len(set(names)) < len(names):
+        raise ValueError(
+            f"arrows {shown(str(text), 40)!r}: comma-separated, each once, from g (the negative gradient), "
+            "u (the update), m (minus the first moment)"
+        )
+    return names

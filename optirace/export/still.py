@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from .arrows import draw_arrows
 from .frames import DPI, Picture
 from .options import Options
 
@@ -27,8 +28,9 @@ def page_size_pt(options: Options) -> tuple[float, float]:
 
 
 def write_still(state: Raced, path: Path, fmt: str, options: Options, k: int) -> None:
+    picture = Picture(state, options, animated=fmt == "png")
+    draw_arrows(picture, k, options.arrows, state.kappa)  # drawn once, before the frame's background
     if fmt == "png":
-        pixels = Picture(state, options, animated=True).frame(k)
-        Image.fromarray(pixels).save(path, format="PNG", dpi=(DPI, DPI), compress_level=9)
+        Image.fromarray(picture.frame(k)).save(path, format="PNG", dpi=(DPI, DPI), compress_level=9)
     else:
-        Picture(state, options, animated=False).save(path, fmt, k)
+        picture.save(path, fmt, k)

@@ -170,6 +170,30 @@ function draw(step, full) {
         } else if (isDead) setData(src, {[fx]: [dead], [fy]: [col(race, 'gap' + i)[meta(i, 'deadrow')]]});
         m.visible = isDead;
       }
+    } else if (role.startsWith('arrow.') || role === 'track') {
+      // The internals (figures/internals.py), drawn only while the page's toggles ask for them
+      // (window.__optirace.layers): arrows from each racer's point, one row per slot; tracks.
+      const kind = role === 'track' ? 'track' : role.slice(6);
+      const on = !!(window.__optirace.layers ?? {})[kind];
+      if (m.visible !== on) m.visible = on;
+      if (!on) continue;
+      const rows = col(src, 'color').length, a = {x0: [], y0: [], x1: [], y1: [], xs: [], ys: []}, colors = [];
+      for (let slot = 0; slot < rows; slot++) {
+        const j = racerAt.has(slot) ? racerAt.get(slot) : -1;
+        const q = j < 0 ? 0 : Math.min(r, meta(j, 'lastrow'));
+        colors.push(j < 0 ? '#000000' : meta(j, 'color'));
+        if (kind === 'track') {
+          const tx = j < 0 ? null : col(race, 'sx' + j), ty = j < 0 ? null : col(race, 'sy' + j);
+          a.xs.push(tx ? tx.slice(0, q + 1) : [NaN]); a.ys.push(ty ? ty.slice(0, q + 1) : [NaN]);
+          continue;
+        }
+        const dx = j < 0 ? null : col(race, kind + 'dx' + j), dy = j < 0 ? null : col(race, kind + 'dy' + j);
+        const x = j < 0 ? NaN : col(race, 'x' + j)[q], y = j < 0 ? NaN : col(race, 'y' + j)[q];
+        a.x0.push(x); a.y0.push(y);
+        a.x1.push(dx ? x + dx[q] : NaN); a.y1.push(dy ? y + dy[q] : NaN);
+      }
+      if (kind === 'track') setData(src, keep(src, {[fx]: a.xs, [fy]: a.ys, color: colors}));
+      else setData(src, keep(src, {x0: a.x0, y0: a.y0, x1: a.x1, y1: a.y1, color: colors}));
     } else if (role === 'start') {
       // Every racer starts at the same point: the first racer's first row.
       if (full) setData(src, keep(src, {[fx]: [col(race, 'x0')[0]], [fy]: [col(race, 'y0')[0]]}));

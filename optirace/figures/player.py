@@ -26,6 +26,7 @@ from surfaces.grid import gradients
 
 from ..text import as_html, shown
 from .curves import curve_values, has_momentum
+from .internals import arrow_columns
 from .surface import diverged_marks
 from .tags import PREFIX, parse
 from .theory import has_theory, predicted_gap
@@ -65,7 +66,8 @@ def race_columns(result, rows: np.ndarray, kappa=None, noise: float = 0.0) -> di
     """The `race` source's columns: step, and per racer i x{i}, y{i} (the loss on a one-variable
     surface), loss{i}, gap{i} (as the loss panel draws it), dist{i}, lr{i}, mom{i} where a schedule
     cycles the momentum, g{i} (the slope f'(x)) on a one-variable surface, and pred{i} where theory
-    predicts the racer's loss (figures/theory.py; `kappa` and `noise` are the race's)."""
+    predicts the racer's loss (figures/theory.py; `kappa` and `noise` are the race's), and the
+    internals' arrows and tracks on a two-variable surface (figures/internals.py)."""
     n = result.params.shape[0]
     P = np.asarray(result.params, dtype=np.float64)[:, rows]
     loss = np.asarray(result.loss, dtype=np.float64)[:, rows]
@@ -93,6 +95,7 @@ def race_columns(result, rows: np.ndarray, kappa=None, noise: float = 0.0) -> di
             cols[f"g{i}"] = slopes[i]
         if pred is not None and np.isfinite(pred[i]).any():
             cols[f"pred{i}"] = pred[i, rows]
+    cols.update(arrow_columns(result, rows, {"kappa": kappa} if kappa is not None else None)[0])
     return cols
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from surfaces.grid import grid_values
 
 from ..text import shown
+from .internals import internals_layers
 from .look import BANDS, Look, axes, line, marker, styled, text
 from .look import title as as_title
 from .tags import panel, played
@@ -133,6 +134,8 @@ def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, k
         for backend in ("bokeh", "matplotlib"):
             path = path.opts(show_legend=racer_legend, backend=backend)
         layers.append(played(path, "path", i) if player else path)
+    if player:  # the internals' arrows and tracks, which the page shows when asked (figures/internals.py)
+        layers += internals_layers(len(colors), lk)
     layers.append(heads_layer(res, k, P[..., 0], P[..., 1], colors, labels, lk, scale, s.variables, player))
     layers += diverged_layers(res, k, P[..., 0], P[..., 1], colors, lk, scale, (x0, x1), (y0, y1), player)
     title = s.title + ("  (log-scaled colours)" if log else "")

@@ -2,10 +2,11 @@
 
 A figure declared for the player (`race_figure(..., player=True)`) is rendered once per structure
 (surface, racers, look). Its step-dependent layers (paths, current points, curves, divergence
-markers, the step marker) are tagged here through a HoloViews hook, so that the player in the page
-(figures/player.js) can find them and fill them from the race it was sent, step after step, with
-no message to the server. The hook also marks them not to sync: what the player draws stays in the
-page. Hooks run for the Bokeh backend only; the matplotlib rendering of the same figure ignores them.
+markers, the step marker; the internals' arrows and tracks, figures/internals.py) are tagged here
+through a HoloViews hook, so that the player in the page (figures/player.js) can find them and
+fill them from the race it was sent, step after step, with no message to the server. The hook
+also marks them not to sync: what the player draws stays in the page. Hooks run for the Bokeh
+backend only; the matplotlib rendering of the same figure ignores them.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ def _fields(glyph) -> tuple[str, str]:
     return str(glyph.x), str(glyph.y)
 
 
-def played(element, role: str, racer: int = -1):
-    """`element`, whose Bokeh renderer is tagged `optirace:role:racer:xfield:yfield`."""
+def played(element, role: str, racer: int = -1, *hooks):
+    """`element`, whose Bokeh renderer is tagged `optirace:role:racer:xfield:yfield`, with its other
+    Bokeh `hooks` (run first)."""
 
     def hook(plot, _element):
         glyph = plot.handles.get("glyph")
@@ -43,7 +45,7 @@ def played(element, role: str, racer: int = -1):
             if model is not None:
                 model.syncable = False
 
-    return element.opts(hooks=[hook], backend="bokeh")
+    return element.opts(hooks=[*hooks, hook], backend="bokeh")
 
 
 def panel(overlay, name: str, *hooks):
