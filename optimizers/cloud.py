@@ -97,14 +97,9 @@ def _seed_draws(surf: Surface, n: int, sigma: float, seeds: np.ndarray, batch: i
     The same small programs vmapped, so seed s draws what a single race of seed s draws."""
     S = len(seeds)
     keys = np.asarray(seeds, dtype=np.uint32)
-    if sigma > 0:
-        xi = jax.vmap(_normal_draws(n, surf.dim))(keys)
-    else:
-        xi = np.zeros((S, n, surf.dim))
-    if batch is not None:
-        rows = jax.vmap(_batch_draws(n, surf.data.n, batch))(keys)
-    else:
-        rows = np.zeros((S, n, 0), dtype=np.int64)
+    xi = jax.vmap(_normal_draws(n, surf.dim))(keys) if sigma > 0 else np.zeros((S, n, surf.dim))
+    no_rows = np.zeros((S, n, 0), dtype=np.int64)
+    rows = jax.vmap(_batch_draws(n, surf.data.n, batch))(keys) if batch is not None else no_rows
     return xi, rows
 
 
@@ -128,7 +123,9 @@ def cloud(
         surface, steps, start, noise, seed, batch_size, surface_params
     )
     if not _is_int(seeds) or not 1 <= seeds <= MAX_SEEDS:
-        raise ValueError(f"seeds = {shown(seeds)} is not allowed; use an integer from 1 to {MAX_SEEDS} (MAX_SEEDS)")
+        raise ValueError(
+            f"seeds = {shown(seeds)} is not allowed; use an integer from 1 to {MAX_SEEDS} (MAX_SEEDS)"
+        )
     seeds = int(seeds)
     if seed + seeds - 1 >= 2**32:
         raise ValueError(f"seed = {seed} with {seeds} seeds passes 2**32 - 1; use a smaller seed")
