@@ -31,6 +31,7 @@ def _imports(module: str) -> set[str]:
         ("optirace.export.view", ("optirace.app", "optirace.cli")),
         ("optirace.figures.sensitivity", ("optirace.app", "optirace.export", "optirace.cli")),
         ("optirace.figures.memory", ("optirace.app", "optirace.export", "optirace.cli")),
+        ("optirace.figures.cloud", ("optirace.app", "optirace.export", "optirace.cli")),
     ],
 )
 def test_imports_run_one_way(module, never):
