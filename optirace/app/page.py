@@ -14,6 +14,7 @@ from optirace.scene import FORMULA
 from surfaces import SURFACES
 
 from .busy import Busy
+from .cloud_panel import CloudPanel
 from .explain import Explain
 from .export_menu import ExportMenu
 from .fair_cards import fair_cards
@@ -255,6 +256,7 @@ def build() -> pn.viewable.Viewable:
     template.main.extend([
         alerts, picker.caption, playback, plots,
         pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
+        CloudPanel(state),  # shown while the race is random (noise, mini-batches)
         *fair_cards(state, lambda title, make: _built_when_opened(title, make, sizing_mode="stretch_width",
                                                                   stylesheets=[CARD_SHEET])),
         pn.Card(Explain(state), title="Explain: each racer's update rule", collapsed=False,

@@ -11,7 +11,7 @@ final step: the mean (w, b) in full colour, each seed's faintly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import holoviews as hv
 
@@ -221,10 +221,10 @@ def cloud_panels(c) -> list[str]:
 
 def cloud_figure(c, labels: Sequence[str], theme: str = "light", present: bool = False,
                  colors: Sequence[str] | None = None, scale: float = 1.0, legend: bool = True,
-                 title: str | None = None) -> hv.Layout:  # fmt: skip
+                 title: str | None = None, sizes: Mapping[str, tuple[int, int]] | None = None) -> hv.Layout:  # fmt: skip
     """The cloud `c` (an optimizers.Cloud) as one Layout: the paths panel, the loss panel and, on a
     line-fitting data surface, the fit panel. Racers wear the race's colours (`colors`, else the
-    palette in order)."""
+    palette in order). `sizes` gives panels (by name, see cloud_panels) a Bokeh width and height."""
     lk = look(theme, present)
     n = c.params.shape[0]
     colors = list(colors or [PALETTE[i % len(PALETTE)] for i in range(n)])
@@ -241,6 +241,8 @@ def cloud_figure(c, labels: Sequence[str], theme: str = "light", present: bool =
         # User text is shown as its characters: matplotlib would read a `$` as the start of mathtext.
         o = o.opts(legend_labels={t: shown(t) for t in labels}, backend="bokeh")
         o = o.opts(legend_labels={t: as_mathtext(t) for t in labels}, backend="matplotlib")
+        if sizes and name in sizes:
+            o = o.opts(width=sizes[name][0], height=sizes[name][1], backend="bokeh")
         items.append(o.relabel(group=name.capitalize()))
     layout = hv.Layout(items).cols(len(items))
     layout = layout.opts(title=as_title(shown(title or "")), backend="bokeh")
