@@ -140,3 +140,61 @@ def test_figure_draws_with_matplotlib_too(noisy):
     line_1d = optimizers.cloud("double_well_1d", ["sgd:lr=0.02"], steps=40, seeds=4, noise=1.0)
     layers = _tagged(hv.render(cloud_figure(line_1d, ["sgd"]), backend="bokeh"))
     assert len(layers["xmean:0"].data_source.data["x"]) == 41
+
+
+def _columns(fig) -> dict:
+    return {role: dict(r.data_source.data) for role, r in _tagged(fig).items()}
+
+
+@pytest.mark.parametrize("surface", ["rosenbrock", "least_squares"])
+def test_app_moves_a_drawn_cloud_to_the_new_race_as_a_new_figure_would_draw_it(surface):
+    from optirace.app.cloud_panel import CloudPanel
+    from optirace.app.state import RaceState
+
+    random = {"noise": 0.5} if surface == "rosenbrock" else {"batch_size": 8}
+    state = RaceState(surface=surface, steps=60, **random)
+    panel = CloudPanel(state)
+    assert panel._layout.visible and panel.plot.objects == []  # seeds 1: nothing drawn
+    panel.seeds.value = 4
+    drawn = panel._fig
+    assert drawn is not None and "4 seeds" in panel.status.object
+    state.update_racer(0, lr=state.racers[0]["lr"] * 2)
+    assert panel._fig is drawn  # the same figure, moved
+    fresh = hv.render(panel.figure(panel.cloud()), backend="bokeh")
+    moved, want = _columns(drawn), _columns(fresh)
+    assert sorted(moved) == sorted(want)
+    for role, cols in want.items():
+        for k, v in cols.items():
+            got = moved[role][k]
+            if k in ("xs", "ys"):
+                for a, b in zip(got, v, strict=True):
+                    np.testing.assert_allclose(
+                        np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-12
+                    )
+            elif np.asarray(v).dtype.kind == "f":
+                np.testing.assert_allclose(
+                    np.asarray(got, dtype=float), np.asarray(v, dtype=float), rtol=1e-12
+                )
+            else:
+                assert list(got) == list(v)
+    loss = lambda f: next(p for p in f.select({"type": BokehFigure}) if _tagged(f)["median:0"] in p.renderers)  # noqa: E731
+    assert (loss(drawn).y_range.start, loss(drawn).y_range.end) == pytest.approx(
+        (loss(fresh).y_range.start, loss(fresh).y_range.end), rel=1e-12
+    )
+    panel.seeds.value = 5  # another shape of cloud: a new figure
+    assert panel._fig is not drawn
+
+
+def test_app_hides_the_seeds_while_the_race_is_not_random_and_bounds_the_points():
+    from optirace.app.cloud_panel import MAX_POINTS, CloudPanel
+    from optirace.app.state import RaceState
+
+    state = RaceState(surface="rosenbrock", steps=60)
+    panel = CloudPanel(state)
+    assert not panel._layout.visible
+    state.noise = 0.5
+    assert panel._layout.visible
+    state.steps = 5000
+    panel.seeds.value = 64
+    assert 64 * len(state.racers) * 5001 > MAX_POINTS
+    assert "more than the page draws" in panel.status.object and panel.plot.objects == []

@@ -38,7 +38,7 @@ class CloudPanel(pn.viewable.Viewer):
     def __init__(self, state: RaceState, **params) -> None:
         super().__init__(**params)
         self.state = state
-        self.seeds = pn.widgets.IntInput(name="seeds", start=1, end=MAX_SEEDS, value=1, step=1, width=110,
+        self.seeds = pn.widgets.IntInput(label="seeds", start=1, end=MAX_SEEDS, value=1, step=1, width=110,
                                          css_classes=["cloud-seeds"])  # fmt: skip
         hint = ("The race run with many seeds at once: each seed draws its own noise (or mini-batches). "
                 f"1 draws nothing; up to {MAX_SEEDS}. Faint: every seed's path; bold: their mean. Loss: "
@@ -53,6 +53,8 @@ class CloudPanel(pn.viewable.Viewer):
         )  # fmt: skip
         self.seeds.param.watch(lambda e: self.busy(self.draw), "value")
         state.param.watch(self._on_change, ["result", "theme", "present"])
+        self._key = None
+        self._fig = None
         self._show()
 
     def __panel__(self):
@@ -106,12 +108,48 @@ class CloudPanel(pn.viewable.Viewer):
             self.status.object = ""
             self.plot.objects = []
             return
+        key = (
+            c.surface,
+            tuple(legend_names(s.racers)),
+            tuple(s.colors()),
+            s.theme,
+            s.present,
+            c.params.shape,
+        )
+        if key == self._key and self._fig is not None and c.surface.dim == 2:
+            self._move(c)
+        else:
+            self._draw_new(c, key)
+        self.status.object = f"{c.params.shape[1]} seeds ({c.seeds[0]} to {c.seeds[-1]})"
+
+    def _draw_new(self, c, key) -> None:
         import holoviews as hv
 
         fig = self.figure(c, sizes={"paths": (420, 400), "loss": (480, 320), "fit": (360, 320)})
         bk = hv.renderer("bokeh").get_plot(fig)
         model = bk.state
-        bk.document = None  # drawn once and replaced whole: not tied to the session's document
-        self.status.object = f"{c.params.shape[1]} seeds ({c.seeds[0]} to {c.seeds[-1]})"
+        bk.document = None  # drawn once, then moved in place: not tied to the session's document
+        self._fig, self._key = model, key
         self.plot.objects = [pn.pane.Bokeh(model, sizing_mode="fixed")]
         log.info("cloud of %d seeds x %d racers x %d steps drawn", c.params.shape[1], len(c.racers), c.steps)
+
+    def _move(self, c) -> None:
+        """The drawn figure with a new cloud's data (same racers, seeds, steps and look: a slider moved)."""
+        from bokeh.models import GlyphRenderer
+        from bokeh.plotting import figure as BokehFigure
+
+        from optirace.figures.cloud import TAG, moved_columns
+
+        columns, ylim = moved_columns(c)
+        # Widget events reach Python without the session's lock: unlocked() sends these as one message.
+        with pn.io.unlocked():
+            for r in self._fig.select({"type": GlyphRenderer}):
+                for t in r.tags:
+                    role = t[len(TAG) + 1 :] if isinstance(t, str) and t.startswith(TAG + ":") else None
+                    if role in columns:
+                        r.data_source.data = {**r.data_source.data, **columns[role]}
+                    if role == "median:0":
+                        loss_plot = next(
+                            f for f in self._fig.select({"type": BokehFigure}) if r in f.renderers
+                        )
+                        loss_plot.y_range.start, loss_plot.y_range.end = ylim

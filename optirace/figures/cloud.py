@@ -26,10 +26,22 @@ from .look import PALETTE, Look, axes, line, look, marker, styled
 from .look import title as as_title
 from .surface import equal_scales, surface_values
 
-__all__ = ["cloud_figure", "cloud_panels", "fitted_lines", "has_fit", "seed_alpha", "TAG"]
+__all__ = ["cloud_figure", "cloud_panels", "fitted_lines", "has_fit", "moved_columns", "seed_alpha", "TAG"]
 
 TAG = "optirace:cloud"  # Bokeh renderers are tagged TAG:role:i (tests, the page); roles below
-ROLES = ("seeds", "ends", "mean", "band", "median:i", "fit", "fitseeds", "data", "xband:i", "xmean:i")
+ROLES = (
+    "seeds",
+    "ends",
+    "heads",
+    "mean",
+    "band",
+    "median:i",
+    "fit",
+    "fitseeds",
+    "data",
+    "xband:i",
+    "xmean:i",
+)
 
 
 def _tagged(element, tag: str):
@@ -78,6 +90,38 @@ def _gap_quantiles(c) -> np.ndarray:
     return np.maximum(c.loss_quantiles() - c.surface.min_value, GAP_FLOOR)
 
 
+def _loss_ylim(q: np.ndarray) -> tuple[float, float]:
+    lo, hi = float(q.min()), float(q.max())
+    return (lo / 10, hi * 10) if hi <= lo * 1.0001 else (lo / 1.6, hi * 1.6)
+
+
+def moved_columns(c) -> tuple[dict[str, dict[str, object]], tuple[float, float]]:
+    """What a new cloud of the same racers, seeds, steps and 2-D surface changes in a drawn figure:
+    {tag role: {column: values}} of the tagged Bokeh renderers (as cloud_figure's Bokeh rendering
+    holds them), and the loss panel's y limits. The page moves a drawn figure with these rather
+    than drawing a new one (a new figure takes a second; this, milliseconds)."""
+    P, mean, q = c.params, c.mean_path(), _gap_quantiles(c)
+    steps = np.arange(c.steps + 1)
+    out: dict[str, dict[str, object]] = {}
+    for i in range(P.shape[0]):
+        seeds = _joined(P[i, :, :, :2])
+        out[f"seeds:{i}"] = {"xs": [seeds[:, 0]], "ys": [seeds[:, 1]]}
+        out[f"mean:{i}"] = {"xs": [mean[i, :, 0]], "ys": [mean[i, :, 1]]}
+        out[f"median:{i}"] = {"step": steps, "gap": q[1, i]}
+    out["ends"] = {"x": P[:, :, -1, 0].ravel(), "y": P[:, :, -1, 1].ravel()}
+    out["heads"] = {"x": mean[:, -1, 0], "y": mean[:, -1, 1]}
+    back = steps[::-1]
+    out["band"] = {"xs": [[[np.concatenate([steps, back])]] for _ in range(P.shape[0])],
+                   "ys": [[[np.concatenate([q[2, i], q[0, i, ::-1]])]] for i in range(P.shape[0])]}  # fmt: skip
+    if has_fit(c.surface):
+        final = P[:, :, -1, :]
+        _, ys = fitted_lines(c.surface, final)
+        _, mean_ys = fitted_lines(c.surface, final.mean(axis=1))
+        out["fitseeds"] = {"y0": ys.reshape(-1, 2)[:, 0], "y1": ys.reshape(-1, 2)[:, 1]}
+        out["fit"] = {"y0": mean_ys[:, 0], "y1": mean_ys[:, 1]}
+    return out, _loss_ylim(q)
+
+
 def _surface_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> hv.Overlay:
     s = c.surface
     xs, ys, Z, levels, log = surface_values(s)
@@ -118,7 +162,7 @@ def _surface_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> h
     heads = hv.Points({"x": mean[:, -1, 0], "y": mean[:, -1, 1], "color": colors}, ["x", "y"], ["color"],
                       group="MeanEnd")  # fmt: skip
     heads = styled(heads, marker("circle", lk.head_size, scale, "color", "#ffffff", 2))
-    layers += [_tagged(ends, f"{TAG}:ends"), heads]
+    layers += [_tagged(ends, f"{TAG}:ends"), _tagged(heads, f"{TAG}:heads")]
     title = f"{s.title}: {P.shape[1]} seeds, mean path in full colour"
     ax = axes(lk, scale, grid=False)
     plot = {
@@ -170,8 +214,7 @@ def _loss_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> hv.O
         curve = hv.Curve((steps, q[1, i]), "step", hv.Dimension("gap", label="loss − min"), group="MedianLoss",
                          label=labels[i])  # fmt: skip
         layers.append(_tagged(styled(curve, line(col, lk.line_width, scale)), f"{TAG}:median:{i}"))
-    lo, hi = float(q.min()), float(q.max())
-    ylim = (lo / 10, hi * 10) if hi <= lo * 1.0001 else (lo / 1.6, hi * 1.6)
+    ylim = _loss_ylim(q)
     ax = axes(lk, scale, grid=True)
     overlay = hv.Overlay(layers)
     for backend in ("bokeh", "matplotlib"):
