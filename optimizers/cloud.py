@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
+import surfaces as _surfaces
+
 from .engine import _batch_draws, _normal_draws, bucket, race_program
 from .limits import MAX_RACE_STEPS, MAX_RACERS
 from .race import _check_inputs, _is_int
@@ -90,6 +92,16 @@ def _vmapped(key: tuple, fn):
                 _PROGRAMS.pop(next(iter(_PROGRAMS)))
             out = _PROGRAMS.setdefault(key, out)
     return out
+
+
+def _forget(surface: Surface) -> None:
+    """Drop the clouds' programs of a typed formula that left the formula cache, as the engine does."""
+    with _LOCK:
+        for key in [k for k in _PROGRAMS if k[0] == surface]:
+            del _PROGRAMS[key]
+
+
+_surfaces.formula_surface.on_evict(_forget)
 
 
 def _seed_draws(surf: Surface, n: int, sigma: float, seeds: np.ndarray, batch: int | None):

@@ -198,3 +198,15 @@ def test_app_hides_the_seeds_while_the_race_is_not_random_and_bounds_the_points(
     panel.seeds.value = 64
     assert 64 * len(state.racers) * 5001 > MAX_POINTS
     assert "more than the page draws" in panel.status.object and panel.plot.objects == []
+
+
+def test_a_formula_leaving_the_cache_takes_its_cloud_program_with_it():
+    import surfaces
+    from optimizers.cloud import _PROGRAMS
+
+    s = surfaces.from_formula("x^2 + 3*y^2 + 0.123")
+    optimizers.cloud(s, ["sgd:lr=0.01"], steps=10, noise=0.1, seeds=2)
+    assert any(k[0] is s for k in _PROGRAMS)
+    for hook in surfaces.formula_surface._HOOKS:
+        hook(s)
+    assert not any(k[0] is s for k in _PROGRAMS)
