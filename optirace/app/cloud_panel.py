@@ -44,7 +44,11 @@ class CloudPanel(pn.viewable.Viewer):
                 f"1 draws nothing; up to {MAX_SEEDS}. Faint: every seed's path; bold: their mean. Loss: "
                 "the median over the seeds, and the band between the 25th and 75th percentiles.")  # fmt: skip
         self.status = html_pane("", css_classes=["cloud-status"], sizing_mode="stretch_width")
-        self.plot = pn.Column(sizing_mode="stretch_width", min_height=40, css_classes=["cloud"])
+        # Never empty (Bokeh flags an empty layout in a page's document): a spacer while nothing is drawn.
+        self._nothing = pn.Spacer(height=0)
+        self.plot = pn.Column(
+            self._nothing, sizing_mode="stretch_width", min_height=40, css_classes=["cloud"]
+        )
         self.busy = Busy(self.plot)
         self._layout = pn.Column(
             html_pane("<b>Noise as a cloud</b>", sizing_mode="stretch_width"),
@@ -60,6 +64,10 @@ class CloudPanel(pn.viewable.Viewer):
     def __panel__(self):
         return self._layout
 
+    def _clear(self) -> None:
+        self.plot.objects = [self._nothing]
+        self._fig = self._key = None
+
     def _show(self) -> bool:
         shown = is_random(self.state)
         self._layout.visible = shown
@@ -69,7 +77,7 @@ class CloudPanel(pn.viewable.Viewer):
         if self._show() and self.seeds.value > 1:
             self.busy(self.draw)
         elif not self._layout.visible:
-            self.plot.objects = []
+            self._clear()
 
     def cloud(self):
         """The cloud of the current race, or None (seeds 1, or a race that is not random)."""
@@ -102,11 +110,11 @@ class CloudPanel(pn.viewable.Viewer):
             c = self.cloud()
         except ValueError as e:
             self.status.object = f"<span class='error'>{as_html(e)}</span>"
-            self.plot.objects = []
+            self._clear()
             return
         if c is None:
             self.status.object = ""
-            self.plot.objects = []
+            self._clear()
             return
         key = (
             c.surface,
