@@ -204,6 +204,10 @@ def test_app_hides_the_seeds_while_the_race_is_not_random_and_bounds_the_points(
     panel.seeds.value = 64
     assert 64 * len(state.racers) * 5001 > MAX_POINTS
     assert "more than the page draws" in panel.status.object and not _drawn(panel)
+    # A value past the box's bounds (sent by a hand-made client) is refused with the engine's message.
+    state.steps = 60
+    panel.seeds.value = 1000
+    assert "seeds = 1000 is not allowed" in panel.status.object and not _drawn(panel)
 
 
 def test_a_formula_leaving_the_cache_takes_its_cloud_program_with_it():
