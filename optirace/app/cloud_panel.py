@@ -80,7 +80,7 @@ class CloudPanel(pn.viewable.Viewer):
             self._clear()
 
     def cloud(self):
-        """The cloud of the current race, or None (seeds 1, or a race that is not random)."""
+        """The cloud of the current race, or None (one seed asked for, or a race that is not random)."""
         import optimizers
 
         s = self.state
