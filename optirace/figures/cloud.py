@@ -163,7 +163,7 @@ def _surface_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> h
                       group="MeanEnd")  # fmt: skip
     heads = styled(heads, marker("circle", lk.head_size, scale, "color", "#ffffff", 2))
     layers += [_tagged(ends, f"{TAG}:ends"), _tagged(heads, f"{TAG}:heads")]
-    title = f"{s.title}: {P.shape[1]} seeds, mean path in full colour"
+    title = f"{s.title}: {P.shape[1]} seeds and their mean"
     ax = axes(lk, scale, grid=False)
     plot = {
         "bokeh": {"xlim": (x0, x1), "ylim": (y0, y1), "data_aspect": 1, "responsive": False},
@@ -205,10 +205,13 @@ def _loss_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> hv.O
     # percentile, back down the 25th), for the reason the surface's layers are merged.
     back = steps[::-1]
     bands = hv.Polygons([{"step": np.concatenate([steps, back]), "gap": np.concatenate([q[2, i], q[0, i, ::-1]]),
-                          "color": col} for i, col in enumerate(colors)], ["step", "gap"], vdims="color",
+                          "band_color": col} for i, col in enumerate(colors)], ["step", "gap"], vdims="band_color",
                         group="LossBand")  # fmt: skip
-    bands = styled(bands, {"bokeh": {"fill_color": "color", "fill_alpha": 0.25, "line_alpha": 0},
-                           "matplotlib": {"facecolor": "color", "alpha": 0.25, "linewidth": 0}})  # fmt: skip
+    # Inside a Layout, HoloViews' matplotlib backend maps a column of colour names through a colour
+    # map as categories: the map given sends each racer's colour to itself.
+    own = {c: c for c in colors}
+    bands = styled(bands, {"bokeh": {"fill_color": "band_color", "fill_alpha": 0.25, "line_alpha": 0},
+                           "matplotlib": {"facecolor": "band_color", "alpha": 0.25, "linewidth": 0, "cmap": own}})  # fmt: skip
     layers.append(_tagged(bands.opts(show_legend=False, backend="bokeh"), f"{TAG}:band"))
     for i, col in enumerate(colors):
         curve = hv.Curve((steps, q[1, i]), "step", hv.Dimension("gap", label="loss − min"), group="MedianLoss",
