@@ -34,6 +34,7 @@ def _imports(module: str) -> set[str]:
         ("optimizers.maps", ("optirace",)),
         ("optirace.figures.heatmap", ("optirace.app", "optirace.export", "optirace.cli")),
         ("optirace.heatmap_cli", ("optirace.app",)),
+        ("optirace.figures.cloud", ("optirace.app", "optirace.export", "optirace.cli")),
     ],
 )
 def test_imports_run_one_way(module, never):

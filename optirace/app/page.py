@@ -15,6 +15,7 @@ from surfaces import SURFACES
 
 from .basins_panel import BasinsPanel
 from .busy import Busy
+from .cloud_panel import CloudPanel
 from .explain import Explain
 from .export_menu import ExportMenu
 from .fair_cards import fair_cards
@@ -257,6 +258,7 @@ def build() -> pn.viewable.Viewable:
     template.main.extend([
         alerts, picker.caption, playback, plots, InternalsPanel(state).view,
         pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
+        CloudPanel(state),  # shown while the race is random (noise, mini-batches)
         *fair_cards(state, lambda title, make: _built_when_opened(title, make, sizing_mode="stretch_width",
                                                                   stylesheets=[CARD_SHEET])),
         _built_when_opened("Basins of attraction", lambda: BasinsPanel(state), sizing_mode="stretch_width",
