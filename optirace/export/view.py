@@ -35,6 +35,30 @@ def view_format(path: str | Path) -> str:
     return fmt
 
 
+def _fit_legends(fig) -> None:
+    """Narrow each axes whose legend, placed beside it, would run past the figure's right edge (a
+    wide map fills the still's width). An axes of equal scales narrows about its centre, so its
+    right edge may move by only half as much: a few rounds."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)  # text is measured as drawn; savefig picks the format's own canvas
+    for _ in range(4):
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        moved = False
+        for ax in fig.axes:
+            key = ax.get_legend()
+            if key is None:
+                continue
+            over = (key.get_window_extent(renderer).x1 - 0.99 * fig.bbox.width) / fig.bbox.width
+            box = ax.get_position()
+            if over > 0 and box.width - over > 0.1:
+                ax.set_position([box.x0, box.y0, box.width - over, box.height])
+                moved = True
+        if not moved:
+            return
+
+
 def write_view(element: hv.Element, path: str | Path, size: tuple[int, int] = (1280, 720),
                theme: str = "light") -> Path:  # fmt: skip
     """Render a figure of optirace.figures with matplotlib and write it to `path` (.png, .svg, .pdf)."""
@@ -56,6 +80,7 @@ def write_view(element: hv.Element, path: str | Path, size: tuple[int, int] = (1
             fig.set_dpi(DPI)
             fig.set_size_inches(w / DPI, h / DPI)
             fig.set_facecolor(background)
+            _fit_legends(fig)
             fig.savefig(path, format=fmt, dpi=DPI, facecolor=background, metadata=meta.get(fmt))
         finally:
             import matplotlib.pyplot as plt

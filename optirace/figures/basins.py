@@ -199,7 +199,8 @@ def _bokeh_key(entries: list[tuple[str, str]], size: float, lk) -> Callable[[Any
 
 
 def _mpl_key(entries: list[tuple[str, str]], size: float, lk, scale: float) -> Callable[[Any, Any], None]:
-    """The same legend for matplotlib, below the map in three columns (HoloViews' "bottom")."""
+    """The same legend for matplotlib, one entry a line beside the map (below it, three columns of
+    long names ran into each other under a square map). A still makes room for it (export/view.py)."""
 
     def hook(plot, _element) -> None:
         from matplotlib.lines import Line2D
@@ -212,8 +213,8 @@ def _mpl_key(entries: list[tuple[str, str]], size: float, lk, scale: float) -> C
         if old is not None:  # HoloViews' own (the start's)
             handles += list(old.legend_handles)
             labels += [t.get_text() for t in old.get_texts()]
-        ax.legend(handles, labels, ncol=3, mode="expand", loc=2, bbox_to_anchor=(0.0, -0.25, 1.0, 0.102),
-                  borderaxespad=0.1, fontsize=mpl_pt(lk.tick_font, scale))  # fmt: skip
+        ax.legend(handles, labels, ncol=1, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                  fontsize=mpl_pt(lk.tick_font, scale))  # fmt: skip
 
     return hook
 
