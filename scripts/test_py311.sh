@@ -3,7 +3,7 @@
 # in a virtual environment of its own (.venv-py311/), with torch.optim as the parity oracle
 # (`pip install torch==2.13.0`). torch is installed only here: for Python 3.12 the package index
 # offers only CUDA builds of several GB, so the primary stack's run skips the torch tests, saying why.
-# Runs the engine, parity (torch.optim, torch's schedulers, optax), surface, property and
+# Runs the engine, parity (torch.optim, torch's schedulers, optax), conventions, surface, property and
 # hostile-input tests, and the engine benchmark's comparison with torch.optim.
 #   PYTHON311=/path/to/python3.11 bash scripts/test_py311.sh [pytest args]
 set -euo pipefail
@@ -28,5 +28,6 @@ print(f"== Python {sys.version.split()[0]}, jax {jax.__version__}, numpy {numpy.
 PY
 exec "$venv/bin/python" -m pytest -p no:cacheprovider tests/test_engine.py tests/test_parity_torch.py \
   tests/test_parity_schedules.py tests/test_parity_optax.py tests/test_ftrl_newton.py tests/test_surfaces.py \
+  tests/test_conventions.py \
   "tests/test_cli.py::test_bench_quick_races_torch_optim_to_the_same_points" \
   tests/test_properties.py tests/test_hostile_input.py "$@"
