@@ -35,6 +35,26 @@ def view_format(path: str | Path) -> str:
     return fmt
 
 
+def _themed(fig, lk) -> None:
+    """Text, ticks, frames and keys in the look's colours: HoloViews' matplotlib options colour the
+    background only, and a dark still kept black text on it."""
+    for ax in fig.axes:
+        ax.title.set_color(lk.text)
+        ax.xaxis.label.set_color(lk.text)
+        ax.yaxis.label.set_color(lk.text)
+        ax.tick_params(which="both", colors=lk.grid, labelcolor=lk.text)
+        for spine in ax.spines.values():
+            spine.set_color(lk.grid)
+        key = ax.get_legend()
+        if key is not None:
+            key.get_frame().set_facecolor(lk.background)
+            key.get_frame().set_edgecolor(lk.grid)
+            for t in key.get_texts():
+                t.set_color(lk.text)
+    for t in fig.texts:
+        t.set_color(lk.text)
+
+
 def _fit_legends(fig) -> None:
     """Narrow each axes whose legend, placed beside it, would run past the figure's right edge (a
     wide map fills the still's width). An axes of equal scales narrows about its centre, so its
@@ -69,7 +89,8 @@ def write_view(element: hv.Element, path: str | Path, size: tuple[int, int] = (1
     w, h = size
     if not (16 <= w <= MAX_SIDE and 16 <= h <= MAX_SIDE):
         raise ValueError(f"size {w}x{h}: width and height must be 16 to {MAX_SIDE} pixels")
-    background = look(theme).background
+    lk = look(theme)
+    background = lk.background
     meta = {
         "svg": {"Date": None, "Creator": "optirace"},
         "pdf": {"CreationDate": None, "Creator": "optirace"},
@@ -80,6 +101,7 @@ def write_view(element: hv.Element, path: str | Path, size: tuple[int, int] = (1
             fig.set_dpi(DPI)
             fig.set_size_inches(w / DPI, h / DPI)
             fig.set_facecolor(background)
+            _themed(fig, lk)
             _fit_legends(fig)
             fig.savefig(path, format=fmt, dpi=DPI, facecolor=background, metadata=meta.get(fmt))
         finally:
