@@ -112,11 +112,12 @@ def test_one_export_per_session_and_a_bounded_queue_per_lane(pool, tmpdir_for_ex
         with pytest.raises(ExportError, match="the server is busy with other exports; please try again"):
             pool.submit("tab-3", LONG, "gif", FULL_HD)
         _running(first)
-        # Stills have a lane of their own: a picture does not wait behind the animations.
-        t0 = time.monotonic()
+        # Stills have a lane of their own: a picture does not wait behind the animations (it is
+        # done while the first animation still renders, and the second still waits). How fast it
+        # is, is the export benchmark's to say (benchmarks/export.py).
         still = pool.submit("tab-3", SCENE, "png", Options(size=(640, 360)))
         still.result(60)
-        assert time.monotonic() - t0 < 5 and not first.done()
+        assert not first.done() and second.ahead() == 1
         second.cancel("the tab was closed")
         with pytest.raises(ExportError, match="Not exported: the tab was closed"):
             second.result(5)
