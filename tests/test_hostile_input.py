@@ -9,8 +9,7 @@ compiling anything.
 
 from __future__ import annotations
 
-import time
-
+import jax
 import numpy as np
 import pytest
 from hostile import JSON, SCALARS
@@ -186,12 +185,20 @@ def test_the_fuzzed_failures_of_the_issue_are_value_errors(call, field):
 # --- limits ---------------------------------------------------------------------------------------
 
 
+_TRACED: list[str] = []
+# JAX reports each function it traces or compiles; a refusal must come before any of that.
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, _secs, **_kw: _TRACED.append(event) if event.startswith("/jax/core/compile/") else None
+)
+
+
 def _instant(call, match: str) -> None:
-    """The call is refused by the named limit, before any compiling (well under a second)."""
-    t0 = time.perf_counter()
+    """The call is refused by the named limit, before JAX traces or compiles anything (how fast a
+    refusal is, is the engine benchmark's to say; building a test's hostile input is not)."""
+    before = len(_TRACED)
     with pytest.raises(ValueError, match=match):
         call()
-    assert time.perf_counter() - t0 < 1.0
+    assert _TRACED[before:] == []
 
 
 def test_racers_per_race():
