@@ -17,6 +17,7 @@ from .racer import Racer, parse_racer, racer_to_string  # noqa: E402
 from .registry import OPTIMIZERS, SCHEDULES  # noqa: E402
 from .memory import Memory, memory  # noqa: E402
 from .tune import Sweep, Tuned, tune  # noqa: E402
+from .training import Training, train  # noqa: E402
 from .spec import HParam, Optimizer, Schedule  # noqa: E402
 from .plugins import PROBLEMS as PLUGIN_PROBLEMS, load_optimizers  # noqa: E402
 
@@ -42,5 +43,7 @@ __all__ = [
     "Sweep",
     "memory",
     "Memory",
+    "Training",
+    "train",
     "PLUGIN_PROBLEMS",
 ]
