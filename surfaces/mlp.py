@@ -194,29 +194,35 @@ def _fit(theta0, X, y):
 _grad = jax.jit(jax.grad(flat_loss))
 
 
-def _centred(theta: np.ndarray, d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
-    """theta moved along the slice to the slice's own stationary point, so that (0, 0) is the
-    slice's minimum to float64 rounding, as every catalogue surface's listed minimum is.
+def _centred(theta: np.ndarray, r1: np.ndarray, r2: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(theta, d1, d2): the random directions r1, r2 filter-normalised at theta, and theta moved
+    along them to the slice's own stationary point, so that (0, 0) is the slice's minimum to
+    float64 rounding, as every catalogue surface's listed minimum is. The fit leaves a gradient of
+    about 1e-5, so the move is about that much; the directions are normalised again at the moved
+    point and the slice centred again, until neither changes (each round shrinks the move about
+    1e5-fold).
 
-    Newton steps on the slice's gradient (exact: autodiff, projected on d1 and d2), scaled by a
-    2 x 2 matrix of central differences of that gradient. The matrix only sets how fast the steps
-    converge (its error, about 1e-8, is the rate), not where they stop; a program for the exact
-    Hessian took longer to compile than the whole fit.
+    The steps are Newton steps on the slice's gradient (exact: autodiff, projected on d1 and d2),
+    scaled by a 2 x 2 matrix of central differences of that gradient. The matrix only sets how fast
+    the steps converge (its error, about 1e-8, is the rate), not where they stop; a program for the
+    exact Hessian took longer to compile than the whole fit.
     """
-    D = np.stack([d1, d2], axis=1)  # (DIM, 2)
     X, y = TRAIN
-
-    def g(ab):
-        return D.T @ np.asarray(_grad(theta + D @ ab, X, y))
-
     h = 1e-4
-    for _ in range(2):  # the second pass removes what rounding left of the first move
+    for _ in range(4):
+        d1, d2 = filter_normalised(r1, theta), filter_normalised(r2, theta)
+        D = np.stack([d1, d2], axis=1)  # (DIM, 2)
+
+        def g(ab, D=D, theta=theta):
+            return D.T @ np.asarray(_grad(theta + D @ ab, X, y))
+
+        H = np.stack([(g(h * e) - g(-h * e)) / (2 * h) for e in np.eye(2)], axis=1)
+        H = 0.5 * (H + H.T)
         ab = np.zeros(2)
-        for _ in range(6):
-            H = np.stack([(g(ab + h * e) - g(ab - h * e)) / (2 * h) for e in np.eye(2)], axis=1)
-            ab = ab - np.linalg.solve(0.5 * (H + H.T), g(ab))
+        for _ in range(4):
+            ab = ab - np.linalg.solve(H, g(ab))
         theta = theta + D @ ab
-    return theta
+    return theta, d1, d2
 
 
 _LOCK = threading.Lock()
@@ -225,10 +231,8 @@ _LOCK = threading.Lock()
 @functools.cache
 def _landscape() -> Landscape:
     theta = np.asarray(_fit(flatten(init_layers(FIT_SEED)), TRAIN.X, TRAIN.y))
-    d1, d2 = (
-        filter_normalised(np.random.default_rng(s).standard_normal(DIM), theta) for s in DIRECTION_SEEDS
-    )
-    return Landscape(_centred(theta, d1, d2), d1, d2)
+    r1, r2 = (np.random.default_rng(s).standard_normal(DIM) for s in DIRECTION_SEEDS)
+    return Landscape(*_centred(theta, r1, r2))
 
 
 def landscape() -> Landscape:
