@@ -37,7 +37,7 @@ def _jitted(surface: Surface, kind: str):
             )
             # In chunks of _CHUNK points rather than one vmap over all of them: a surface that is a
             # network's loss (mlp_landscape) holds every point's activations at once under a plain
-            # vmap (gigabytes for a 240 x 240 grid), and ran 3x slower for the memory traffic.
+            # vmap (about half a gigabyte per layer for 240 x 240), and ran 3x slower for the memory traffic.
             fn = jax.jit(lambda pts, sp, one=one: jax.lax.map(lambda x: one(x, sp), pts, batch_size=_CHUNK))
             while len(_CACHE) >= _KEPT:
                 _CACHE.pop(next(iter(_CACHE)))
