@@ -162,7 +162,7 @@ def filter_normalised(direction: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """Li et al.'s filter normalisation of a random direction at theta: each filter of `direction`
     (in a fully connected layer, the row of W feeding one unit) scaled to the norm of the same
     filter of theta; the biases' entries set to 0, as their code does for one-dimensional
-    parameters by default ("ignore biasbn")."""
+    parameters with ignore="biasbn" (the setting of their published plots)."""
     out = np.zeros_like(direction)
     for w, shape, _ in _layer_slices():
         D, W = direction[w].reshape(shape), theta[w].reshape(shape)
