@@ -18,6 +18,7 @@ from .registry import OPTIMIZERS, SCHEDULES  # noqa: E402
 from .memory import Memory, memory  # noqa: E402
 from .tune import Sweep, Tuned, tune  # noqa: E402
 from .cloud import Cloud, cloud  # noqa: E402
+from .training import Training, train  # noqa: E402
 from .spec import HParam, Optimizer, Schedule  # noqa: E402
 from .plugins import PROBLEMS as PLUGIN_PROBLEMS, load_optimizers  # noqa: E402
 
@@ -45,5 +46,7 @@ __all__ = [
     "Cloud",
     "memory",
     "Memory",
+    "Training",
+    "train",
     "PLUGIN_PROBLEMS",
 ]

@@ -28,6 +28,7 @@ SURFACE_LR: dict[str, tuple[float, float]] = {
     "two_basins": (0.05, 0.05),
     "double_well_1d": (0.02, 0.02),
     "least_squares": (0.1, 0.05),
+    "mlp_landscape": (0.02, 0.02),  # curvature up to about 24 over the slice's domain
     "formula": (0.01, 0.05),  # a typed formula: unknown curvature, a cautious gradient step
 }
 _FALLBACK = (1e-3, 0.01)

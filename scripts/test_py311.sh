@@ -29,5 +29,6 @@ PY
 exec "$venv/bin/python" -m pytest -p no:cacheprovider tests/test_engine.py tests/test_parity_torch.py \
   tests/test_parity_schedules.py tests/test_parity_optax.py tests/test_ftrl_newton.py tests/test_surfaces.py \
   tests/test_conventions.py \
+  tests/test_training_parity_torch.py \
   "tests/test_cli.py::test_bench_quick_races_torch_optim_to_the_same_points" \
   tests/test_properties.py tests/test_hostile_input.py "$@"

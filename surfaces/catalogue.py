@@ -2,6 +2,7 @@
 
 from .classic import BEALE, BOOTH, GOLDSTEIN_PRICE, QUADRATIC, ROSENBROCK
 from .data import LEAST_SQUARES
+from .mlp import MLP_LANDSCAPE
 from .multimodal import ACKLEY, HIMMELBLAU, RASTRIGIN, SIX_HUMP_CAMEL
 from .teaching import DOUBLE_WELL_1D, PARABOLA, SADDLE, TWO_BASINS
 
@@ -22,5 +23,6 @@ SURFACES = {
         TWO_BASINS,
         DOUBLE_WELL_1D,
         LEAST_SQUARES,
+        MLP_LANDSCAPE,
     )
 }

@@ -32,6 +32,7 @@ REQUIRED = {
     "two_basins",
     "double_well_1d",
     "least_squares",
+    "mlp_landscape",
 }
 NAMES = list(SURFACES)
 GRID = {1: 100_001, 2: 401}  # points per axis of the dense domain grid
@@ -48,7 +49,9 @@ _grid_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 def _grid_values(s):
     if s.name not in _grid_cache:
         pts = _grid(s)
-        vals = jax.jit(jax.vmap(s.f))(pts.reshape(-1, s.dim))
+        # In chunks: a plain vmap over 401 x 401 points of a network's loss (mlp_landscape) would
+        # hold every point's activations at once (gigabytes).
+        vals = jax.jit(lambda p: jax.lax.map(s.f, p, batch_size=1024))(pts.reshape(-1, s.dim))
         _grid_cache[s.name] = (pts, np.asarray(vals).reshape(pts.shape[:-1]))
     return _grid_cache[s.name]
 

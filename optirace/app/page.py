@@ -170,6 +170,12 @@ def _built_when_opened(title: str, make, **params) -> pn.Card:
     return card
 
 
+def _real_training(state: RaceState):
+    from .training_panel import TrainingPanel  # with its figure's HoloViews, only once opened
+
+    return TrainingPanel(state)
+
+
 def build() -> pn.viewable.Viewable:
     """One session's page. Bokeh runs app.py per session, so this runs per session too; the jitted
     programs it uses are compiled once per process in `optimizers`."""
@@ -257,6 +263,8 @@ def build() -> pn.viewable.Viewable:
     ])  # fmt: skip
     template.main.extend([
         alerts, picker.caption, playback, plots, InternalsPanel(state).view,
+        _built_when_opened("Real training: a 337-parameter network, trained by each racer",
+                           lambda: _real_training(state), sizing_mode="stretch_width", stylesheets=[CARD_SHEET]),
         pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
         CloudPanel(state),  # shown while the race is random (noise, mini-batches)
         *fair_cards(state, lambda title, make: _built_when_opened(title, make, sizing_mode="stretch_width",
