@@ -28,6 +28,7 @@ from .state import LIMITS, RaceState
 from .styles import CARD_SHEET, FAVICON, SHEET, html_pane
 from .theory import OptimalSettings
 from .toasts import toasts
+from .view3d import View3D
 
 
 def _server_log() -> logging.Logger:
@@ -217,7 +218,8 @@ def build() -> pn.viewable.Viewable:
     curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both",
                        min_width=180 if state.embed else 300)  # fmt: skip
     # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
-    plots = pn.Row(view.main, curves, sizing_mode="stretch_both", min_height=200 if state.embed else 420,
+    view3d = View3D(state, view.main)  # the surface in 3D, in the 2-D panel's place when switched on
+    plots = pn.Row(view.main, view3d.pane, curves, sizing_mode="stretch_both", min_height=200 if state.embed else 420,
                    styles={"height": "calc(100vh - 70px)" if state.embed else "calc(100vh - 150px)"},
                    css_classes=["plots"])  # fmt: skip
     busy = Busy(plots)
@@ -250,6 +252,7 @@ def build() -> pn.viewable.Viewable:
         pn.pane.Markdown("### Race"), race_box,
         _built_when_opened("Export and share", lambda: ExportMenu(state), sizing_mode="stretch_width",
                            stylesheets=[CARD_SHEET]),
+        pn.pane.Markdown("### View"), view3d.switch,
         present,
     ])  # fmt: skip
     template.main.extend([

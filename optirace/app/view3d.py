@@ -1,0 +1,87 @@
+"""The surface in 3D beside the 2-D panel: a switch shows one or the other in the same place.
+
+The 3-D figure (optirace/figures/surface3d.py) is drawn by plotly in the page, which turns it with the
+mouse at no cost to the server. It follows the player as the server knows it: at rest, the paths end
+at the step the player paused, stepped or scrubbed to (the page reports those, figures/player.js);
+while the race plays, the whole paths are shown. Nothing is done per frame, and nothing at all while
+the 2-D view is shown.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import panel as pn
+
+from optirace.figures.surface3d import plotly_figure, surface3d_figure
+
+from .state import RaceState
+
+__all__ = ["View3D", "VIEWS"]
+
+log = logging.getLogger("optirace.app")
+VIEWS = ("2D", "3D")
+
+
+class View3D:
+    """`switch` picks the view; `pane` is the 3-D figure, shown in place of `flat` (the 2-D panel)."""
+
+    def __init__(self, state: RaceState, flat: pn.viewable.Viewable) -> None:
+        self.state = state
+        self.flat = flat
+        self.switch = pn.widgets.RadioButtonGroup(name="Surface view", options=list(VIEWS), value="2D",
+                                                  button_type="default", css_classes=["view-switch"])  # fmt: skip
+        # Plotly's own logo links off the server, and its "edit in Chart Studio" needs an account.
+        self.pane = pn.pane.Plotly(None, sizing_mode="stretch_both", min_height=340, visible=False,
+                                   config={"displaylogo": False, "responsive": True},
+                                   css_classes=["surface3d"])  # fmt: skip
+        self._drawn = None
+        self.switch.param.watch(self._switched, "value")
+        state.param.watch(self._changed, ["result", "step", "playing", "theme", "kappa"])
+        self._fit_surface()
+
+    @property
+    def shown(self) -> bool:
+        return self.switch.value == "3D"
+
+    def _fit_surface(self) -> None:
+        """A one-variable surface has no 3-D view: the switch is off, on the 2-D view."""
+        flat = self.state.result is None or self.state.result.surface.dim != 2
+        self.switch.disabled = flat
+        if flat and self.shown:
+            self.switch.value = "2D"
+
+    def _switched(self, event) -> None:
+        three = event.new == "3D"
+        self.flat.visible = not three
+        self.pane.visible = three
+        if three:
+            self._draw()
+
+    def _changed(self, *_) -> None:
+        self._fit_surface()
+        if self.shown:
+            self._draw()
+
+    def step(self) -> int:
+        """The step the paths end at: the player's at rest, the last one while it plays."""
+        s = self.state
+        return s.result.steps if s.playing else int(min(s.step, s.result.steps))
+
+    def _draw(self) -> None:
+        s = self.state
+        if s.result is None or s.result.surface.dim != 2:
+            return
+        k = self.step()
+        key = (id(s.result), k, s.theme, tuple(s.colors()), tuple(map(s.label, range(len(s.racers)))))
+        if key == self._drawn:
+            return
+        labels = [s.label(i) for i in range(len(s.racers))]
+        try:
+            overlay = surface3d_figure(s.result, labels, s.colors(), s.theme, k=k, kappa=s.kappa)
+            self.pane.object = plotly_figure(overlay, s.theme)
+        except Exception as e:  # noqa: BLE001 (the 2-D view and the session go on; said here and in the log)
+            log.exception("session: the 3D view could not be drawn")
+            s.error = f"the 3D view could not be drawn ({type(e).__name__}: {e})"[:300]
+            return
+        self._drawn = key
