@@ -24,17 +24,17 @@ VIEWS = ("2D", "3D")
 
 
 class View3D:
-    """`switch` picks the view; `pane` is the 3-D figure, shown in place of `flat` (the 2-D panel)."""
+    """`switch` picks the view; `pane` holds the 3-D figure, shown in place of `flat` (the 2-D panel)."""
 
     def __init__(self, state: RaceState, flat: pn.viewable.Viewable) -> None:
         self.state = state
         self.flat = flat
         self.switch = pn.widgets.RadioButtonGroup(name="Surface view", options=list(VIEWS), value="2D",
                                                   button_type="default", css_classes=["view-switch"])  # fmt: skip
-        # Plotly's own logo links off the server, and its "edit in Chart Studio" needs an account.
-        self.pane = pn.pane.Plotly(None, sizing_mode="stretch_both", min_height=340, visible=False,
-                                   config={"displaylogo": False, "responsive": True},
-                                   css_classes=["surface3d"])  # fmt: skip
+        # The plot is made when the 3-D view is first asked for: in the page, it makes the browser
+        # fetch plotly.js (3.5 MB, from Panel's bundle on this server), which most visits never need.
+        self.pane = pn.Column(sizing_mode="stretch_both", min_height=340, visible=False, css_classes=["surface3d"])
+        self.plot = None
         self._drawn = None
         self.switch.param.watch(self._switched, "value")
         state.param.watch(self._changed, ["result", "step", "playing", "theme", "kappa"])
@@ -79,7 +79,13 @@ class View3D:
         labels = [s.label(i) for i in range(len(s.racers))]
         try:
             overlay = surface3d_figure(s.result, labels, s.colors(), s.theme, k=k, kappa=s.kappa)
-            self.pane.object = plotly_figure(overlay, s.theme)
+            fig = plotly_figure(overlay, s.theme)
+            if self.plot is None:
+                # Plotly's own logo links off the server.
+                self.plot = pn.pane.Plotly(fig, sizing_mode="stretch_both", config={"displaylogo": False})
+                self.pane.objects = [self.plot]
+            else:
+                self.plot.object = fig
         except Exception as e:  # noqa: BLE001 (the 2-D view and the session go on; said here and in the log)
             log.exception("session: the 3D view could not be drawn")
             s.error = f"the 3D view could not be drawn ({type(e).__name__}: {e})"[:300]
