@@ -18,6 +18,7 @@ from .explain import Explain
 from .export_menu import ExportMenu
 from .fair_cards import fair_cards
 from .formula_input import FormulaInput
+from .ghost import GhostView
 from .latex import katex_stylesheets
 from .lessons import LessonPicker
 from .link import link_query, location
@@ -181,6 +182,7 @@ def build() -> pn.viewable.Viewable:
     picker = LessonPicker(state)
     picker.from_link(query)
     view = RaceView(state)
+    ghost = GhostView(state, view)  # the race before the last change, faint (on by default)
     playback = view.bar
     alerts = toasts(state)  # over the page's corner, not above the plots
     if pn.state.curdoc is not None:
@@ -252,7 +254,7 @@ def build() -> pn.viewable.Viewable:
         pn.pane.Markdown("### Race"), race_box,
         _built_when_opened("Export and share", lambda: ExportMenu(state), sizing_mode="stretch_width",
                            stylesheets=[CARD_SHEET]),
-        pn.pane.Markdown("### View"), view3d.switch,
+        pn.pane.Markdown("### View"), view3d.switch, ghost.switch,
         present,
     ])  # fmt: skip
     template.main.extend([

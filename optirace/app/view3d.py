@@ -29,11 +29,13 @@ class View3D:
     def __init__(self, state: RaceState, flat: pn.viewable.Viewable) -> None:
         self.state = state
         self.flat = flat
-        self.switch = pn.widgets.RadioButtonGroup(name="Surface view", options=list(VIEWS), value="2D",
+        self.switch = pn.widgets.RadioButtonGroup(options=list(VIEWS), value="2D",
                                                   button_type="default", css_classes=["view-switch"])  # fmt: skip
         # The plot is made when the 3-D view is first asked for: in the page, it makes the browser
         # fetch plotly.js (3.5 MB, from Panel's bundle on this server), which most visits never need.
-        self.pane = pn.Column(sizing_mode="stretch_both", min_height=340, visible=False, css_classes=["surface3d"])
+        self.pane = pn.Column(
+            sizing_mode="stretch_both", min_height=340, visible=False, css_classes=["surface3d"]
+        )
         self.plot = None
         self._drawn = None
         self.switch.param.watch(self._switched, "value")

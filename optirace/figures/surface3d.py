@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import holoviews as hv
-import numpy as np
 
 # The plotly backend's plotting classes: its options are given per backend, as race.py does for its two.
 import holoviews.plotting.plotly  # noqa: F401
+import numpy as np
 
 from ..text import as_html
 from .look import Look, look

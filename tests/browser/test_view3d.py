@@ -9,9 +9,8 @@ from playwright.sync_api import expect
 
 import optimizers
 from optirace.app.state import RaceState
-from optirace.figures.surface3d import heights
 from optirace.figures.surface import surface_values
-from optirace.figures.surface3d import STRIDE
+from optirace.figures.surface3d import STRIDE, heights
 
 pytestmark = pytest.mark.browser
 
