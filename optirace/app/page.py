@@ -220,7 +220,8 @@ def build() -> pn.viewable.Viewable:
     curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both",
                        min_width=180 if state.embed else 300)  # fmt: skip
     # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
-    view3d = View3D(state, view.main)  # the surface in 3D, in the 2-D panel's place when switched on
+    # The surface in 3D, in the 2-D panel's place when switched on (a slide's iframe has no switch).
+    view3d = View3D(state, view.main, preload=not (state.embed or state.playing))
     plots = pn.Row(view.main, view3d.pane, curves, sizing_mode="stretch_both", min_height=200 if state.embed else 420,
                    styles={"height": "calc(100vh - 70px)" if state.embed else "calc(100vh - 150px)"},
                    css_classes=["plots"])  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -38,13 +39,22 @@ GRAPH_JS = """
 """
 
 
-def open_3d(ui):
-    """Switch to 3D; return the graph. Plotly's code is fetched then, from our own server."""
+def open_app(ui, url: str) -> list[str]:
+    """Open the app; the list fills with the page's requests for plotly's code."""
     fetched: list[str] = []
     ui.page.on("request", lambda r: fetched.append(r.url) if "plotly" in r.url else None)
+    ui.open(url)
+    return fetched
+
+
+def open_3d(ui, fetched: list[str]) -> dict:
+    """Switch to 3D; return the graph. Plotly's code came from our own server (Panel's bundle)."""
     ui.page.get_by_role("button", name="3D").click()
-    ui.page.wait_for_function(f"() => ({GRAPH_JS})() !== null", timeout=30_000)
-    assert any(u.endswith(".js") or ".js?" in u for u in fetched), fetched
+    ui.page.wait_for_function(
+        f"() => {{ const g = ({GRAPH_JS})(); return g !== null && g.traces[0].type === 'surface'; }}",
+        timeout=30_000,
+    )
+    assert any(re.search(r"/plotly-[\d.]+\.min\.js$", u.split("?")[0]) for u in fetched), fetched
     assert all("/static/extensions/panel/bundled/plotlyplot/" in u for u in fetched), fetched
     return ui.page.evaluate(GRAPH_JS)
 
@@ -58,10 +68,10 @@ def the_race(query: dict) -> RaceState:
 def test_3d_view_draws_the_surface_and_each_racers_whole_path(app):
     ui, url = app
     query = "surface=rosenbrock&r0=adam:lr=0.02&r1=sgd:lr=0.0005,momentum=0.9&steps=120"
-    ui.open(f"{url}/app?{query}")
+    fetched = open_app(ui, f"{url}/app?{query}")
     ui.page.get_by_role("button", name="Step ▶").click()  # the page reports the step: 1
     ui.page.get_by_role("button", name="⟲ Reset").click()
-    graph = open_3d(ui)
+    graph = open_3d(ui, fetched)
     ui.screenshot("view3d-rosenbrock")
     state = the_race(dict(p.split("=", 1) for p in query.split("&")))
     res = state.result
@@ -96,8 +106,8 @@ def test_3d_view_draws_the_surface_and_each_racers_whole_path(app):
 
 def test_3d_view_of_a_surface_without_a_log_scale_has_a_linear_height_axis(app):
     ui, url = app
-    ui.open(f"{url}/app?surface=rastrigin&r0=adam:lr=0.05&steps=50")
-    graph = open_3d(ui)
+    fetched = open_app(ui, f"{url}/app?surface=rastrigin&r0=adam:lr=0.05&steps=50")
+    graph = open_3d(ui, fetched)
     assert not optimizers.race("rastrigin", [{"optimizer": "adam"}], steps=1).surface.log_scale
     assert graph["zaxis"]["type"] == "linear"
     assert [t["type"] for t in graph["traces"]] == ["surface", "scatter3d"]
