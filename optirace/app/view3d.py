@@ -31,8 +31,9 @@ class View3D:
         `preload`)."""
         self.state = state
         self.flat = flat
-        self.switch = pn.widgets.RadioButtonGroup(options=list(VIEWS), value="2D",
-                                                  button_type="default", css_classes=["view-switch"])  # fmt: skip
+        self.switch = pn.widgets.RadioButtonGroup(
+            options=list(VIEWS), value="2D", css_classes=["view-switch"]
+        )
         # The plot is made once the page is live (`preload`), or when the 3-D view is asked for: in the
         # page, it makes the browser fetch plotly.js (3.5 MB, from Panel's bundle on this server), which
         # must not delay the race's first picture.
