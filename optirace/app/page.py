@@ -222,7 +222,8 @@ def build() -> pn.viewable.Viewable:
     # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
     # The surface in 3D, in the 2-D panel's place when switched on (a slide's iframe has no switch).
     view3d = View3D(state, view.main, preload=not (state.embed or state.playing))
-    plots = pn.Row(view.main, view3d.pane, curves, sizing_mode="stretch_both", min_height=200 if state.embed else 420,
+    three = [] if state.embed else [view3d.pane]  # a slide's iframe has no switch: no 3-D pane to lay out
+    plots = pn.Row(view.main, *three, curves, sizing_mode="stretch_both", min_height=200 if state.embed else 420,
                    styles={"height": "calc(100vh - 70px)" if state.embed else "calc(100vh - 150px)"},
                    css_classes=["plots"])  # fmt: skip
     busy = Busy(plots)

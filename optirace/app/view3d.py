@@ -37,9 +37,7 @@ class View3D:
         # The plot is made once the page is live (`preload`), or when the 3-D view is asked for: in the
         # page, it makes the browser fetch plotly.js (3.5 MB, from Panel's bundle on this server), which
         # must not delay the race's first picture.
-        self.pane = pn.Column(
-            sizing_mode="stretch_both", min_height=340, visible=False, css_classes=["surface3d"]
-        )
+        self.pane = pn.Column(sizing_mode="stretch_both", visible=False, css_classes=["surface3d"])
         self.plot = None
         self._drawn = None
         self.switch.param.watch(self._switched, "value")
