@@ -40,7 +40,7 @@ def _rows(end: int) -> np.ndarray:
     """The steps 0..end drawn: all of them, or MAX_POINTS evenly spaced ones ending at `end`."""
     if end + 1 <= MAX_POINTS:
         return np.arange(end + 1)
-    return np.unique(np.append(np.linspace(0, end, MAX_POINTS - 1).astype(int), end))
+    return np.unique(np.linspace(0, end, MAX_POINTS).round().astype(int))  # linspace ends at `end`
 
 
 def surface3d_figure(result, labels: Sequence[str], colors: Sequence[str] | None = None, theme: str = "light",
