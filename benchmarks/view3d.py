@@ -50,12 +50,8 @@ DRAWN = """(n) => {
 }"""
 
 
-# JS: the hidden, empty 3-D scene exists (plotly.js loaded and run).
-PRELOADED = (
-    DRAWN.replace("(n) =>", "() =>")
-    .replace("gd._fullData.length !== n", "!window.Plotly")
-    .replace("return !!canvas && canvas.width > 0;", "return !!canvas;")
-)
+# JS: the page has fetched plotly.js and set up a 3-D scene off screen (optirace/app/view3d.py).
+PRELOADED = "() => window.__optirace3d === 'ready'"
 
 
 def _port() -> int:
@@ -90,7 +86,7 @@ def one(browser, url: str) -> float:
         page.goto(url, timeout=180_000)
         page.wait_for_function("() => !!(window.__optirace && window.__optirace.ready)", timeout=120_000)
         page.locator("[data-ready]").wait_for(state="attached", timeout=120_000)
-        # The page fetches plotly.js and sets up an empty 3-D scene once it is live (optirace/app/view3d.py):
+        # The page fetches plotly.js and sets up a 3-D scene once it is idle (optirace/app/view3d.py):
         # a user who looks at the race for a few seconds first finds it ready.
         page.wait_for_function(PRELOADED, timeout=120_000)
         button = page.get_by_role("button", name="3D")

@@ -190,6 +190,8 @@ def build() -> pn.viewable.Viewable:
         # The page's player starts once the document is ready: it draws the step and, for a link
         # with play=1, plays (optirace/figures/player.js).
         pn.state.curdoc.js_on_event("document_ready", view.player.ready())
+        if not (state.embed or state.playing):  # plotly.js for the 3D view, once the page is idle
+            pn.state.curdoc.js_on_event("document_ready", View3D.preload())
         paintfix.install(pn.state.curdoc)
     _sync_url(state, picker)
     # Marks the page live: onload runs once the browser's websocket is connected, so a visitor (or a
@@ -220,8 +222,7 @@ def build() -> pn.viewable.Viewable:
     curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both",
                        min_width=180 if state.embed else 300)  # fmt: skip
     # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
-    # The surface in 3D, in the 2-D panel's place when switched on (a slide's iframe has no switch).
-    view3d = View3D(state, view.main, preload=not (state.embed or state.playing))
+    view3d = View3D(state, view.main)  # the surface in 3D, in the 2-D panel's place when switched on
     three = [] if state.embed else [view3d.pane]  # a slide's iframe has no switch: no 3-D pane to lay out
     plots = pn.Row(view.main, *three, curves, sizing_mode="stretch_both", min_height=200 if state.embed else 420,
                    styles={"height": "calc(100vh - 70px)" if state.embed else "calc(100vh - 150px)"},

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 
 import panel as pn
+from bokeh.models import CustomJS
+from panel.models.plotly import PlotlyPlot
 
 from optirace.figures.surface3d import plotly_figure, surface3d_figure
 
@@ -21,40 +23,57 @@ __all__ = ["View3D", "VIEWS"]
 
 log = logging.getLogger("optirace.app")
 VIEWS = ("2D", "3D")
+PRELOAD_JS = """
+if (!window.Plotly && !window.__optirace3d) {
+  window.__optirace3d = 'loading';
+  const idle = (f) => (window.requestIdleCallback ? window.requestIdleCallback(f) : setTimeout(f, 0));
+  const warm = () => {
+    const div = document.createElement('div');
+    div.style.cssText = 'position:fixed;left:-10000px;top:0;width:240px;height:240px';
+    document.body.appendChild(div);
+    window.Plotly.newPlot(div, [{type: 'scatter3d', x: [0, 1], y: [0, 1], z: [0, 1], mode: 'lines'}], {})
+      .then(() => { window.Plotly.purge(div); div.remove(); window.__optirace3d = 'ready'; });
+  };
+  const load = () => {
+    const s = document.createElement('script');
+    s.src = url;
+    s.onload = () => idle(warm);
+    document.head.appendChild(s);
+  };
+  // After the race's first picture, when the page has nothing else to do.
+  setTimeout(() => idle(load), 1000);
+}
+"""
 
 
 class View3D:
     """`switch` picks the view; `pane` holds the 3-D figure, shown in place of `flat` (the 2-D panel)."""
 
-    def __init__(self, state: RaceState, flat: pn.viewable.Viewable, preload: bool = True) -> None:
-        """`preload`: once the page is live, let it fetch plotly.js and set up an empty 3-D scene (see
-        `preload`)."""
+    def __init__(self, state: RaceState, flat: pn.viewable.Viewable) -> None:
         self.state = state
         self.flat = flat
         self.switch = pn.widgets.RadioButtonGroup(
             options=list(VIEWS), value="2D", css_classes=["view-switch"]
         )
-        # The plot is made once the page is live (`preload`), or when the 3-D view is asked for: in the
-        # page, it makes the browser fetch plotly.js (3.5 MB, from Panel's bundle on this server), which
-        # must not delay the race's first picture.
+        # The plot is made when the 3-D view is first asked for (the page may have fetched plotly.js
+        # by then: `preload`): in the document from the start, it would make the browser fetch and
+        # parse plotly.js before the race's first picture.
         self.pane = pn.Column(sizing_mode="stretch_both", visible=False, css_classes=["surface3d"])
         self.plot = None
         self._drawn = None
         self.switch.param.watch(self._switched, "value")
-        if preload:
-            pn.state.onload(self.preload)
         state.param.watch(self._changed, ["result", "step", "playing", "theme", "kappa"])
         self._fit_surface()
 
-    def preload(self) -> None:
-        """An empty 3-D plot in the hidden pane: the browser fetches and parses plotly.js (3.5 MB) and
-        sets up WebGL while the page is idle, which was most of the wait for the first 3-D view
-        (measured on a busy machine: 2.4 s parsing, 1.9 s for the first 3-D scene). The switch then
-        only waits for the figure. It runs once the page is live, after the race is drawn."""
-        if self.plot is None and self.state.result is not None and self.state.result.surface.dim == 2:
-            self._plot(
-                {"data": [{"type": "scatter3d", "x": [], "y": [], "z": [], "mode": "lines"}], "layout": {}}
-            )
+    @staticmethod
+    def preload() -> CustomJS:
+        """The page's code, run when its document is ready, that fetches plotly.js (3.5 MB, the copy
+        Panel itself loads, from this server) once the page is idle, and sets up a 3-D scene off
+        screen. Measured on a busy machine, parsing plotly.js (2.4 s) and the first WebGL scene (1.9 s)
+        were most of the first 3-D view's wait; done in the page alone, nothing is added to the
+        document, which would lay the figures out again (and repaint them) while a race plays.
+        Panel skips loading plotly.js when the page has it (PlotlyPlot.__js_skip__)."""
+        return CustomJS(args={"url": PlotlyPlot.__javascript__[0]}, code=PRELOAD_JS)
 
     def _plot(self, fig: dict) -> None:
         if self.plot is None:
