@@ -44,6 +44,9 @@ def open_app(ui, url: str) -> list[str]:
     fetched: list[str] = []
     ui.page.on("request", lambda r: fetched.append(r.url) if "plotly" in r.url else None)
     ui.open(url)
+    # The page fetches plotly.js by itself once idle (optirace/app/view3d.py); a click before that
+    # is not what these tests time.
+    ui.page.wait_for_function("() => window.__optirace3d === 'ready'", timeout=60_000)
     return fetched
 
 
