@@ -58,7 +58,10 @@ class View3D:
         # The plot is made when the 3-D view is first asked for (the page may have fetched plotly.js
         # by then: `preload`): in the document from the start, it would make the browser fetch and
         # parse plotly.js before the race's first picture.
-        self.pane = pn.Column(sizing_mode="stretch_both", visible=False, css_classes=["surface3d"])
+        # A spacer until then: Bokeh's checks flag a layout with no children.
+        self.pane = pn.Column(
+            pn.Spacer(), sizing_mode="stretch_both", visible=False, css_classes=["surface3d"]
+        )
         self.plot = None
         self._drawn = None
         self.switch.param.watch(self._switched, "value")
