@@ -20,6 +20,7 @@ from .explain import Explain
 from .export_menu import ExportMenu
 from .fair_cards import fair_cards
 from .formula_input import FormulaInput
+from .ghost import GhostView
 from .internals_panel import InternalsPanel
 from .latex import katex_stylesheets
 from .lessons import LessonPicker
@@ -31,6 +32,7 @@ from .state import LIMITS, RaceState
 from .styles import CARD_SHEET, FAVICON, SHEET, html_pane
 from .theory import OptimalSettings
 from .toasts import toasts
+from .view3d import View3D
 
 
 def _server_log() -> logging.Logger:
@@ -189,6 +191,7 @@ def build() -> pn.viewable.Viewable:
     picker = LessonPicker(state)
     picker.from_link(query)
     view = RaceView(state)
+    ghost = GhostView(state, view)  # the race before the last change, faint (on by default)
     playback = view.bar
     alerts = toasts(state)  # over the page's corner, not above the plots
     if pn.state.curdoc is not None:
@@ -196,6 +199,8 @@ def build() -> pn.viewable.Viewable:
         # The page's player starts once the document is ready: it draws the step and, for a link
         # with play=1, plays (optirace/figures/player.js).
         pn.state.curdoc.js_on_event("document_ready", view.player.ready())
+        if not (state.embed or state.playing):  # plotly.js for the 3D view, once the page is idle
+            pn.state.curdoc.js_on_event("document_ready", View3D.preload())
         paintfix.install(pn.state.curdoc)
     _sync_url(state, picker)
     # Marks the page live: onload runs once the browser's websocket is connected, so a visitor (or a
@@ -226,7 +231,9 @@ def build() -> pn.viewable.Viewable:
     curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both",
                        min_width=180 if state.embed else 300)  # fmt: skip
     # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
-    plots = pn.Row(view.main, curves, sizing_mode="stretch_both", min_height=200 if state.embed else 420,
+    view3d = View3D(state, view.main)  # the surface in 3D, in the 2-D panel's place when switched on
+    three = [] if state.embed else [view3d.pane]  # a slide's iframe has no switch: no 3-D pane to lay out
+    plots = pn.Row(view.main, *three, curves, sizing_mode="stretch_both", min_height=200 if state.embed else 420,
                    styles={"height": "calc(100vh - 70px)" if state.embed else "calc(100vh - 150px)"},
                    css_classes=["plots"])  # fmt: skip
     busy = Busy(plots)
@@ -259,6 +266,7 @@ def build() -> pn.viewable.Viewable:
         pn.pane.Markdown("### Race"), race_box,
         _built_when_opened("Export and share", lambda: ExportMenu(state), sizing_mode="stretch_width",
                            stylesheets=[CARD_SHEET]),
+        pn.pane.Markdown("### View"), view3d.switch, ghost.switch,
         present,
     ])  # fmt: skip
     template.main.extend([

@@ -52,6 +52,8 @@ class RaceState(Scene):
     result = param.Parameter(default=None, doc="the RaceResult of the current inputs", metadata=STATE)
     error = param.String(default="", doc="why the last change was refused ('' if it was not)", metadata=STATE)
     notices = param.List(default=[], doc="what was ignored from the URL", metadata=STATE)
+    ghost = param.Parameter(default=None, metadata=STATE,
+                            doc="(race, colours) before the last change, drawn faint; None on a new surface or after a reset")  # fmt: skip
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -139,7 +141,19 @@ class RaceState(Scene):
             return
         self.error = ""
         self.step = min(self.step, res.steps)
-        self.result = res
+        self.param.update(ghost=self._ghost_before(res), result=res)
+        self._raced_colors = self.colors()
+
+    def _ghost_before(self, res: RaceResult):
+        """What `res` replaces, as the ghost: the last race, on the same surface; an equal race (the
+        same inputs raced again) keeps the ghost there was."""
+        where, self._raced_on = getattr(self, "_raced_on", None), (self.surface, self.formula, self.domain)
+        old = self.result
+        if old is None or where != self._raced_on:
+            return None
+        if old.params.shape == res.params.shape and np.array_equal(old.params, res.params, equal_nan=True):
+            return self.ghost
+        return (old, self._raced_colors)
 
     def add_racer(self, optimizer: str) -> None:
         if optimizer not in OPTIMIZERS:
@@ -279,6 +293,7 @@ class RaceState(Scene):
         self.playing = False
         self._frac = 0.0
         self.step = 0
+        self.ghost = None  # a reset starts the story again: no "before"
 
     def toggle(self) -> None:
         if not self.playing and self.step >= self.steps_done:
@@ -358,6 +373,7 @@ class RaceState(Scene):
             self.param.update(**fields)
         self.notices = notices
         self.recompute()
+        self.ghost = None  # a link opens a scene; the defaults raced before it are no "before"
         if step is not None and not self.error:
             self.step = min(step, self.steps_done)
         if autoplay:

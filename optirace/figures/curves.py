@@ -9,6 +9,7 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
+from .ghost import ghost_layer
 from .look import Look, axes, line, marker, styled
 from .tags import panel, played
 from .theory import has_theory, predicted_gap
@@ -65,6 +66,8 @@ def curve_overlay(res, kind: str, colors, labels, lk: Look, k: int, scale: float
     last = np.where(res.diverged_at >= 0, res.diverged_at, steps).astype(int)
     racers = range(len(colors)) if kind != "momentum" else np.flatnonzero(has_momentum(res))
     layers = []
+    if player and kind == "loss":  # the last race, faint under this one's curves (figures/ghost.py)
+        layers.append(ghost_layer("loss", lk, ["step", hv.Dimension("y", label=TITLES[kind][1])]))
     for i in racers:
         end = min(k, last[i]) + 1 if kind == "loss" else Y.shape[1]
         curve = hv.Curve((np.arange(end), Y[i, :end]), "step", hv.Dimension("y", label=TITLES[kind][1]),

@@ -30,7 +30,8 @@ function parseTargets() {
     for (const t of m.tags ?? []) {
       if (typeof t !== 'string' || !t.startsWith('optirace:')) continue;
       const [, role, racer, fx, fy] = t.split(':');
-      if (role !== 'panel' && role !== 'key') out.push({m, role, i: +racer, fx, fy});
+      // The ghost of the last race (figures/ghost.py) is the server's to fill: left alone here.
+      if (role !== 'panel' && role !== 'key' && !role.startsWith('ghost')) out.push({m, role, i: +racer, fx, fy});
     }
   }
   return out;
@@ -219,9 +220,10 @@ function tables(r, step, steps, n) {
 }
 
 // ----- playing -------------------------------------------------------------------------------------
-function tell() {  // the server learns the step when the user pauses, steps or scrubs
+function tell(reset = false) {  // the server learns the step when the user pauses, steps or scrubs
   if (!report) return;
-  report.data = {step: [P.step], playing: [P.playing ? 1 : 0]};
+  // A reset says so: the server then forgets the last race's ghost.
+  report.data = reset ? {step: [P.step], playing: [0], reset: [1]} : {step: [P.step], playing: [P.playing ? 1 : 0]};
 }
 function label() { play.label = P.playing ? '❚❚ Pause' : '▶ Play'; }
 function stop() {
@@ -298,7 +300,7 @@ P.command = (act) => {
   if (act === 'toggle') toggle();
   else if (act === 'forward') by(1);
   else if (act === 'back') by(-1);
-  else if (act === 'reset') { if (P.playing) { P.playing = false; label(); } draw(0, false); tell(); }
+  else if (act === 'reset') { if (P.playing) { P.playing = false; label(); } draw(0, false); tell(true); }
 };
 
 if (action === 'load') {

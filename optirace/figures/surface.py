@@ -12,6 +12,7 @@ import numpy as np
 from surfaces.grid import grid_values
 
 from ..text import shown
+from .ghost import ghost_layer
 from .internals import internals_layers
 from .look import BANDS, Look, axes, line, marker, styled, text
 from .look import title as as_title
@@ -118,6 +119,8 @@ def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, k
     gm = np.asarray(s.minima)
     layers.append(styled(hv.Points(gm[:, :2], label=s.minimum_label, group="GlobalMinimum"),
                          marker("star", 19, scale, "#ffffff", lk.minimum, 1.5)))  # fmt: skip
+    if player:  # the last race, faint under this one's paths (figures/ghost.py)
+        layers.append(ghost_layer("contour", lk, img.kdims))
     P = res.params
     start = styled(hv.Points([tuple(P[0, 0, :2])], label="start", group="Start"),
                          marker("circle", lk.head_size + 4, scale, None, lk.text, 2))  # fmt: skip

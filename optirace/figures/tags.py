@@ -11,7 +11,7 @@ backend only; the matplotlib rendering of the same figure ignores them.
 
 from __future__ import annotations
 
-__all__ = ["played", "panel", "PREFIX", "parse"]
+__all__ = ["played", "panel", "ghost", "PREFIX", "parse"]
 
 PREFIX = "optirace"
 
@@ -46,6 +46,23 @@ def played(element, role: str, racer: int = -1, *hooks):
                 model.syncable = False
 
     return element.opts(hooks=[*hooks, hook], backend="bokeh")
+
+
+def ghost(element, role: str):
+    """`element`, the ghost of the last race (figures/ghost.py), tagged `optirace:<role>:-1:xs:ys`. The
+    server fills it once per change, so unlike a played layer it stays in sync; under the racers'
+    layers (they are drawn on the overlay level), and left alone by the player."""
+
+    def hook(plot, _element):
+        from bokeh.core.properties import field
+
+        renderer = plot.handles["glyph_renderer"]
+        renderer.tags = [*renderer.tags, f"{PREFIX}:{role}:-1:xs:ys"]
+        renderer.glyph.line_color = field("color")  # each racer's line in its own colour
+        source = plot.handles["source"]
+        source.data = {**source.data, "color": ["#000000"] * len(source.data["xs"])}
+
+    return element.opts(hooks=[hook], backend="bokeh")
 
 
 def panel(overlay, name: str, *hooks):
