@@ -235,7 +235,7 @@ def lr_beta_map(
     lr_values = _axis("lrs", lrs, owner.optimizer.spec(lr_name), owner, {b_name: beta0}, positive=True)
     beta_values = _axis("betas", betas, owner.optimizer.spec(b_name), owner, {lr_name: lr0})
     n_lr, n_beta = len(lr_values), len(beta_values)
-    _check_work("lr x beta map", n_lr * n_beta, steps)
+    _check_work("lr x beta map", n_lr * n_beta, steps, surf.cost)
     L, B = np.meshgrid(lr_values, beta_values)  # row i: betas[i]; column j: lrs[j]
     starts = np.broadcast_to(x0, (L.size, surf.dim)).copy()
     over = {lr_name: L.ravel().copy(), b_name: B.ravel().copy()}

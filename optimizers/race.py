@@ -109,11 +109,13 @@ def _check_steps(steps) -> int:
     return int(steps)
 
 
-def _check_work(what: str, runs: int, steps: int) -> None:
-    """Refuse a vmapped call whose runs x steps exceed MAX_RUN_STEPS, before anything compiles."""
-    if runs * steps > MAX_RUN_STEPS:
+def _check_work(what: str, runs: int, steps: int, cost: float = 1.0) -> None:
+    """Refuse a vmapped call whose runs x steps, in steps of a closed-form surface (x the surface's
+    `cost`), exceed MAX_RUN_STEPS, before anything compiles."""
+    if runs * steps * cost > MAX_RUN_STEPS:
+        dearer = f" on a surface {cost:g} times as costly to step" if cost != 1 else ""
         raise ValueError(
-            f"{what}: {runs} runs x {steps} steps is more than MAX_RUN_STEPS = {MAX_RUN_STEPS}; "
+            f"{what}: {runs} runs x {steps} steps{dearer} is more than MAX_RUN_STEPS = {MAX_RUN_STEPS}; "
             "use fewer steps or fewer runs"
         )
 
@@ -321,7 +323,7 @@ def sweep(
         raise ValueError(f"over: {name}: give a list of values, not {shown(values)}")
     if len(values) > MAX_SWEEP_VALUES:
         raise ValueError(f"over: {name}: {len(values)} values; MAX_SWEEP_VALUES is {MAX_SWEEP_VALUES}")
-    _check_work("over", len(values), steps)
+    _check_work("over", len(values), steps, surf.cost)
     opt, spec = owner.optimizer, owner.optimizer.spec(name)
     checked = []
     for v in values:
@@ -359,7 +361,7 @@ def basins(
             f"grid = {shown(grid)} is not allowed; use an integer from 2 to {MAX_GRID} (MAX_GRID)"
         )
     grid = int(grid)
-    _check_work("grid", grid**surf.dim, steps)
+    _check_work("grid", grid**surf.dim, steps, surf.cost)
     sigma, seed = _check_noise_seed(noise, seed)
     sp = check_surface_params(surf, surface_params)
     r = Racer.from_spec(racer)

@@ -69,6 +69,9 @@ class Surface:
     bound_factor: float = 1e3
     variables: tuple[str, ...] = ("x", "y")  # the coordinates' names, for axes and hover (first `dim`)
     minimum_label: str = "global minimum"  # "estimated minimum" where the minima are not exact
+    # What one gradient here costs, in gradients of a closed-form surface: the engine's bounds on
+    # vmapped work (basin maps, sweeps, maps) divide by it, so no request is costlier than theirs.
+    cost: float = 1.0
 
     def checked_params(self, values: Any) -> dict[str, float]:
         """Validate overrides of the shape parameters: a mapping of this surface's parameter names

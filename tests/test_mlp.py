@@ -297,3 +297,15 @@ def test_bad_input_is_refused_before_any_work(kwargs, message):
     args = {"racers": [{"optimizer": "adam"}], "steps": 10, "seed": 0, **kwargs}
     with pytest.raises(ValueError, match=message):
         optimizers.train(**args)
+
+
+def test_maps_and_sweeps_on_the_network_are_bounded_by_its_cost():
+    """A 128^2 basin map of 300 steps is refused here before anything compiles (about 2000 times
+    a closed-form surface's work), and a small one still runs."""
+    assert surfaces.SURFACES["mlp_landscape"].cost > 1 and surfaces.SURFACES["himmelblau"].cost == 1
+    with pytest.raises(ValueError, match="2000 times as costly.*MAX_RUN_STEPS"):
+        optimizers.basins("mlp_landscape", "adam:lr=0.05", grid=128, steps=300)
+    with pytest.raises(ValueError, match="MAX_RUN_STEPS"):
+        optimizers.sweep("mlp_landscape", "adam:lr=0.05", over={"lr": [0.01] * 64}, steps=5000)
+    ends = optimizers.basins("mlp_landscape", "adam:lr=0.05", grid=4, steps=5)
+    assert np.asarray(ends).shape[:2] == (4, 4)

@@ -103,7 +103,7 @@ class BasinsPanel(pn.viewable.Viewer):
             i = self.racer.value if isinstance(self.racer.value, int) else 0
             if not 0 <= i < len(s.racers):
                 raise ValueError("racer: pick one of the race's racers")
-            if grid * grid * s.steps > MAX_WORK:
+            if grid * grid * s.steps * s.surface_obj.cost > MAX_WORK:
                 raise ValueError(f"basins: {grid}x{grid} starts x {s.steps} steps is more than this page maps "
                                  f"({MAX_WORK:,} start-steps); use fewer starts or fewer steps")  # fmt: skip
             key = self._what()
