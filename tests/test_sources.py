@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,10 @@ def test_user_facing_files_name_no_internal_documents():
         if INTERNAL.search(line)
     ]
     assert found == []
+
+
+def test_test_modules_have_unique_names():
+    """pytest imports test modules by their file name (rootdir-relative packages are not used here):
+    two files of one name in tests/ and tests/browser/ stop the whole suite's collection."""
+    names = Counter(p.name for p in (ROOT / "tests").rglob("test_*.py"))
+    assert [n for n, k in names.items() if k > 1] == []
