@@ -206,7 +206,9 @@ def test_two_replicas_behind_nginx(browser, tmp_path):
     key = base64.urlsafe_b64encode(os.urandom(36)).decode()
     try:
         for port in ports:
+            # The CMD's `panel` is this Python's (the image has one Python), not another on the PATH.
             env = {**os.environ, **DOCKERFILE.env(), "PORT": str(port), "OPTIRACE_ADDRESS": "127.0.0.1",
+                   "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                    "BOKEH_ALLOW_WS_ORIGIN": origin, "OPTIRACE_USE_XHEADERS": "1", "BOKEH_SECRET_KEY": key,
                    "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "jax")}  # fmt: skip
             log = ARTIFACTS / f"replica-{port}.log"
