@@ -129,13 +129,16 @@ class RacerEditor:
         if key in ("optimizer", "schedule", "inner.optimizer") or (not ok and widget is not None):
             self._rebuild()  # the set of controls changed (or a refused value must show the old one)
 
-    def _relabel(self, index: int, text: str) -> None:
+    def _relabel(self, index: int, text: str, widget=None) -> None:
         if "," in text:
             # A link writes a racer's fields comma-separated: such a label could not be shared.
             self.state.error = "a label cannot hold a comma"
-        else:
-            self._set(index, "label", text.strip() or None)
-        self._rebuild()  # the card's header shows the label (or the field its last accepted value)
+            self._rebuild()  # the field shows its last accepted value again
+            return
+        # Accepted, the card's header shows it (`_apply`) in the same message as the race. The cards
+        # are not rebuilt: a rebuild arriving after that message replaced the fields under the
+        # user's next keystrokes, and what they typed was lost.
+        self._set(index, "label", text.strip() or None, widget)
 
     def _current(self, index: int, key: str):
         spec = self.state.racers[index]
@@ -176,7 +179,7 @@ class RacerEditor:
         unlabelled = racer_to_string({k: v for k, v in spec.items() if k != "label"})
         label = pn.widgets.TextInput(label="label", value=spec.get("label") or "", placeholder=unlabelled,
                                      css_classes=["racer-label"])  # fmt: skip
-        label.param.watch(lambda e: self._relabel(index, e.new), "value")
+        label.param.watch(lambda e: self._relabel(index, e.new, label), "value")
         widgets = [select, label]
         if opt.wrapper:
             inner = spec.get("inner", {"optimizer": "sgd"})

@@ -174,16 +174,27 @@ class AppPage:
         self.page.locator("[data-ready]").wait_for(state="attached", timeout=60_000)
         return self
 
-    def choose(self, select, label: str) -> None:
-        """Pick an option the way a keyboard user does (Bokeh's select ignores scripted changes)."""
-        labels = select.evaluate("e => [...e.options].map(o => o.text)")
-        current = select.evaluate("e => e.selectedIndex")
-        target = labels.index(label)
-        select.focus()
-        key = "ArrowDown" if target > current else "ArrowUp"
-        for _ in range(abs(target - current)):
-            select.press(key)
-        self.page.wait_for_timeout(300)
+    def choose(self, select, label: str, timeout: float = 30) -> None:
+        """Pick an option the way a keyboard user does (Bokeh's select ignores scripted changes):
+        one arrow key at a time, each a change the server answers. A change that rebuilds the
+        select's card replaces the element and its focus, so the next key goes to the select as it
+        is then (the locator finds it again), until it shows `label`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            labels = select.evaluate("e => [...e.options].map(o => o.text)")
+            current, target = select.evaluate("e => e.selectedIndex"), labels.index(label)
+            if current == target:
+                # A rebuild the server sent for an earlier key may still land and show that key's
+                # value (the server never saw a key pressed on the element it replaced): settled?
+                self.page.wait_for_timeout(1000)
+                if select.evaluate("e => e.selectedIndex") == target:
+                    break
+                continue
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the select shows {labels[current]!r}, not {label!r}")
+            select.focus()
+            select.press("ArrowDown" if target > current else "ArrowUp")
+            self.page.wait_for_timeout(300)  # the server's answer, and a rebuilt card, land
 
     def trajectory(self) -> dict:
         """What the page draws of the race: each racer's path and loss curve (see RACE_ROWS_JS)."""
