@@ -175,10 +175,10 @@ class AppPage:
         return self
 
     def choose(self, select, label: str, timeout: float = 30) -> None:
-        """Pick an option the way a keyboard user does (Bokeh's select ignores scripted changes):
-        one arrow key at a time, each a change the server answers. A change that rebuilds the
-        select's card replaces the element and its focus, so the next key goes to the select as it
-        is then (the locator finds it again), until it shows `label`."""
+        """Pick an option the way a keyboard user does (Bokeh's select ignores scripted changes).
+        A change that rebuilds the select's card replaces the element and its focus, and keys
+        pressed on the old one may be lost: the keys go again to the select as it is then (the
+        locator finds it again), until it settles on `label`."""
         deadline = time.monotonic() + timeout
         while True:
             labels = select.evaluate("e => [...e.options].map(o => o.text)")
@@ -193,7 +193,10 @@ class AppPage:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the select shows {labels[current]!r}, not {label!r}")
             select.focus()
-            select.press("ArrowDown" if target > current else "ArrowUp")
+            # All the keys at once: Panel applies the last of a burst of changes, so the server
+            # does not work through every option in between (a surface each, seconds apiece).
+            for _ in range(abs(target - current)):
+                select.press("ArrowDown" if target > current else "ArrowUp")
             self.page.wait_for_timeout(300)  # the server's answer, and a rebuilt card, land
 
     def trajectory(self) -> dict:
