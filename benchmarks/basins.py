@@ -22,21 +22,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).absolute().parent.parent))
+import timing  # noqa: E402
 
 SURFACE = "himmelblau"
 RACER = {"optimizer": "adam", "lr": 0.05}
 STEPS = 300
 BUDGETS = {128: 1.0, 256: 3.0}  # seconds, computed and drawn
 PEER_GRID = 8
-
-
-def _time(fn, repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def _row(name: str, times: list[float], note: str = "") -> str:
@@ -68,8 +60,10 @@ def main(argv=None) -> int:
     ok = True
     for grid, budget in BUDGETS.items():
         drawn(grid)  # each grid size is its own program: compiled before timing
-        engine = _time(lambda g=grid: optimizers.basins(SURFACE, RACER, grid=g, steps=STEPS), args.repeats)
-        full = _time(lambda g=grid: drawn(g), args.repeats)
+        engine = timing.times(
+            lambda _i, g=grid: optimizers.basins(SURFACE, RACER, grid=g, steps=STEPS), args.repeats
+        )
+        full = timing.times(lambda _i, g=grid: drawn(g), args.repeats)
         verdict = "within" if statistics.median(full) <= budget else "OVER"
         ok &= verdict == "within"
         print(_row(f"{grid}x{grid}: engine", engine))
@@ -84,7 +78,7 @@ def main(argv=None) -> int:
         for s in starts:
             optimizers.race(SURFACE, [RACER], start=s, steps=STEPS)
 
-    peer = _time(loop, args.repeats)
+    peer = timing.times(lambda _i: loop(), args.repeats)
     print(_row(f"peer: Python loop of {len(starts)} races", peer))
     peer_per_start = statistics.median(peer) / len(starts)
     for grid, t_start in per_start.items():

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).absolute().parent.parent))
+import timing  # noqa: E402
 
 RACERS = [
     {"optimizer": "adam", "lr": 0.01},
@@ -30,15 +31,6 @@ RACERS = [
 ]
 STEPS, SEEDS, NOISE = 500, 64, 0.5
 BUDGET = 0.5
-
-
-def _time(fn, repeats: int) -> list[float]:
-    out = []
-    for i in range(repeats):
-        t = time.perf_counter()
-        fn(i)
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def _once(fn, i: int) -> float:
@@ -90,7 +82,7 @@ def main(argv=None) -> int:
     # Each repeat races new seeds (100 i, ...): neither reuses the draws of an earlier repeat.
     pairs = [(_once(engine, i), _once(loop, i)) for i in range(1, args.repeats + 1)]
     rows = [("engine", [a for a, _ in pairs]), ("loop of races", [b for _, b in pairs]),
-            ("new figure", _time(figure, args.repeats)), ("app, moved", _time(app, args.repeats))]  # fmt: skip
+            ("new figure", timing.times(figure, args.repeats)), ("app, moved", timing.times(app, args.repeats))]  # fmt: skip
     print(f"cloud: {SEEDS} seeds x {len(RACERS)} racers x {STEPS} steps, Rosenbrock, noise {NOISE}, "
           f"{args.repeats} repeats")  # fmt: skip
     print(f"first call (compiles the vmapped race program): {cold:.2f} s")

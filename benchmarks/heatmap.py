@@ -23,18 +23,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).absolute().parent.parent))
+import timing  # noqa: E402
 
 RACERS = ["sgd:lr=0.001,momentum=0.9", "adam:lr=0.01"]
 STEPS, SIDE = 300, 32
-
-
-def _time(fn, repeats: int) -> list[float]:
-    out = []
-    for i in range(repeats):
-        t = time.perf_counter()
-        fn(i)
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def _row(name: str, times: list[float], note: str = "") -> str:
@@ -83,8 +75,8 @@ def main(argv=None) -> int:
             for spec in cells:
                 optimizers.race("rosenbrock", [spec], steps=STEPS)
 
-        timed = {"engine": _time(engine, args.repeats), "map drawn": _time(drawn, args.repeats),
-                 "app, Compute": _time(app, args.repeats), "loop": _time(loop, args.repeats)}  # fmt: skip
+        timed = {"engine": timing.times(engine, args.repeats), "map drawn": timing.times(drawn, args.repeats),
+                 "app, Compute": timing.times(app, args.repeats), "loop": timing.times(loop, args.repeats)}  # fmt: skip
         per_map = statistics.median(timed["engine"]) / m.loss.size
         per_loop = statistics.median(timed["loop"]) / len(cells)
         print(f"\n{racer}: first call (compiles the map's program) {cold:.2f} s; "

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).absolute().parent.parent))
+import timing  # noqa: E402
 
 RACERS = [
     {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9},
@@ -30,15 +31,6 @@ RACERS = [
 ]
 STEPS, GRID = 500, 240
 BUDGET = {"landscape": 2.0, "training": 5.0}
-
-
-def _time(fn, repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def plain_loop(racers, steps: int):
@@ -138,17 +130,17 @@ def main(argv=None) -> int:
     fit = time.perf_counter() - t
     grid_values(surface, GRID)
     cold, cold_cpu = time.perf_counter() - t, time.process_time() - c
-    warm = _time(lambda: grid_values(surface, GRID), args.repeats)
+    warm = timing.times(lambda _i: grid_values(surface, GRID), args.repeats)
 
     t, c = time.perf_counter(), time.process_time()
     ours = optimizers.train(RACERS, steps=STEPS)
     train_cold, train_cold_cpu = time.perf_counter() - t, time.process_time() - c
-    train_warm = _time(lambda: optimizers.train(RACERS, steps=STEPS), args.repeats)
+    train_warm = timing.times(lambda _i: optimizers.train(RACERS, steps=STEPS), args.repeats)
 
     t = time.perf_counter()
     plain_loop(RACERS, STEPS)
     plain_cold = time.perf_counter() - t
-    plain_warm = _time(lambda: plain_loop(RACERS, STEPS), max(1, args.repeats // 2))
+    plain_warm = timing.times(lambda _i: plain_loop(RACERS, STEPS), max(1, args.repeats // 2))
     peers = [("plain per-racer loop (same step, jitted alone)", plain_warm)]
     try:
         import torch  # noqa: F401
@@ -157,7 +149,10 @@ def main(argv=None) -> int:
     else:
         torch_note = ""
         peers.append(
-            ("torch.optim, same network and data", _time(lambda: torch_loop(RACERS, STEPS), args.repeats))
+            (
+                "torch.optim, same network and data",
+                timing.times(lambda _i: torch_loop(RACERS, STEPS), args.repeats),
+            )
         )
 
     def row(name, times):

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).absolute().parent.parent))
+import timing  # noqa: E402
 
 RACERS = [
     {"optimizer": "adam", "lr": 0.01},
@@ -32,15 +33,6 @@ RACERS = [
     {"optimizer": "yogi", "lr": 0.01},
 ]
 STEPS, GRID = 300, 64
-
-
-def _time(fn, repeats: int) -> list[float]:
-    out = []
-    for i in range(repeats):
-        t = time.perf_counter()
-        fn(i)
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def main(argv=None) -> int:
@@ -79,8 +71,8 @@ def main(argv=None) -> int:
         panel._cache.clear()
         panel.tune()
 
-    rows = [("engine", _time(engine, args.repeats)), ("new figure", _time(figure, args.repeats)),
-            ("app, Tune lr", _time(app, args.repeats))]  # fmt: skip
+    rows = [("engine", timing.times(engine, args.repeats)), ("new figure", timing.times(figure, args.repeats)),
+            ("app, Tune lr", timing.times(app, args.repeats))]  # fmt: skip
     print(
         f"tune: {len(RACERS)} racers x {STEPS} steps x {GRID} learning rates, Rosenbrock, {args.repeats} repeats"
     )
