@@ -44,13 +44,20 @@ ROLES = (
 )
 
 
-def _tagged(element, tag: str):
+def _tag(tag: str, **more) -> dict:
+    """Options (for `styled`) that tag the element's Bokeh renderer, with `more` Bokeh options. Given
+    with the element's style, in one call: each call of .opts walks the element and costs."""
+
     def hook(plot, _element):
         renderer = plot.handles.get("glyph_renderer")
         if renderer is not None:
             renderer.tags = [*renderer.tags, tag]
 
-    return element.opts(hooks=[hook], backend="bokeh")
+    return {"bokeh": {"hooks": [hook], **more}}
+
+
+def _tagged(element, tag: str):
+    return element.opts(**_tag(tag)["bokeh"], backend="bokeh")
 
 
 def _joined(paths: np.ndarray) -> np.ndarray:
@@ -62,14 +69,15 @@ def _joined(paths: np.ndarray) -> np.ndarray:
     return np.concatenate([paths, gap], axis=1).reshape(-1, d)[:-1]
 
 
-def _racer_lines(lines: Sequence[np.ndarray], colors: Sequence[str], kdims, group: str) -> hv.Contours:
-    """One line per racer, (m, 2) each, in one element with the racer's colour in its "color" column."""
+def _racer_lines(lines: Sequence[np.ndarray], colors: Sequence[str], kdims, group: str, spec: dict, tag: str):
+    """One line per racer, (m, 2) each, in one element with the racer's colour in its "color" column,
+    drawn with `spec` (look.line("color", ...)) and tagged `tag`."""
     kx, ky = (d.name for d in kdims)
     el = hv.Contours([{kx: xy[:, 0], ky: xy[:, 1], "color": col} for xy, col in zip(lines, colors, strict=True)],
                      kdims, vdims="color", group=group)  # fmt: skip
     # Inside a Layout, HoloViews' matplotlib backend maps a column of colour names through a colour
     # map as categories: the map given sends each racer's colour to itself.
-    return el.opts(cmap={col: col for col in colors}, backend="matplotlib")
+    return styled(el, spec, {**_tag(tag), "matplotlib": {"cmap": {col: col for col in colors}}})
 
 
 def seed_alpha(n_seeds: int) -> float:
@@ -132,7 +140,7 @@ def moved_columns(c) -> tuple[dict[str, dict[str, object]], tuple[float, float]]
     return out, _loss_ylim(q)
 
 
-def _surface_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> hv.Overlay:
+def _surface_panel(c, colors, labels, lk: Look, scale: float, legend: bool, more: dict) -> hv.Overlay:
     s = c.surface
     xs, ys, Z, levels, log = surface_values(s)
     (x0, x1), (y0, y1) = s.domain
@@ -170,32 +178,33 @@ def _surface_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> h
     # (its seeds joined, a NaN between two), each in its racer's colour. A HoloViews element costs
     # tens of milliseconds to draw whatever it holds; Contours keeps a colour given per line as one
     # line (a Path coloured by a column is split into one segment per step).
-    seeds = _racer_lines([_joined(P[i, :, :, :2]) for i in range(len(colors))], colors, kd, "SeedPaths")
-    seeds = styled(seeds, line("color", max(1.0, lk.line_width * 0.5), scale, alpha=alpha))
-    means = _racer_lines([mean[i, :, :2] for i in range(len(colors))], colors, kd, "MeanPath")
-    means = styled(means, line("color", lk.line_width * 1.25, scale))
-    layers += [_tagged(seeds, f"{TAG}:seeds"), _tagged(means, f"{TAG}:mean")]
+    seeds = _racer_lines([_joined(P[i, :, :, :2]) for i in range(len(colors))], colors, kd, "SeedPaths",
+                         line("color", max(1.0, lk.line_width * 0.5), scale, alpha=alpha), f"{TAG}:seeds")  # fmt: skip
+    means = _racer_lines([mean[i, :, :2] for i in range(len(colors))], colors, kd, "MeanPath",
+                         line("color", lk.line_width * 1.25, scale), f"{TAG}:mean")  # fmt: skip
+    layers += [seeds, means]
     ends = hv.Points({"x": P[:, :, -1, 0].ravel(), "y": P[:, :, -1, 1].ravel(),
                       "color": np.repeat(colors, P.shape[1])}, kd, ["color"], group="SeedEnds")  # fmt: skip
     ends = styled(ends, marker("circle", 6, scale, "color", "#ffffff", 0)).opts(alpha=0.6)
     heads = hv.Points({"x": mean[:, -1, 0], "y": mean[:, -1, 1], "color": colors}, kd, ["color"],
                       group="MeanEnd")  # fmt: skip
-    heads = styled(heads, marker("circle", lk.head_size, scale, "color", "#ffffff", 2))
-    layers += [_tagged(ends, f"{TAG}:ends"), _tagged(heads, f"{TAG}:heads")]
+    heads = styled(heads, marker("circle", lk.head_size, scale, "color", "#ffffff", 2), _tag(f"{TAG}:heads"))
+    layers += [_tagged(ends, f"{TAG}:ends"), heads]
     title = f"{s.title}: {P.shape[1]} seeds and their mean"
     ax = axes(lk, scale, grid=False)
     plot = {
         "bokeh": {"xlim": (x0, x1), "ylim": (y0, y1), "data_aspect": 1, "responsive": False},
         "matplotlib": {"xlim": (x0, x1), "ylim": (y0, y1), "aspect": "equal"},
     }
+    plot["bokeh"]["hooks"] = [equal_scales]
     overlay = hv.Overlay(layers)
     for backend in ("bokeh", "matplotlib"):
         overlay = overlay.opts(**ax[backend], **plot[backend], title=as_title(title), show_legend=legend,
-                               legend_position="bottom", legend_cols=4, backend=backend)  # fmt: skip
-    return overlay.opts(hooks=[equal_scales], backend="bokeh")
+                               legend_position="bottom", legend_cols=4, **more[backend], backend=backend)  # fmt: skip
+    return overlay
 
 
-def _line_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> hv.Overlay:
+def _line_panel(c, colors, labels, lk: Look, scale: float, legend: bool, more: dict) -> hv.Overlay:
     """One-variable surfaces: x against the step, the mean and one standard deviation each side."""
     steps = np.arange(c.steps + 1)
     mean, sd = c.mean_path()[..., 0], c.spread()[..., 0]
@@ -212,11 +221,11 @@ def _line_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> hv.O
     overlay = hv.Overlay(layers)
     for backend in ("bokeh", "matplotlib"):
         overlay = overlay.opts(**ax[backend], title=as_title(title), xlabel="step", ylabel="x",
-                               show_legend=legend, legend_position="bottom", backend=backend)  # fmt: skip
+                               show_legend=legend, legend_position="bottom", **more[backend], backend=backend)  # fmt: skip
     return overlay
 
 
-def _loss_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> hv.Overlay:
+def _loss_panel(c, colors, labels, lk: Look, scale: float, legend: bool, more: dict) -> hv.Overlay:
     q = _gap_quantiles(c)
     steps = np.arange(c.steps + 1)
     ylim, xlim = _loss_ylim(q), (0, max(c.steps, 1))
@@ -233,23 +242,24 @@ def _loss_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> hv.O
     # map as categories: the map given sends each racer's colour to itself.
     own = {c: c for c in colors}
     bands = styled(bands, {"bokeh": {"fill_color": "band_color", "fill_alpha": 0.25, "line_alpha": 0},
-                           "matplotlib": {"facecolor": "band_color", "alpha": 0.25, "linewidth": 0, "cmap": own}})  # fmt: skip
-    layers.append(_tagged(bands.opts(show_legend=False, backend="bokeh"), f"{TAG}:band"))
+                           "matplotlib": {"facecolor": "band_color", "alpha": 0.25, "linewidth": 0, "cmap": own}},
+                    _tag(f"{TAG}:band", show_legend=False))  # fmt: skip
+    layers.append(bands)
     for i, col in enumerate(colors):
         curve = hv.Curve((steps, q[1, i]), kd[0], kd[1], group="MedianLoss", label=labels[i])
-        layers.append(_tagged(styled(curve, line(col, lk.line_width, scale)), f"{TAG}:median:{i}"))
+        layers.append(styled(curve, line(col, lk.line_width, scale), _tag(f"{TAG}:median:{i}")))
     ax = axes(lk, scale, grid=True)
     overlay = hv.Overlay(layers)
     for backend in ("bokeh", "matplotlib"):
         extra = {"responsive": False, "legend_opts": {"click_policy": "hide"}} if backend == "bokeh" else {}
         overlay = overlay.opts(**ax[backend], **extra, title="Loss: median over seeds, 25–75% band",
                                xlabel="step", ylabel="loss − min", logy=True, ylim=ylim,
-                               xlim=xlim, show_legend=legend, legend_position="right",
+                               xlim=xlim, show_legend=legend, legend_position="right", **more[backend],
                                backend=backend)  # fmt: skip
     return overlay
 
 
-def _fit_panel(c, colors, labels, lk: Look, scale: float) -> hv.Overlay:
+def _fit_panel(c, colors, labels, lk: Look, scale: float, more: dict) -> hv.Overlay:
     """The data and each racer's line y = w x + b at the final step (mean (w, b); each seed's faintly)."""
     s = c.surface
     X, y = np.asarray(s.data.X), np.asarray(s.data.y)
@@ -270,13 +280,13 @@ def _fit_panel(c, colors, labels, lk: Look, scale: float) -> hv.Overlay:
         seg = hv.Segments({"x0": np.full(n, xs[0]), "y0": Y[:, 0], "x1": np.full(n, xs[1]), "y1": Y[:, 1],
                            "color": np.repeat(colors, n // len(colors))}, ["x0", "y0", "x1", "y1"], ["color"],
                           group="Fit" if name == "fit" else "SeedFits")  # fmt: skip
-        layers.append(_tagged(styled(seg, line("color", width, scale, alpha=a)), f"{TAG}:{name}"))
+        layers.append(styled(seg, line("color", width, scale, alpha=a), _tag(f"{TAG}:{name}")))
     ax = axes(lk, scale, grid=True)
     overlay = hv.Overlay(layers)
     for backend in ("bokeh", "matplotlib"):
         extra = {"responsive": False} if backend == "bokeh" else {}
         overlay = overlay.opts(**ax[backend], **extra, title="Fitted line y = w x + b (final step)",
-                               xlabel="x", ylabel="y", show_legend=False, backend=backend)  # fmt: skip
+                               xlabel="x", ylabel="y", show_legend=False, **more[backend], backend=backend)  # fmt: skip
     return overlay
 
 
@@ -297,20 +307,20 @@ def cloud_figure(c, labels: Sequence[str], theme: str = "light", present: bool =
     labels = list(labels)
     items = []
     for name in cloud_panels(c):
+        # User text is shown as its characters: matplotlib would read a `$` as the start of mathtext.
+        # Given with each panel's own options: every call of .opts walks the whole panel.
+        more = {"bokeh": {"legend_labels": {t: shown(t) for t in labels}},
+                "matplotlib": {"legend_labels": {t: as_mathtext(t) for t in labels}}}  # fmt: skip
+        if sizes and name in sizes:
+            more["bokeh"].update(width=sizes[name][0], height=sizes[name][1])
         if name == "paths":
             make = _surface_panel if c.surface.dim == 2 else _line_panel
-            o = make(c, colors, labels, lk, scale, legend=False)
+            o = make(c, colors, labels, lk, scale, legend=False, more=more)
         elif name == "loss":
-            o = _loss_panel(c, colors, labels, lk, scale, legend)
+            o = _loss_panel(c, colors, labels, lk, scale, legend, more)
         else:
-            o = _fit_panel(c, colors, labels, lk, scale)
-        # User text is shown as its characters: matplotlib would read a `$` as the start of mathtext.
-        o = o.opts(legend_labels={t: shown(t) for t in labels}, backend="bokeh")
-        o = o.opts(legend_labels={t: as_mathtext(t) for t in labels}, backend="matplotlib")
-        if sizes and name in sizes:
-            o = o.opts(width=sizes[name][0], height=sizes[name][1], backend="bokeh")
+            o = _fit_panel(c, colors, labels, lk, scale, more)
         items.append(o.relabel(group=name.capitalize()))
     layout = hv.Layout(items).cols(len(items))
     layout = layout.opts(title=as_title(shown(title or "")), backend="bokeh")
-    layout = layout.opts(title=as_title(as_mathtext(title or "")), backend="matplotlib")
-    return layout.opts(sublabel_format="", backend="matplotlib")
+    return layout.opts(title=as_title(as_mathtext(title or "")), sublabel_format="", backend="matplotlib")
