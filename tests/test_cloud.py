@@ -111,6 +111,20 @@ def test_figure_layers_hold_every_seed_and_the_median(noisy, races):
     assert "fit" not in layers  # Rosenbrock fits no line
 
 
+def test_seeds_and_means_of_all_racers_are_one_renderer_each_in_the_racers_colours(noisy):
+    # A HoloViews element costs tens of milliseconds to draw: the figure's layers do not multiply
+    # with the racers. Only the loss panel's medians are one per racer (its legend hides each alone).
+    one = optimizers.cloud("rosenbrock", RACERS[:1], steps=120, noise=0.5, seeds=5, seed=7)
+    figs = [hv.render(cloud_figure(c, RACERS[: c.params.shape[0]]), backend="bokeh") for c in (one, noisy)]
+    counts = [len(list(f.select({"type": GlyphRenderer}))) for f in figs]
+    assert counts[1] - counts[0] == 2
+    layers = _tagged(figs[1])
+    for role in ("seeds", "mean"):
+        data = layers[role].data_source.data
+        assert len(data["xs"]) == 3
+        assert [to_rgba(c) for c in data["color"]] == [to_rgba(c) for c in PALETTE[:3]]
+
+
 def test_least_squares_fit_panel_shows_the_races_final_line_and_axes_w_b():
     racers = ["sgd:lr=0.1", "adam:lr=0.05"]
     c = optimizers.cloud("least_squares", racers, steps=60, seeds=1, batch_size=16, seed=3)
