@@ -96,11 +96,11 @@ def test_figure_layers_hold_every_seed_and_the_median(noisy, races):
     fig = hv.render(cloud_figure(noisy, ["adam", "sgd", "rmsprop"]), backend="bokeh")
     layers = _tagged(fig)
     for i in range(3):
-        # The seeds' paths: one line with a NaN row between two seeds.
-        xs = np.asarray(layers[f"seeds:{i}"].data_source.data["xs"][0], dtype=float)
+        # The seeds' paths: one line per racer, a NaN row between two seeds.
+        xs = np.asarray(layers["seeds"].data_source.data["xs"][i], dtype=float)
         assert len(xs) == 5 * 122 - 1 and np.isnan(xs).sum() == 4
         np.testing.assert_allclose(xs[:121], races[0].params[i, :, 0], rtol=1e-12)
-        mean = np.asarray(layers[f"mean:{i}"].data_source.data["ys"][0], dtype=float)
+        mean = np.asarray(layers["mean"].data_source.data["ys"][i], dtype=float)
         np.testing.assert_allclose(mean, np.mean([r.params[i, :, 1] for r in races], axis=0), rtol=1e-12)
         median = layers[f"median:{i}"].data_source.data["gap"]
         want = np.maximum(np.median([r.loss[i] for r in races], axis=0) - 0.0, GAP_FLOOR)
@@ -109,6 +109,20 @@ def test_figure_layers_hold_every_seed_and_the_median(noisy, races):
     assert len(band["xs"]) == 3 and len(band["fill_color"]) == 3
     assert len(layers["ends"].data_source.data["x"]) == 15
     assert "fit" not in layers  # Rosenbrock fits no line
+
+
+def test_seeds_and_means_of_all_racers_are_one_renderer_each_in_the_racers_colours(noisy):
+    # A HoloViews element costs tens of milliseconds to draw: the figure's layers do not multiply
+    # with the racers. Only the loss panel's medians are one per racer (its legend hides each alone).
+    one = optimizers.cloud("rosenbrock", RACERS[:1], steps=120, noise=0.5, seeds=5, seed=7)
+    figs = [hv.render(cloud_figure(c, RACERS[: c.params.shape[0]]), backend="bokeh") for c in (one, noisy)]
+    counts = [len(list(f.select({"type": GlyphRenderer}))) for f in figs]
+    assert counts[1] - counts[0] == 2
+    layers = _tagged(figs[1])
+    for role in ("seeds", "mean"):
+        data = layers[role].data_source.data
+        assert len(data["xs"]) == 3
+        assert [to_rgba(c) for c in data["color"]] == [to_rgba(c) for c in PALETTE[:3]]
 
 
 def test_least_squares_fit_panel_shows_the_races_final_line_and_axes_w_b():
@@ -129,7 +143,7 @@ def test_least_squares_fit_panel_shows_the_races_final_line_and_axes_w_b():
     xs, ys = fitted_lines(c.surface, res.params[:, -1])
     np.testing.assert_allclose(ys, np.asarray([fit["y0"], fit["y1"]]).T, rtol=1e-12)
     # The surface panel's axes are the line's parameters.
-    surface_plot = layers["mean:0"]
+    surface_plot = layers["mean"]
     owner = next(p for p in fig.select({"type": BokehFigure}) if surface_plot in p.renderers)
     assert owner.xaxis[0].axis_label == "w" and owner.yaxis[0].axis_label == "b"
 

@@ -28,7 +28,7 @@ from .surface import equal_scales, surface_values
 
 __all__ = ["cloud_figure", "cloud_panels", "fitted_lines", "has_fit", "moved_columns", "seed_alpha", "TAG"]
 
-TAG = "optirace:cloud"  # Bokeh renderers are tagged TAG:role:i (tests, the page); roles below
+TAG = "optirace:cloud"  # Bokeh renderers are tagged TAG:role (tests, the page); roles below (i: the racer)
 ROLES = (
     "seeds",
     "ends",
@@ -44,13 +44,20 @@ ROLES = (
 )
 
 
-def _tagged(element, tag: str):
+def _tag(tag: str, **more) -> dict:
+    """Options (for `styled`) that tag the element's Bokeh renderer, with `more` Bokeh options. Given
+    with the element's style, in one call: each call of .opts walks the element and costs."""
+
     def hook(plot, _element):
         renderer = plot.handles.get("glyph_renderer")
         if renderer is not None:
             renderer.tags = [*renderer.tags, tag]
 
-    return element.opts(hooks=[hook], backend="bokeh")
+    return {"bokeh": {"hooks": [hook], **more}}
+
+
+def _tagged(element, tag: str):
+    return element.opts(**_tag(tag)["bokeh"], backend="bokeh")
 
 
 def _joined(paths: np.ndarray) -> np.ndarray:
@@ -60,6 +67,17 @@ def _joined(paths: np.ndarray) -> np.ndarray:
     n, m, d = paths.shape
     gap = np.full((n, 1, d), np.nan)
     return np.concatenate([paths, gap], axis=1).reshape(-1, d)[:-1]
+
+
+def _racer_lines(lines: Sequence[np.ndarray], colors: Sequence[str], kdims, group: str, spec: dict, tag: str):
+    """One line per racer, (m, 2) each, in one element with the racer's colour in its "color" column,
+    drawn with `spec` (look.line("color", ...)) and tagged `tag`."""
+    kx, ky = (d.name for d in kdims)
+    el = hv.Contours([{kx: xy[:, 0], ky: xy[:, 1], "color": col} for xy, col in zip(lines, colors, strict=True)],
+                     kdims, vdims="color", group=group)  # fmt: skip
+    # Inside a Layout, HoloViews' matplotlib backend maps a column of colour names through a colour
+    # map as categories: the map given sends each racer's colour to itself.
+    return styled(el, spec, {**_tag(tag), "matplotlib": {"cmap": {col: col for col in colors}}})
 
 
 def seed_alpha(n_seeds: int) -> float:
@@ -103,10 +121,10 @@ def moved_columns(c) -> tuple[dict[str, dict[str, object]], tuple[float, float]]
     P, mean, q = c.params, c.mean_path(), _gap_quantiles(c)
     steps = np.arange(c.steps + 1)
     out: dict[str, dict[str, object]] = {}
+    seeds = [_joined(P[i, :, :, :2]) for i in range(P.shape[0])]
+    out["seeds"] = {"xs": [p[:, 0] for p in seeds], "ys": [p[:, 1] for p in seeds]}
+    out["mean"] = {"xs": list(mean[:, :, 0]), "ys": list(mean[:, :, 1])}
     for i in range(P.shape[0]):
-        seeds = _joined(P[i, :, :, :2])
-        out[f"seeds:{i}"] = {"xs": [seeds[:, 0]], "ys": [seeds[:, 1]]}
-        out[f"mean:{i}"] = {"xs": [mean[i, :, 0]], "ys": [mean[i, :, 1]]}
         out[f"median:{i}"] = {"step": steps, "gap": q[1, i]}
     out["ends"] = {"x": P[:, :, -1, 0].ravel(), "y": P[:, :, -1, 1].ravel()}
     out["heads"] = {"x": mean[:, -1, 0], "y": mean[:, -1, 1]}
@@ -122,61 +140,71 @@ def moved_columns(c) -> tuple[dict[str, dict[str, object]], tuple[float, float]]
     return out, _loss_ylim(q)
 
 
-def _surface_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> hv.Overlay:
+def _surface_panel(c, colors, labels, lk: Look, scale: float, legend: bool, more: dict) -> hv.Overlay:
     s = c.surface
     xs, ys, Z, levels, log = surface_values(s)
     (x0, x1), (y0, y1) = s.domain
     clabel = "loss − min (log scale)" if log else "loss"
     # The axes are named as the surface names its coordinates (least squares fits w and b).
     vx, vy = (str(v) for v in s.variables[:2])
-    img = hv.Image((xs, ys, Z), kdims=[hv.Dimension("x", label=vx), hv.Dimension("y", label=vy)],
-                   vdims=[hv.Dimension("loss", label=clabel)], group="Surface")  # fmt: skip
+    # Every layer's axes carry the panel's ranges: HoloViews skips finding the ranges of data whose
+    # dimensions have one (the seeds' paths alone are 64 x 4 x 501 points), and the panel shows
+    # the surface's domain whatever the paths hold.
+    kd = [hv.Dimension("x", label=vx, range=(x0, x1)), hv.Dimension("y", label=vy, range=(y0, y1))]
+    img = hv.Image((xs, ys, Z), kdims=kd, vdims=[hv.Dimension("loss", label=clabel)], group="Surface")
     for backend in ("bokeh", "matplotlib"):
         img = img.opts(cmap=list(lk.cmap), colorbar=False, logz=log, clim=(float(Z.min()), float(Z.max())),
                        backend=backend)  # fmt: skip
-    contours = hv.operation.contours(img, levels=list(levels), overlaid=False).relabel(group="Contours")
-    contours = styled(contours, line(lk.contour_line, lk.contour_width, scale, alpha=lk.contour_alpha))
-    contours = contours.opts(show_legend=False, backend="bokeh").opts(show_legend=False, backend="matplotlib")
-    layers = [img, contours]
+    # The contour lines, all levels in one line (a NaN between two pieces), in one colour: as a
+    # Contours element of one line per level, they took as long to draw as the rest of the panel.
+    contours = hv.operation.contours(img, levels=list(levels), overlaid=False)
+    kx, ky = (d.name for d in contours.kdims)
+    # Its data, one dict per level: split() would make a HoloViews element of each, at a cost.
+    pieces = [np.column_stack([d[kx], d[ky]]) for d in contours.data if len(d[kx])]
+    gap = np.full((1, 2), np.nan)
+    joined = np.concatenate([np.concatenate([p, gap]) for p in pieces])[:-1] if pieces else np.empty((0, 2))
+    lines = styled(hv.Path([joined], kdims=kd, group="Contours"),
+                   line(lk.contour_line, lk.contour_width, scale, alpha=lk.contour_alpha))  # fmt: skip
+    layers = [img, lines]
     gm = np.asarray(s.minima)
-    layers.append(styled(hv.Points(gm[:, :2], label=s.minimum_label, group="GlobalMinimum"),
+    layers.append(styled(hv.Points(gm[:, :2], kd, label=s.minimum_label, group="GlobalMinimum"),
                          marker("star", 19, scale, "#ffffff", lk.minimum, 1.5)))  # fmt: skip
     P = c.params
-    layers.append(styled(hv.Points([tuple(P[0, 0, 0, :2])], label="start", group="Start"),
+    layers.append(styled(hv.Points([tuple(P[0, 0, 0, :2])], kd, label="start", group="Start"),
                          marker("circle", lk.head_size + 4, scale, None, lk.text, 2)))  # fmt: skip
     alpha = seed_alpha(P.shape[1])
     mean = c.mean_path()
-    # The points of every racer share one element, each in its racer's colour: a HoloViews
-    # element costs as much to draw as a 64-seed path. (A path cannot: HoloViews splits a path
-    # coloured by a column into one segment per step.)
-    for i, col in enumerate(colors):
-        seeds = hv.Path([_joined(P[i, :, :, :2])], group="SeedPaths")
-        layers.append(_tagged(styled(seeds, line(col, max(1.0, lk.line_width * 0.5), scale, alpha=alpha)),
-                              f"{TAG}:seeds:{i}"))  # fmt: skip
-    for i, col in enumerate(colors):
-        path = hv.Path([mean[i, :, :2]], group="MeanPath")
-        layers.append(_tagged(styled(path, line(col, lk.line_width * 1.25, scale)), f"{TAG}:mean:{i}"))
+    # Every racer's seeds in one element, and every racer's mean in another: one line per racer
+    # (its seeds joined, a NaN between two), each in its racer's colour. A HoloViews element costs
+    # tens of milliseconds to draw whatever it holds; Contours keeps a colour given per line as one
+    # line (a Path coloured by a column is split into one segment per step).
+    seeds = _racer_lines([_joined(P[i, :, :, :2]) for i in range(len(colors))], colors, kd, "SeedPaths",
+                         line("color", max(1.0, lk.line_width * 0.5), scale, alpha=alpha), f"{TAG}:seeds")  # fmt: skip
+    means = _racer_lines([mean[i, :, :2] for i in range(len(colors))], colors, kd, "MeanPath",
+                         line("color", lk.line_width * 1.25, scale), f"{TAG}:mean")  # fmt: skip
+    layers += [seeds, means]
     ends = hv.Points({"x": P[:, :, -1, 0].ravel(), "y": P[:, :, -1, 1].ravel(),
-                      "color": np.repeat(colors, P.shape[1])}, ["x", "y"], ["color"], group="SeedEnds")  # fmt: skip
+                      "color": np.repeat(colors, P.shape[1])}, kd, ["color"], group="SeedEnds")  # fmt: skip
     ends = styled(ends, marker("circle", 6, scale, "color", "#ffffff", 0)).opts(alpha=0.6)
-    heads = hv.Points({"x": mean[:, -1, 0], "y": mean[:, -1, 1], "color": colors}, ["x", "y"], ["color"],
+    heads = hv.Points({"x": mean[:, -1, 0], "y": mean[:, -1, 1], "color": colors}, kd, ["color"],
                       group="MeanEnd")  # fmt: skip
-    heads = styled(heads, marker("circle", lk.head_size, scale, "color", "#ffffff", 2))
-    layers += [_tagged(ends, f"{TAG}:ends"), _tagged(heads, f"{TAG}:heads")]
+    heads = styled(heads, marker("circle", lk.head_size, scale, "color", "#ffffff", 2), _tag(f"{TAG}:heads"))
+    layers += [_tagged(ends, f"{TAG}:ends"), heads]
     title = f"{s.title}: {P.shape[1]} seeds and their mean"
     ax = axes(lk, scale, grid=False)
     plot = {
         "bokeh": {"xlim": (x0, x1), "ylim": (y0, y1), "data_aspect": 1, "responsive": False},
         "matplotlib": {"xlim": (x0, x1), "ylim": (y0, y1), "aspect": "equal"},
     }
+    plot["bokeh"]["hooks"] = [equal_scales]
     overlay = hv.Overlay(layers)
     for backend in ("bokeh", "matplotlib"):
         overlay = overlay.opts(**ax[backend], **plot[backend], title=as_title(title), show_legend=legend,
-                               legend_position="bottom", legend_cols=4, backend=backend)  # fmt: skip
-    return overlay.opts(hooks=[equal_scales], backend="bokeh")
+                               legend_position="bottom", legend_cols=4, **more[backend], backend=backend)  # fmt: skip
+    return overlay
 
 
-def _line_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> hv.Overlay:
+def _line_panel(c, colors, labels, lk: Look, scale: float, legend: bool, more: dict) -> hv.Overlay:
     """One-variable surfaces: x against the step, the mean and one standard deviation each side."""
     steps = np.arange(c.steps + 1)
     mean, sd = c.mean_path()[..., 0], c.spread()[..., 0]
@@ -193,43 +221,45 @@ def _line_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> hv.O
     overlay = hv.Overlay(layers)
     for backend in ("bokeh", "matplotlib"):
         overlay = overlay.opts(**ax[backend], title=as_title(title), xlabel="step", ylabel="x",
-                               show_legend=legend, legend_position="bottom", backend=backend)  # fmt: skip
+                               show_legend=legend, legend_position="bottom", **more[backend], backend=backend)  # fmt: skip
     return overlay
 
 
-def _loss_panel(c, colors, labels, lk: Look, scale: float, legend: bool) -> hv.Overlay:
+def _loss_panel(c, colors, labels, lk: Look, scale: float, legend: bool, more: dict) -> hv.Overlay:
     q = _gap_quantiles(c)
     steps = np.arange(c.steps + 1)
+    ylim, xlim = _loss_ylim(q), (0, max(c.steps, 1))
+    # The axes carry the panel's ranges, which HoloViews then need not find in the data.
+    kd = [hv.Dimension("step", range=xlim), hv.Dimension("gap", label="loss − min", range=ylim)]
     layers = []
     # The 25-75% bands as one element of polygons, one per racer (the outline: up the 75th
     # percentile, back down the 25th), for the reason the surface's layers are merged.
     back = steps[::-1]
     bands = hv.Polygons([{"step": np.concatenate([steps, back]), "gap": np.concatenate([q[2, i], q[0, i, ::-1]]),
-                          "band_color": col} for i, col in enumerate(colors)], ["step", "gap"], vdims="band_color",
+                          "band_color": col} for i, col in enumerate(colors)], kd, vdims="band_color",
                         group="LossBand")  # fmt: skip
     # Inside a Layout, HoloViews' matplotlib backend maps a column of colour names through a colour
     # map as categories: the map given sends each racer's colour to itself.
     own = {c: c for c in colors}
     bands = styled(bands, {"bokeh": {"fill_color": "band_color", "fill_alpha": 0.25, "line_alpha": 0},
-                           "matplotlib": {"facecolor": "band_color", "alpha": 0.25, "linewidth": 0, "cmap": own}})  # fmt: skip
-    layers.append(_tagged(bands.opts(show_legend=False, backend="bokeh"), f"{TAG}:band"))
+                           "matplotlib": {"facecolor": "band_color", "alpha": 0.25, "linewidth": 0, "cmap": own}},
+                    _tag(f"{TAG}:band", show_legend=False))  # fmt: skip
+    layers.append(bands)
     for i, col in enumerate(colors):
-        curve = hv.Curve((steps, q[1, i]), "step", hv.Dimension("gap", label="loss − min"), group="MedianLoss",
-                         label=labels[i])  # fmt: skip
-        layers.append(_tagged(styled(curve, line(col, lk.line_width, scale)), f"{TAG}:median:{i}"))
-    ylim = _loss_ylim(q)
+        curve = hv.Curve((steps, q[1, i]), kd[0], kd[1], group="MedianLoss", label=labels[i])
+        layers.append(styled(curve, line(col, lk.line_width, scale), _tag(f"{TAG}:median:{i}")))
     ax = axes(lk, scale, grid=True)
     overlay = hv.Overlay(layers)
     for backend in ("bokeh", "matplotlib"):
         extra = {"responsive": False, "legend_opts": {"click_policy": "hide"}} if backend == "bokeh" else {}
         overlay = overlay.opts(**ax[backend], **extra, title="Loss: median over seeds, 25–75% band",
                                xlabel="step", ylabel="loss − min", logy=True, ylim=ylim,
-                               xlim=(0, max(c.steps, 1)), show_legend=legend, legend_position="right",
+                               xlim=xlim, show_legend=legend, legend_position="right", **more[backend],
                                backend=backend)  # fmt: skip
     return overlay
 
 
-def _fit_panel(c, colors, labels, lk: Look, scale: float) -> hv.Overlay:
+def _fit_panel(c, colors, labels, lk: Look, scale: float, more: dict) -> hv.Overlay:
     """The data and each racer's line y = w x + b at the final step (mean (w, b); each seed's faintly)."""
     s = c.surface
     X, y = np.asarray(s.data.X), np.asarray(s.data.y)
@@ -250,13 +280,13 @@ def _fit_panel(c, colors, labels, lk: Look, scale: float) -> hv.Overlay:
         seg = hv.Segments({"x0": np.full(n, xs[0]), "y0": Y[:, 0], "x1": np.full(n, xs[1]), "y1": Y[:, 1],
                            "color": np.repeat(colors, n // len(colors))}, ["x0", "y0", "x1", "y1"], ["color"],
                           group="Fit" if name == "fit" else "SeedFits")  # fmt: skip
-        layers.append(_tagged(styled(seg, line("color", width, scale, alpha=a)), f"{TAG}:{name}"))
+        layers.append(styled(seg, line("color", width, scale, alpha=a), _tag(f"{TAG}:{name}")))
     ax = axes(lk, scale, grid=True)
     overlay = hv.Overlay(layers)
     for backend in ("bokeh", "matplotlib"):
         extra = {"responsive": False} if backend == "bokeh" else {}
         overlay = overlay.opts(**ax[backend], **extra, title="Fitted line y = w x + b (final step)",
-                               xlabel="x", ylabel="y", show_legend=False, backend=backend)  # fmt: skip
+                               xlabel="x", ylabel="y", show_legend=False, **more[backend], backend=backend)  # fmt: skip
     return overlay
 
 
@@ -277,20 +307,20 @@ def cloud_figure(c, labels: Sequence[str], theme: str = "light", present: bool =
     labels = list(labels)
     items = []
     for name in cloud_panels(c):
+        # User text is shown as its characters: matplotlib would read a `$` as the start of mathtext.
+        # Given with each panel's own options: every call of .opts walks the whole panel.
+        more = {"bokeh": {"legend_labels": {t: shown(t) for t in labels}},
+                "matplotlib": {"legend_labels": {t: as_mathtext(t) for t in labels}}}  # fmt: skip
+        if sizes and name in sizes:
+            more["bokeh"].update(width=sizes[name][0], height=sizes[name][1])
         if name == "paths":
             make = _surface_panel if c.surface.dim == 2 else _line_panel
-            o = make(c, colors, labels, lk, scale, legend=False)
+            o = make(c, colors, labels, lk, scale, legend=False, more=more)
         elif name == "loss":
-            o = _loss_panel(c, colors, labels, lk, scale, legend)
+            o = _loss_panel(c, colors, labels, lk, scale, legend, more)
         else:
-            o = _fit_panel(c, colors, labels, lk, scale)
-        # User text is shown as its characters: matplotlib would read a `$` as the start of mathtext.
-        o = o.opts(legend_labels={t: shown(t) for t in labels}, backend="bokeh")
-        o = o.opts(legend_labels={t: as_mathtext(t) for t in labels}, backend="matplotlib")
-        if sizes and name in sizes:
-            o = o.opts(width=sizes[name][0], height=sizes[name][1], backend="bokeh")
+            o = _fit_panel(c, colors, labels, lk, scale, more)
         items.append(o.relabel(group=name.capitalize()))
     layout = hv.Layout(items).cols(len(items))
     layout = layout.opts(title=as_title(shown(title or "")), backend="bokeh")
-    layout = layout.opts(title=as_title(as_mathtext(title or "")), backend="matplotlib")
-    return layout.opts(sublabel_format="", backend="matplotlib")
+    return layout.opts(title=as_title(as_mathtext(title or "")), sublabel_format="", backend="matplotlib")

@@ -32,7 +32,7 @@ def _cloud(ui, seeds: int) -> dict:
     """Wait until the page draws a cloud of `seeds` seeds; return its layers."""
     ui.page.wait_for_function(
         f"""(n) => {{ const c = ({CLOUD_JS})();
-            return c['seeds:0'] && c['seeds:0'].xs[0].length === n * 102 - 1; }}""",
+            return c['seeds'] && c['seeds'].xs[0].length === n * 102 - 1; }}""",
         arg=seeds,
         timeout=90_000,
     )
@@ -50,10 +50,10 @@ def test_seeds_draw_the_cloud_mean_path_and_loss_band(app):
     shown = _cloud(ui, 16)
     want = optimizers.cloud("rosenbrock", RACERS, steps=100, noise=0.5, seeds=16)
     for i in range(2):
-        xs = np.array(shown[f"seeds:{i}"]["xs"][0], dtype=float)
+        xs = np.array(shown["seeds"]["xs"][i], dtype=float)
         assert np.isnan(xs).sum() == 15  # 16 seeds' paths, a gap between two
-        mean_x = np.array(shown[f"mean:{i}"]["xs"][0], dtype=float)
-        mean_y = np.array(shown[f"mean:{i}"]["ys"][0], dtype=float)
+        mean_x = np.array(shown["mean"]["xs"][i], dtype=float)
+        mean_y = np.array(shown["mean"]["ys"][i], dtype=float)
         assert len(mean_x) == len(mean_y) == 101
         np.testing.assert_allclose(np.stack([mean_x, mean_y], -1), want.mean_path()[i], rtol=1e-9)
         median = np.array(shown[f"median:{i}"]["gap"], dtype=float)
