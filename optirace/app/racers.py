@@ -50,6 +50,11 @@ def _choices(current: str | None = None) -> list[str]:
     return names if current is None or current in names else [*names, current]
 
 
+# A card's column of sliders takes no room of its own: its widgets sit exactly where they would as
+# the card's own children (the page's design gives every child of a card a margin, this column too).
+_PART_SHEET = ":host { margin: 0 !important; } div:not(.scroll-button) { margin: 10px; }"
+
+
 def _short(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
@@ -80,6 +85,8 @@ class RacerEditor:
         self.add.on_click(lambda e: self.busy(self._add_new))
         self._editing = False
         self._headers: dict[int, pn.pane.HTML] = {}
+        # Per card, the widgets that outlive a change of its controls (see `_refill`).
+        self._kept: dict[int, dict[str, pn.widgets.Widget]] = {}
         state.param.watch(self._on_racers, ["racers"])
         self._rebuild()
         self.add.disabled = len(state.racers) >= LIMITS["racers"]
@@ -106,8 +113,20 @@ class RacerEditor:
         self.add.disabled = len(self.state.racers) >= LIMITS["racers"]
 
     def _rebuild(self):
-        self._headers = {}
+        self._headers, self._kept = {}, {}
         self.cards.objects = [self._card(i, spec) for i, spec in enumerate(self.state.racers)]
+
+    def _refill(self, index: int) -> None:
+        """A card's controls for its new optimizer, schedule or clipping, in place. The card's own
+        children never change: its selects, label field, checkbox and Remove button stay the same
+        elements in the page, and only the columns of sliders between them are refilled. A keyboard
+        user moving through a select's options with the arrow keys keeps the focus on it, and the
+        next key changes the racer again. (A rebuilt card replaced the select under the user's keys;
+        and a layout whose children change puts each child's element in again, which takes the
+        focus from it.)"""
+        if index >= len(self.cards.objects):
+            return self._rebuild()
+        self._widgets(index, self.state.racers[index])
 
     def _set(self, index: int, key: str, value, widget=None):
         if self._current(index, key) == value:
@@ -126,8 +145,10 @@ class RacerEditor:
             self._editing = False
         if ok and index in self._headers:
             self._headers[index].object = self._header(index)
-        if key in ("optimizer", "schedule", "inner.optimizer") or (not ok and widget is not None):
-            self._rebuild()  # the set of controls changed (or a refused value must show the old one)
+        if not ok and widget is not None:
+            self._rebuild()  # a refused value: the field shows the old one again
+        elif key in ("optimizer", "schedule", "inner.optimizer"):
+            self._refill(index)  # the set of controls changed
 
     def _relabel(self, index: int, text: str, widget=None) -> None:
         if "," in text:
@@ -167,51 +188,115 @@ class RacerEditor:
             out.append(widget)
         return out
 
-    def _card(self, index: int, spec: dict) -> pn.Card:
+    def _kept_widget(self, index: int, key: str, make, value=None):
+        """The card's widget for `key`, made once per card (until the cards are rebuilt)."""
+        kept = self._kept.setdefault(index, {})
+        if key not in kept:
+            kept[key] = make()
+        elif value is not None and kept[key].value != value:
+            kept[key].value = value  # the same value the racer has: `_set` ignores it
+        return kept[key]
+
+    def _part(self, index: int, key: str, objects: list) -> pn.Column:
+        """The card's column `key`, holding `objects`; hidden, with a spacer in it, when there are
+        none (Bokeh flags an empty layout). Refilled only when its objects are other objects."""
+        part = self._kept_widget(
+            index, key, lambda: pn.Column(sizing_mode="stretch_width", stylesheets=[_PART_SHEET])
+        )
+        if not objects:
+            if not (len(part.objects) == 1 and isinstance(part.objects[0], pn.Spacer)):
+                part.objects = [pn.Spacer(height=0, margin=0)]
+        elif [id(o) for o in part.objects] != [id(o) for o in objects]:
+            part.objects = objects
+        part.visible = bool(objects)
+        return part
+
+    def _widgets(self, index: int, spec: dict) -> list:
+        """The card's children, the same objects every time (see `_refill`), with their columns of
+        sliders filled for `spec`."""
         opt = OPTIMIZERS[spec["optimizer"]]
-        color = self.state.color(index)
-        select = pn.widgets.Select(label="optimizer", options=_choices(opt.name), value=opt.name)
-        select.param.watch(lambda e: self._set(index, "optimizer", e.new), "value")
-        remove = pn.widgets.Button(label="Remove", color="light", width=90,
-                                   disabled=len(self.state.racers) <= 1)  # fmt: skip
-        remove.on_click(lambda e: self.busy(lambda: self.state.remove_racer(index)))
+
+        def make_select():
+            w = pn.widgets.Select(label="optimizer", options=_choices(opt.name), value=opt.name)
+            w.param.watch(lambda e: self._set(index, "optimizer", e.new), "value")
+            return w
+
+        def make_remove():
+            w = pn.widgets.Button(label="Remove", color="light", width=90,
+                                  disabled=len(self.state.racers) <= 1)  # fmt: skip
+            w.on_click(lambda e: self.busy(lambda: self.state.remove_racer(index)))
+            return w
+
+        def make_label():
+            w = pn.widgets.TextInput(
+                label="label", value=spec.get("label") or "", css_classes=["racer-label"]
+            )
+            w.param.watch(lambda e: self._relabel(index, e.new, w), "value")
+            return w
+
+        select = self._kept_widget(index, "optimizer", make_select, opt.name)
+        label = self._kept_widget(index, "label", make_label)
         # The legend's name for the racer; empty means its racer string.
-        unlabelled = racer_to_string({k: v for k, v in spec.items() if k != "label"})
-        label = pn.widgets.TextInput(label="label", value=spec.get("label") or "", placeholder=unlabelled,
-                                     css_classes=["racer-label"])  # fmt: skip
-        label.param.watch(lambda e: self._relabel(index, e.new, label), "value")
-        widgets = [select, label]
+        label.placeholder = racer_to_string({k: v for k, v in spec.items() if k != "label"})
+        inner_objects, inner_controls = [], []
         if opt.wrapper:
             inner = spec.get("inner", {"optimizer": "sgd"})
             inner_opt = OPTIMIZERS[inner["optimizer"]]
-            inner_select = pn.widgets.Select(
-                label="inner optimizer", options=[n for n in _choices(inner_opt.name) if not OPTIMIZERS[n].wrapper],
-                value=inner_opt.name,
-            )  # fmt: skip
-            inner_select.param.watch(lambda e: self._set(index, "inner.optimizer", e.new), "value")
-            widgets.append(inner_select)
-            widgets += self._controls(index, inner_opt.hparams, inner, prefix="inner.")
-        widgets += self._controls(index, opt.hparams, spec)
+
+            def make_inner():
+                w = pn.widgets.Select(
+                    label="inner optimizer",
+                    options=[n for n in _choices(inner_opt.name) if not OPTIMIZERS[n].wrapper],
+                    value=inner_opt.name,
+                )
+                w.param.watch(lambda e: self._set(index, "inner.optimizer", e.new), "value")
+                return w
+
+            inner_objects = [self._kept_widget(index, "inner.optimizer", make_inner, inner_opt.name)]
+            inner_controls = self._controls(index, inner_opt.hparams, inner, "inner.")
         sched = _schedule_of(spec)
-        sched_select = pn.widgets.Select(label="lr schedule", options=list(SCHEDULES), value=sched["name"])
-        sched_select.param.watch(lambda e: self._set(index, "schedule", e.new), "value")
-        widgets.append(sched_select)
-        widgets += self._controls(index, SCHEDULES[sched["name"]].hparams, sched, prefix="schedule.")
+
+        def make_schedule():
+            w = pn.widgets.Select(label="lr schedule", options=list(SCHEDULES), value=sched["name"])
+            w.param.watch(lambda e: self._set(index, "schedule", e.new), "value")
+            return w
+
         clip = spec.get("clip_norm")
-        clip_box = pn.widgets.Checkbox(
-            label="clip gradient norm", value=clip is not None and math.isfinite(clip)
-        )
-        widgets.append(clip_box)
-        if clip_box.value:
+        clipped = clip is not None and math.isfinite(clip)
+
+        def make_clip():
+            w = pn.widgets.Checkbox(label="clip gradient norm", value=clipped)
+            w.param.watch(
+                lambda e: (self._set(index, "clip_norm", 1.0 if e.new else None), self._refill(index)),
+                "value",
+            )
+            return w
+
+        clip_objects = []
+        if clipped:
             w, convert = hparam_widget(CLIP_NORM, clip)
             w.param.watch(lambda e: self._set(index, "clip_norm", convert(e.new)), "value")
-            widgets.append(w)
-        clip_box.param.watch(
-            lambda e: (self._set(index, "clip_norm", 1.0 if e.new else None), self._rebuild()), "value"
-        )
+            clip_objects.append(w)
+        schedule_controls = self._controls(index, SCHEDULES[sched["name"]].hparams, sched, prefix="schedule.")
+        return [
+            select,
+            label,
+            self._part(index, "inner", inner_objects),
+            self._part(index, "inner.controls", inner_controls),
+            self._part(index, "controls", self._controls(index, opt.hparams, spec)),
+            self._kept_widget(index, "schedule", make_schedule, sched["name"]),
+            self._part(index, "schedule.controls", schedule_controls),
+            self._kept_widget(index, "clip", make_clip, clipped),
+            self._part(index, "clip.controls", clip_objects),
+            self._kept_widget(index, "remove", make_remove),
+        ]
+
+    def _card(self, index: int, spec: dict) -> pn.Card:
+        widgets = self._widgets(index, spec)
+        color = self.state.color(index)
         header = html_pane(self._header(index), margin=(2, 5), sizing_mode="stretch_width", min_width=0)
         self._headers[index] = header
-        return pn.Card(*widgets, remove, header=header, collapsed=index > 1, sizing_mode="stretch_width",
+        return pn.Card(*widgets, header=header, collapsed=index > 1, sizing_mode="stretch_width",
                        styles={"border-left": f"5px solid {color}"}, css_classes=["racer-card"],
                        stylesheets=[CARD_SHEET])  # fmt: skip
 
