@@ -40,3 +40,19 @@ def test_each_arrow_layer_has_open_heads_at_its_tips_in_each_rows_colour():
         # Shown and hidden with the layer, in the page (the player toggles the layer).
         (cb,) = r.js_property_callbacks["change:visible"]
         assert cb.args["other"] is a and cb.code == "other.visible = this.visible"
+
+
+def test_the_apps_copies_of_a_figure_keep_their_heads_on_their_own_sources():
+    from optirace.figures.played import bokeh_panels
+
+    res = optimizers.race("rosenbrock", [{"optimizer": "adam", "lr": 0.02}], steps=10)
+    # The first call renders the structure, the next copy it (a CustomJS's args are a map, copied too).
+    for _ in range(2):
+        plot = bokeh_panels(res, ["adam"], "light", False, panels=["contour"])["contour"]
+    layers = [r for r in plot.renderers if any(str(t).startswith("optirace:arrow.") for t in r.tags)]
+    arrows = [a for a in plot.center if isinstance(a, Arrow)]
+    assert len(layers) == len(arrows) == 3
+    for r in layers:
+        (a,) = [a for a in arrows if a.source is r.data_source]
+        (cb,) = r.js_property_callbacks["change:visible"]
+        assert cb.args["other"] is a
