@@ -231,7 +231,8 @@ def build() -> pn.viewable.Viewable:
     curves = pn.Column(view.loss_pane, view.lr_pane, sizing_mode="stretch_both",
                        min_width=180 if state.embed else 300)  # fmt: skip
     # The plots fill the window below the playback bar, so a projector at 1280x720 shows them whole.
-    view3d = View3D(state, view.main)  # the surface in 3D, in the 2-D panel's place when switched on
+    # The surface in 3D, in the 2-D panel's place when switched on; the ghost's switch shows its ghost too.
+    view3d = View3D(state, view.main, ghost.switch)
     three = [] if state.embed else [view3d.pane]  # a slide's iframe has no switch: no 3-D pane to lay out
     plots = pn.Row(view.main, *three, curves, sizing_mode="stretch_both", min_height=200 if state.embed else 420,
                    styles={"height": "calc(100vh - 70px)" if state.embed else "calc(100vh - 150px)"},

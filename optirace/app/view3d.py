@@ -4,7 +4,11 @@ The 3-D figure (optirace/figures/surface3d.py) is drawn by plotly in the page, w
 mouse at no cost to the server. It follows the player as the server knows it: at rest, the paths end
 at the step the player paused, stepped or scrubbed to (the page reports those, figures/player.js);
 while the race plays, the whole paths are shown. Nothing is done per frame, and nothing at all while
-the 2-D view is shown.
+the 2-D view is shown. The ghost of the last race (optirace/app/ghost.py) is drawn faint and dashed, as
+on the 2-D panels, and follows the same switch.
+
+A pause or step redraws the paths alone: the surface and the look are rendered once per surface
+(figures/surface3d.py, `figure3d`), and the Plotly pane sends the page only the arrays that changed.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import panel as pn
 from bokeh.models import CustomJS
 from panel.models.plotly import PlotlyPlot
 
-from optirace.figures.surface3d import plotly_figure, surface3d_figure
+from optirace.figures.surface3d import figure3d
 
 from .state import RaceState
 
@@ -49,9 +53,13 @@ if (!window.Plotly && !window.__optirace3d) {
 class View3D:
     """`switch` picks the view; `pane` holds the 3-D figure, shown in place of `flat` (the 2-D panel)."""
 
-    def __init__(self, state: RaceState, flat: pn.viewable.Viewable) -> None:
+    def __init__(
+        self, state: RaceState, flat: pn.viewable.Viewable, ghost: pn.widgets.Checkbox | None = None
+    ) -> None:
+        """`ghost`: the ghost's switch (optirace/app/ghost.py); without it, no ghost is drawn."""
         self.state = state
         self.flat = flat
+        self.ghost = ghost
         self.switch = pn.widgets.RadioButtonGroup(
             options=list(VIEWS), value="2D", css_classes=["view-switch"]
         )
@@ -65,7 +73,9 @@ class View3D:
         self.plot = None
         self._drawn = None
         self.switch.param.watch(self._switched, "value")
-        state.param.watch(self._changed, ["result", "step", "playing", "theme", "kappa"])
+        state.param.watch(self._changed, ["result", "step", "playing", "theme", "kappa", "ghost"])
+        if ghost is not None:
+            ghost.param.watch(self._changed, "value")
         self._fit_surface()
 
     @staticmethod
@@ -119,13 +129,22 @@ class View3D:
         if s.result is None or s.result.surface.dim != 2:
             return
         k = self.step()
-        key = (id(s.result), k, s.theme, tuple(s.colors()), tuple(map(s.label, range(len(s.racers)))))
+        ghost = s.ghost if self.ghost is not None and self.ghost.value else None
+        labels = [s.label(i) for i in range(len(s.racers))]
+        key = (
+            id(s.result),
+            k,
+            s.theme,
+            s.kappa,
+            tuple(s.colors()),
+            tuple(labels),
+            id(ghost[0]) if ghost else None,
+        )
         if key == self._drawn:
             return
-        labels = [s.label(i) for i in range(len(s.racers))]
         try:
-            overlay = surface3d_figure(s.result, labels, s.colors(), s.theme, k=k, kappa=s.kappa)
-            self._plot(plotly_figure(overlay, s.theme))
+            fig = figure3d(s.result, labels, s.colors(), s.theme, k=k, kappa=s.kappa, ghost=ghost)
+            self._plot(fig)
         except Exception as e:  # noqa: BLE001 (the 2-D view and the session go on; said here and in the log)
             log.exception("session: the 3D view could not be drawn")
             s.error = f"the 3D view could not be drawn ({type(e).__name__}: {e})"[:300]

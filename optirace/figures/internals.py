@@ -305,9 +305,33 @@ def _by_row(plot, _element) -> None:
     plot.handles["glyph"].line_color = field("color")
 
 
+def _heads(lk: Look):
+    """A hook giving the arrows of a Segments layer their heads: a Bokeh Arrow annotation over the
+    layer's own source (the player fills it: nothing more is sent, nor computed per frame), with an
+    open head at (x1, y1) in each row's colour and no shaft of its own (the layer's dash draws it),
+    shown and hidden with the layer."""
+
+    def hook(plot, _element):
+        from bokeh.core.properties import field
+        from bokeh.models import Arrow, OpenHead
+
+        source, renderer = plot.handles["source"], plot.handles["glyph_renderer"]
+        if any(isinstance(a, Arrow) and a.source is source for a in plot.state.center):
+            return  # a figure updated in place keeps its heads
+        head = OpenHead(size=lk.head_size, line_color=field("color"), line_width=1.25 * lk.line_width)
+        arrow = Arrow(source=source, x_start=field("x0"), y_start=field("y0"), x_end=field("x1"), y_end=field("y1"),
+                      start=None, end=head, line_alpha=0.0, level="overlay", visible=renderer.visible)  # fmt: skip
+        plot.state.add_layout(arrow)
+        renderer.js_link("visible", arrow, "visible")  # the page's toggles show the layer: its heads follow
+        for model in (arrow, head):
+            model.syncable = False  # drawn by the player, as the layer is (figures/tags.py)
+
+    return hook
+
+
 def internals_layers(slots: int, lk: Look) -> list:
-    """The player's layers: the arrows (one Segments layer per kind, one row per racer's slot) and
-    the tracks (one Path layer, one path per slot), empty and tagged for the page to fill
+    """The player's layers: the arrows (one Segments layer per kind, one row per racer's slot, with
+    their heads) and the tracks (one Path layer, one path per slot), empty and tagged for the page to fill
     (figures/player.js draws them when the page's toggles ask for them, and hides them otherwise).
     A still draws its arrows itself (optirace/export/arrows.py)."""
     layers = []
@@ -316,7 +340,7 @@ def internals_layers(slots: int, lk: Look) -> list:
             [tuple(np.full(4, np.nan))] * slots, ["x0", "y0", "x1", "y1"], group=f"Arrow{kind.upper()}"
         )
         seg = seg.opts(line_width=1.25 * lk.line_width, line_dash=DASH[kind], backend="bokeh")
-        layers.append(played(seg, f"arrow.{kind}", -1, _by_row))
+        layers.append(played(seg, f"arrow.{kind}", -1, _by_row, _heads(lk)))
     paths = [{"x": np.full(1, np.nan), "y": np.full(1, np.nan)} for _ in range(slots)]
     track = hv.Path(paths, group="Track").opts(line_width=lk.line_width, alpha=0.45, line_dash="dashed",
                                                backend="bokeh")  # fmt: skip

@@ -125,7 +125,7 @@ def _drop_columns(rep, ids: set) -> None:
             rep.get("attributes", {}).pop("data", None)
         for v in rep.values():
             _drop_columns(v, ids)
-    elif isinstance(rep, list):
+    elif isinstance(rep, (list, tuple)):  # a map's entries are (key, value) tuples
         for v in rep:
             _drop_columns(v, ids)
 
@@ -157,7 +157,7 @@ def _fresh_ids(rep, ids: dict):
         elif "id" in rep:
             out["id"] = rep["id"]
         return out
-    if isinstance(rep, list):
+    if isinstance(rep, (list, tuple)):  # a map's entries (a CustomJS's args) are (key, value) tuples
         return [_fresh_ids(v, ids) for v in rep]
     return rep
 

@@ -37,6 +37,28 @@ ARROWS_JS = """() => {
 }"""
 
 
+# {kind: the heads of the arrow layer on show, as BokehJS holds them: the Arrow annotation over the
+# layer's own source, its visibility, the columns its two ends read and its heads' types}.
+HEADS_JS = """() => {
+  const shown = new Set(window.__optirace.player.args.targets);
+  const all = [...Bokeh.documents[0].all_models];
+  const out = {};
+  for (const m of all) {
+    if (!shown.has(m)) continue;
+    const t = (m.tags || []).find((t) => typeof t === 'string' && t.startsWith('optirace:arrow.'));
+    if (!t) continue;
+    const heads = all.filter((a) => a.type === 'Arrow' && a.source === m.data_source);
+    const f = (a, k) => (a[k] && a[k].field) || null;
+    out[t.split(':')[1].slice(6)] = heads.map((a) => ({
+      visible: a.visible, ends: ['x_start', 'y_start', 'x_end', 'y_end'].map((k) => f(a, k)),
+      start: a.start ? a.start.type : null, end: a.end ? a.end.type : null,
+      color: a.end ? f(a.end, 'line_color') : null,
+    }));
+  }
+  return out;
+}"""
+
+
 def _toggle(page, label: str) -> None:
     page.get_by_label(label).check()
 
@@ -104,10 +126,25 @@ def test_arrows_follow_the_players_step_and_the_table_shows_its_values(app):
         assert f"{m[0]:.6g}" in text and f"{m[1]:.6g}" in text
         assert f"step {k} → {k + 1}" in text
     assert "arrows: −∇f and −m ×" in ui.text()
+    # Each arrow has a head at its tip (x1, y1), none at the racer's point (x0, y0): they point away
+    # from the racer, as the rows compared above do; in each row's colour.
+    heads = page.evaluate(HEADS_JS)
+    for kind in ("g", "u", "m"):
+        assert heads[kind] == [
+            {
+                "visible": True,
+                "ends": ["x0", "y0", "x1", "y1"],
+                "start": None,
+                "end": "OpenHead",
+                "color": "color",
+            }
+        ], heads
     # Off again: the layers are hidden at once, with no server in the loop.
     page.get_by_label("Update arrows").uncheck()
     page.wait_for_function(f"() => !({ARROWS_JS})().u.visible")
     assert page.evaluate(ARROWS_JS)["g"]["visible"]
+    heads = page.evaluate(HEADS_JS)  # the heads go with their layer
+    assert [h["visible"] for h in heads["u"]] == [False] and [h["visible"] for h in heads["g"]] == [True]
     ui.screenshot("internals")
     assert ui.errors == []
 

@@ -32,7 +32,8 @@ GRAPH_JS = """
   // What plotly drew (_fullData): the figure's arrays arrive base64-encoded, and plotly decodes them.
   return {
     traces: gd._fullData.map((t) => ({type: t.type, name: t.name, x: arr(t.x), y: arr(t.y),
-                                      z: t.type === 'surface' ? null : arr(t.z), raw: typeof gd.data[t.index].x})),
+                                      z: t.type === 'surface' ? null : arr(t.z), raw: typeof gd.data[t.index].x,
+                                      dash: t.line ? t.line.dash : null, legend: t.showlegend})),
     zaxis: {type: gd._fullLayout.scene.zaxis.type, range: arr(gd._fullLayout.scene.zaxis.range)},
   };
 }
@@ -118,4 +119,38 @@ def test_3d_view_of_a_surface_without_a_log_scale_has_a_linear_height_axis(app):
     ui.page.get_by_role("button", name="2D").click()
     expect(ui.page.locator(".surface3d").first).to_be_hidden(timeout=10_000)
     expect(ui.page.locator(".plots .bk-Canvas").first).to_be_visible()
+    assert ui.errors == []
+
+
+def test_3d_view_draws_the_last_race_as_a_ghost_and_its_switch_hides_it(app):
+    ui, url = app
+    query = "surface=rastrigin&r0=adam:lr=0.05&steps=50"
+    fetched = open_app(ui, f"{url}/app?{query}")
+    graph = open_3d(ui, fetched)
+    assert [t["dash"] for t in graph["traces"][1:]] == ["solid"]  # no change yet: no ghost
+    old = the_race(dict(p.split("=", 1) for p in query.split("&"))).result
+    # One keyboard step of the racer's learning rate: a new race, and the last one is the ghost.
+    header = ui.page.locator(".racer-card .racer-head").first
+    before = header.inner_text()
+    handle = ui.page.locator(".racer-card .noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    handle.press("ArrowRight")
+    expect(header).not_to_have_text(before, timeout=20_000)
+    ui.page.wait_for_function(f"() => ({GRAPH_JS})().traces.length === 3", timeout=30_000)
+    racer, ghost = ui.page.evaluate(GRAPH_JS)["traces"][1:]
+    assert ghost["dash"] == "dash" and ghost["legend"] is False and racer["dash"] == "solid"
+    assert len(ghost["x"]) == old.steps + 1  # the last race whole, not played
+    for got, want in (
+        (ghost["x"], old.params[0, :, 0]),
+        (ghost["y"], old.params[0, :, 1]),
+        (ghost["z"], old.loss[0]),
+    ):
+        assert max(abs(a - b) for a, b in zip(got, want, strict=True)) < 1e-6
+    assert abs(racer["x"][-1] - old.params[0, -1, 0]) > 1e-6  # the racer's path is the new race's
+    # The ghost's switch hides it in 3D too, and shows it again.
+    ui.page.locator(".ghost-switch input").first.uncheck()
+    ui.page.wait_for_function(f"() => ({GRAPH_JS})().traces.length === 2", timeout=30_000)
+    ui.page.locator(".ghost-switch input").first.check()
+    ui.page.wait_for_function(f"() => ({GRAPH_JS})().traces.length === 3", timeout=30_000)
     assert ui.errors == []
