@@ -23,6 +23,7 @@ import hashlib
 import inspect
 import os
 import threading
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
@@ -288,7 +289,7 @@ def _load(path: Path) -> Landscape | None:
     try:
         with np.load(path, allow_pickle=False) as f:
             out = Landscape(*(np.array(f[k], dtype=np.float64) for k in Landscape._fields))
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
     if all(a.shape == (DIM,) and np.all(np.isfinite(a)) for a in out):
         return out

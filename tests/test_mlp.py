@@ -233,6 +233,9 @@ def test_a_damaged_or_foreign_memo_is_ignored(tmp_path, monkeypatch):
     assert mlp._load(path) is None  # none yet
     path.write_bytes(b"not a numpy file")
     assert mlp._load(path) is None
+    mlp._store(path, mlp.landscape())
+    path.write_bytes(path.read_bytes()[:200])  # cut short: a zip archive without its directory
+    assert mlp._load(path) is None
     L = mlp.landscape()
     np.savez(path, theta=L.theta[:10], d1=L.d1, d2=L.d2)
     assert mlp._load(path) is None  # wrong shape
