@@ -7,24 +7,31 @@ binary cross-entropy of its logits plus weight decay on its weight matrices:
     L(theta; X, y) = mean(softplus(z) - y z) + (WEIGHT_DECAY / 2) * sum ||W||^2,   z = net(theta, X)
 
 Layers hold torch.nn.Linear's layout and initialisation: W is (out, in), b is (out,), both drawn
-from U(-1/sqrt(in), 1/sqrt(in)). `flatten`/`unravel` (jax.flatten_util.ravel_pytree) turn the
+from U(-1/sqrt(in), 1/sqrt(in)). `flatten`/`unravel` (jax.flatten_util.ravel_pytree's order) turn the
 layers into one parameter vector, which is what an optimizer steps.
 
 `MLP_LANDSCAPE` is the slice of Li et al. (2018), "Visualizing the Loss Landscape of Neural Nets":
 the network trained to a minimum theta*, two random directions filter-normalised, and
-f(a, b) = L(theta* + a d1 + b d2). theta* is trained once per process, on first use (`landscape`).
+f(a, b) = L(theta* + a d1 + b d2). theta* is trained once per process, on first use (`landscape`),
+or read back from where an earlier process kept it (see `_memo_key`).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import inspect
+import os
 import threading
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 
 from .base import Dataset, Surface
 
@@ -95,21 +102,17 @@ def init_layers(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
 DIM = sum(fan_out * (fan_in + 1) for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:], strict=True))
 
 
-@functools.cache
-def _unravel_fn():
-    # Made on first use, not at import: a jax array made at import would start XLA's backend before
-    # optimizers.engine sets its flags (see optimizers/xla.py).
-    return ravel_pytree(init_layers(0))[1]
-
-
 def flatten(layers) -> np.ndarray:
     """The layers as one float64 parameter vector (ravel_pytree's order: W1, b1, W2, b2, ...)."""
     return np.concatenate([np.ravel(np.asarray(a, dtype=np.float64)) for layer in layers for a in layer])
 
 
 def unravel(theta):
-    """The parameter vector as [(W, b), ...] (jax arrays; works on traced values)."""
-    return _unravel_fn()(theta)
+    """The parameter vector as [(W, b), ...] (works on numpy, jax and traced values): the inverse of
+    `flatten`, as jax.flatten_util.ravel_pytree's would be, by slicing. Slicing runs no jax
+    operation of its own, where ravel_pytree's helper does a few eagerly, each compiled once per
+    process: small programs that a cold start would pay for."""
+    return [(theta[w].reshape(shape), theta[b]) for w, shape, b in _layer_slices()]
 
 
 def forward(layers, X):
@@ -171,10 +174,9 @@ def filter_normalised(direction: np.ndarray, theta: np.ndarray) -> np.ndarray:
     return out
 
 
-@jax.jit
 def _fit(theta0, X, y):
     """Full-batch Adam (lr 0.01, cosine-decayed to 1e-4; torch's betas and eps) for FIT_STEPS
-    steps, in one program: deterministic for a given initialisation."""
+    steps: deterministic for a given initialisation."""
     grad = jax.grad(flat_loss)
 
     def adam(t, carry):
@@ -191,10 +193,7 @@ def _fit(theta0, X, y):
     return jax.lax.fori_loop(0, FIT_STEPS, adam, (theta0, zero, zero))[0]
 
 
-_grad = jax.jit(jax.grad(flat_loss))
-
-
-def _centred(theta: np.ndarray, r1: np.ndarray, r2: np.ndarray) -> tuple[np.ndarray, ...]:
+def _centred(theta: np.ndarray, r1: np.ndarray, r2: np.ndarray, grad) -> tuple[np.ndarray, ...]:
     """(theta, d1, d2): the random directions r1, r2 filter-normalised at theta, and theta moved
     along them to the slice's own stationary point, so that (0, 0) is the slice's minimum to
     float64 rounding, as every catalogue surface's listed minimum is. The fit leaves a gradient of
@@ -202,19 +201,20 @@ def _centred(theta: np.ndarray, r1: np.ndarray, r2: np.ndarray) -> tuple[np.ndar
     point and the slice centred again, until neither changes (each round shrinks the move about
     1e5-fold).
 
-    The steps are Newton steps on the slice's gradient (exact: autodiff, projected on d1 and d2),
-    scaled by a 2 x 2 matrix of central differences of that gradient. The matrix only sets how fast
-    the steps converge (its error, about 1e-8, is the rate), not where they stop; a program for the
-    exact Hessian took longer to compile than the whole fit.
+    The steps are Newton steps on the slice's gradient (exact: autodiff, projected on d1 and d2;
+    `grad` is the network's gradient on the training set), scaled by a 2 x 2 matrix of central
+    differences of that gradient. The matrix only sets how fast the steps converge (its error,
+    about 1e-8, is the rate), not where they stop. These few steps run from Python around one
+    small compiled gradient: inside the fit's program (one program rather than two) they took
+    longer to compile than the fit itself, as did a program for the exact Hessian.
     """
-    X, y = TRAIN
     h = 1e-4
     for _ in range(4):
         d1, d2 = filter_normalised(r1, theta), filter_normalised(r2, theta)
         D = np.stack([d1, d2], axis=1)  # (DIM, 2)
 
         def g(ab, D=D, theta=theta):
-            return D.T @ np.asarray(_grad(theta + D @ ab, X, y))
+            return D.T @ np.asarray(grad(theta + D @ ab))
 
         H = np.stack([(g(h * e) - g(-h * e)) / (2 * h) for e in np.eye(2)], axis=1)
         H = 0.5 * (H + H.T)
@@ -228,19 +228,105 @@ def _centred(theta: np.ndarray, r1: np.ndarray, r2: np.ndarray) -> tuple[np.ndar
 _LOCK = threading.Lock()
 
 
+def _compute() -> Landscape:
+    """theta* and the directions, computed: the fit, then the centring."""
+    X, y = TRAIN
+    theta0 = flatten(init_layers(FIT_SEED))
+
+    # Compiled ahead and called as compiled programs: asked for from inside another trace (a
+    # race's, on first use), they still run on these concrete values, where a jitted call would be
+    # staged into that trace (and under jax.ensure_compile_time_eval every constant of the traced
+    # fit ran as a program of its own: about 15 small compiles, a third of a second).
+    def compiled_grad():
+        return jax.jit(jax.grad(flat_loss)).lower(theta0, X, y).compile()
+
+    # The gradient's program compiles on a second thread while the fit compiles and runs (XLA
+    # compiles outside Python's lock): on two cores, its 0.2 s leave the cold start.
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(compiled_grad)
+        theta = np.asarray(jax.jit(_fit).lower(theta0, X, y).compile()(theta0, X, y))
+        grad = pending.result()
+    r1, r2 = (np.random.default_rng(s).standard_normal(DIM) for s in DIRECTION_SEEDS)
+    return Landscape(*_centred(theta, r1, r2, lambda t: grad(t, X, y)))
+
+
+# ----- theta* kept on disk -------------------------------------------------------------------------
+# Beside JAX's compiled programs, when a persistent compilation cache is configured
+# (optimizers/cache.py: OPTIRACE_JAX_CACHE), so that a restarted server draws the landscape without
+# training the network again. The file's name is a hash of everything theta* depends on: the code of
+# the functions that make it, the constants, the data, and the JAX and XLA versions (whose rounding
+# the fit's 6000 steps inherit). Any change is a new name; a file that cannot be read as three finite
+# vectors of DIM entries is ignored and theta* computed again. tests/test_mlp.py computes theta* again
+# and compares it, bit for bit, with what a process read back.
+def _memo_key() -> str:
+    h = hashlib.sha256()
+    for fn in (two_moons, init_layers, flatten, unravel, _layer_slices, forward, loss, flat_loss,
+               filter_normalised, _fit, _centred, _compute):  # fmt: skip
+        h.update(inspect.getsource(fn).encode())
+    constants = (SIZES, WEIGHT_DECAY, N_POINTS, NOISE, DATA_SEED, FIT_SEED, DIRECTION_SEEDS, FIT_STEPS)
+    h.update(repr(constants).encode())
+    h.update(TRAIN.X.tobytes() + TRAIN.y.tobytes())
+    device = jax.devices()[0]
+    h.update(
+        f"{jax.__version__} {metadata.version('jaxlib')} {device.platform} {device.device_kind}".encode()
+    )
+    return h.hexdigest()[:32]
+
+
+def _memo_path(directory: str | os.PathLike | None = None) -> Path | None:
+    """Where theta* is kept: in `directory`, else in JAX's compilation cache directory if one is set,
+    else nowhere (None)."""
+    directory = directory if directory is not None else jax.config.jax_compilation_cache_dir
+    if not directory:
+        return None
+    try:
+        return Path(directory) / f"optirace-mlp-landscape-{_memo_key()}.npz"
+    except (OSError, metadata.PackageNotFoundError):  # no source to hash (a frozen install): nothing kept
+        return None
+
+
+def _load(path: Path) -> Landscape | None:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            out = Landscape(*(np.array(f[k], dtype=np.float64) for k in Landscape._fields))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    if all(a.shape == (DIM,) and np.all(np.isfinite(a)) for a in out):
+        return out
+    return None
+
+
+def _store(path: Path, value: Landscape) -> None:
+    """Written to a temporary name, then renamed: a reader never sees half a file. A directory that
+    cannot be written costs only the memo."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **value._asdict())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
 @functools.cache
 def _landscape() -> Landscape:
-    theta = np.asarray(_fit(flatten(init_layers(FIT_SEED)), TRAIN.X, TRAIN.y))
-    r1, r2 = (np.random.default_rng(s).standard_normal(DIM) for s in DIRECTION_SEEDS)
-    return Landscape(*_centred(theta, r1, r2))
+    path = _memo_path()
+    kept = _load(path) if path is not None else None
+    if kept is not None:
+        return kept
+    value = _compute()
+    if path is not None:
+        _store(path, value)
+    return value
 
 
 def landscape() -> Landscape:
-    """theta* and the directions, computed once per process on first use (two small programs).
+    """theta* and the directions, computed once per process on first use (two small programs), or
+    read back from the compilation cache's directory where an earlier process kept them.
 
     It may first be asked for while a race is being traced: it then runs eagerly, on concrete
     values, rather than becoming part of that race's program."""
-    with _LOCK, jax.ensure_compile_time_eval():
+    with _LOCK:
         return _landscape()
 
 

@@ -6,7 +6,14 @@ surface's: stationary to float64, positive definite, below every grid point of t
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -182,6 +189,63 @@ def test_description_says_what_the_slice_is_and_is_not():
     for phrase in ("Li et al. (2018)", "filter-normalised", "one slice through one minimum", "not the network's whole landscape",
                    "not training the network", "337"):  # fmt: skip
         assert phrase in text
+
+
+# ----- theta* kept on disk ---------------------------------------------------------------------------
+_PROCESS = """
+import hashlib, sys
+sys.path.insert(0, {root!r})
+import optimizers  # sets JAX's compilation cache from OPTIRACE_JAX_CACHE, as the app does
+from surfaces import mlp
+L = mlp.landscape()
+print(mlp._memo_path(), hashlib.sha256(b"".join(a.tobytes() for a in L)).hexdigest())
+"""
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(b"".join(np.asarray(a).tobytes() for a in value)).hexdigest()
+
+
+def _fresh_process(cache, env_extra=None):
+    root = str(Path(__file__).absolute().parent.parent)
+    env = {**os.environ, "OPTIRACE_JAX_CACHE": str(cache), "JAX_LOG_COMPILES": "1", **(env_extra or {})}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    out = subprocess.run([sys.executable, "-c", _PROCESS.format(root=root)], env=env, capture_output=True,
+                         text=True, timeout=300, check=True)  # fmt: skip
+    path, digest = out.stdout.split()[-2:]
+    return path, digest, "jit(_fit)" in out.stderr
+
+
+def test_theta_star_kept_on_disk_is_what_training_gives(tmp_path):
+    """A process with a compilation cache keeps theta* there; the next one reads it back instead of
+    training, and what it reads is, bit for bit, what training gives (computed again here)."""
+    first_path, first, first_trained = _fresh_process(tmp_path)
+    again_path, again, again_trained = _fresh_process(tmp_path)
+    assert first_trained and not again_trained  # the second process did not train
+    assert first_path == again_path and first_path.startswith(str(tmp_path))
+    recomputed = _digest(mlp._compute())
+    assert first == again == recomputed == _digest(mlp.landscape())
+    assert _digest(mlp._load(mlp._memo_path(tmp_path))) == recomputed
+
+
+def test_a_damaged_or_foreign_memo_is_ignored(tmp_path, monkeypatch):
+    path = mlp._memo_path(tmp_path)
+    assert mlp._load(path) is None  # none yet
+    path.write_bytes(b"not a numpy file")
+    assert mlp._load(path) is None
+    mlp._store(path, mlp.landscape())
+    path.write_bytes(path.read_bytes()[:200])  # cut short: a zip archive without its directory
+    assert mlp._load(path) is None
+    L = mlp.landscape()
+    np.savez(path, theta=L.theta[:10], d1=L.d1, d2=L.d2)
+    assert mlp._load(path) is None  # wrong shape
+    np.savez(path, theta=np.full(mlp.DIM, np.nan), d1=L.d1, d2=L.d2)
+    assert mlp._load(path) is None  # not finite
+    mlp._store(path, L)
+    assert _digest(mlp._load(path)) == _digest(L)
+    # Another fit (here: its number of steps) is another file.
+    monkeypatch.setattr(mlp, "FIT_STEPS", mlp.FIT_STEPS + 1)
+    assert mlp._memo_path(tmp_path) != path
 
 
 # ----- real training ----------------------------------------------------------------------------------

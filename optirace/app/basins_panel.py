@@ -5,6 +5,11 @@ Built when its card is first opened (page.py). The map is computed when asked (o
 every slider move. Clicking the map races from that point: it sets the race's start, as a click on
 the surface does. A change to what the map is of (the racer, the surface, the budget) says the map
 is stale; a new surface clears it.
+
+On a surface whose steps cost more than a closed-form surface's (`Surface.cost`: the network's
+landscape, where a step is the network's loss and gradient on its data), the same work bound holds
+for fewer starts: the card offers the grids that fit at the race's steps and chooses the largest,
+and where not even the smallest grid fits, maps fewer steps than the race's. It says which, and why.
 """
 
 from __future__ import annotations
@@ -24,14 +29,51 @@ from .tune_panel import legend_names
 
 log = logging.getLogger("optirace.app")
 
-__all__ = ["BasinsPanel", "GRIDS", "DEFAULT_GRID", "MAX_WORK"]
+__all__ = ["BasinsPanel", "GRIDS", "COSTLY_GRIDS", "DEFAULT_GRID", "MAX_WORK", "plan"]
 
 GRIDS = (32, 64, 128, 256)  # starts per side the card offers; the CLI goes to 1024
+# ... and on a costly surface, down to the smallest map optimizers.basins draws
+COSTLY_GRIDS = (16, *GRIDS)
 DEFAULT_GRID = 128
 # Starts x steps of one map in a session: 256^2 starts x 1000 steps, about 2 s on two CPU cores,
 # so one session's map cannot hold a shared server for long.
 MAX_WORK = 256 * 256 * 1000
 HEIGHT = 480
+
+
+def offered(cost: float) -> tuple[int, ...]:
+    """The grids the card takes on a surface of this cost."""
+    return GRIDS if cost <= 1 else COSTLY_GRIDS
+
+
+def plan(grid: int, steps: int, cost: float) -> tuple[int, int]:
+    """(grid, steps) of the map to draw for a chosen grid and the race's steps, within MAX_WORK.
+
+    A closed-form surface (cost 1) maps what was chosen, or nothing (the caller refuses it). On a
+    costlier surface the grid comes down to the largest offered one that fits, the race's steps
+    kept; only if even the smallest grid cannot race them do the steps come down, to as many as fit.
+    """
+    if grid * grid * steps * cost <= MAX_WORK or cost <= 1:
+        return grid, steps
+    fitting = [g for g in COSTLY_GRIDS if g <= grid and g * g * steps * cost <= MAX_WORK]
+    if fitting:
+        return max(fitting), steps
+    smallest = COSTLY_GRIDS[0]
+    return smallest, int(MAX_WORK // (smallest * smallest * cost))
+
+
+def why(surface, race_steps: int) -> str:
+    """The card's plain words for the smaller maps of a costly surface ("" on a closed-form one)."""
+    if surface.cost <= 1:
+        return ""
+    grid, steps = plan(max(COSTLY_GRIDS), race_steps, surface.cost)
+    data = surface.data
+    over = f" (the loss and its gradient over {len(data.y)} data points)" if data is not None else ""
+    most = f"{grid}×{grid} starts" + (
+        f" and the first {steps} of the race's {race_steps} steps" if steps < race_steps else ""
+    )
+    return (f"At most {most} on this surface: one step here{over} costs as much as {surface.cost:g} steps "
+            f"of a closed-form surface, and one map's work is bounded ({MAX_WORK:,} closed-form start-steps).")  # fmt: skip
 
 
 class BasinsPanel(pn.viewable.Viewer):
@@ -48,11 +90,12 @@ class BasinsPanel(pn.viewable.Viewer):
         hint = ("Each start of a grid over the surface raced for the race's steps, coloured by the listed "
                 "minimum it ends at (or none, or diverged). Click the map to race from that start.")  # fmt: skip
         self.status = html_pane("", css_classes=["basins-status"], sizing_mode="stretch_width")
+        self.note = html_pane("", css_classes=["basins-note"], sizing_mode="stretch_width")
         self.plot = pn.Column(sizing_mode="stretch_width", min_height=HEIGHT, css_classes=["basins"])
         self.busy = Busy(self.plot)
         self._layout = pn.Column(
             html_pane(f"<span class='hint'>{hint}</span>", sizing_mode="stretch_width"),
-            pn.Row(self.racer, self.grid, self.button), self.status, self.plot, sizing_mode="stretch_width",
+            pn.Row(self.racer, self.grid, self.button), self.note, self.status, self.plot, sizing_mode="stretch_width",
         )  # fmt: skip
         self._fig = None
         self._key = None  # what the drawn map is of
@@ -60,6 +103,8 @@ class BasinsPanel(pn.viewable.Viewer):
         state.param.watch(lambda *_: self._racers(), ["racers"])
         state.param.watch(self._on_surface, ["surface", "formula", "domain"])
         state.param.watch(self._on_result, ["result"])
+        state.param.watch(lambda *_: self._grids(), ["surface", "formula", "domain", "steps"])
+        self._grids()
 
     def __panel__(self):
         return self._layout
@@ -70,6 +115,30 @@ class BasinsPanel(pn.viewable.Viewer):
         keep = self.racer.value if isinstance(self.racer.value, int) and self.racer.value < len(names) else 0
         self.racer.options = {n: i for i, n in enumerate(names)}
         self.racer.value = keep
+
+    def _grids(self) -> None:
+        """On a costly surface: offer the grids that fit the race's steps (at least the smallest),
+        choose the largest of them, and say why. Elsewhere: every grid, and no note."""
+        s = self.state
+        cost = s.surface_obj.cost
+        if cost <= 1:
+            if list(self.grid.options) != list(GRIDS):
+                self.grid.options = list(GRIDS)
+                self.grid.value = DEFAULT_GRID
+            self.note.object = ""
+            return
+        largest, _ = plan(max(COSTLY_GRIDS), s.steps, cost)
+        options = [g for g in COSTLY_GRIDS if g <= largest]
+        # Arriving on the surface, the largest map that fits; after a change of steps, the chosen
+        # grid if it still fits.
+        keep = (
+            self.grid.value
+            if list(self.grid.options) != list(GRIDS) and self.grid.value in options
+            else largest
+        )
+        self.grid.options = options
+        self.grid.value = keep
+        self.note.object = f"<span class='hint'>{as_html(why(s.surface_obj, s.steps))}</span>"
 
     def _what(self) -> tuple:
         """What a map drawn now would be of: a drawn map of anything else is stale."""
@@ -97,17 +166,20 @@ class BasinsPanel(pn.viewable.Viewer):
 
         s = self.state
         try:
-            grid = self.grid.value
-            if grid not in GRIDS:  # a value the page never offered
-                raise ValueError(f"grid: use one of {', '.join(map(str, GRIDS))}")
+            grid, cost = self.grid.value, s.surface_obj.cost
+            grids = offered(cost)
+            if grid not in grids:  # a value the page never offered
+                raise ValueError(f"grid: use one of {', '.join(map(str, grids))}")
             i = self.racer.value if isinstance(self.racer.value, int) else 0
             if not 0 <= i < len(s.racers):
                 raise ValueError("racer: pick one of the race's racers")
-            if grid * grid * s.steps * s.surface_obj.cost > MAX_WORK:
+            grid, steps = plan(grid, s.steps, cost)
+            # Still checked here, whatever `plan` did: no map beyond the bound, whatever the inputs.
+            if steps < 1 or grid * grid * steps * cost > MAX_WORK:
                 raise ValueError(f"basins: {grid}x{grid} starts x {s.steps} steps is more than this page maps "
                                  f"({MAX_WORK:,} start-steps); use fewer starts or fewer steps")  # fmt: skip
             key = self._what()
-            bmap = basin_map(s.surface_obj, s.racers[i], grid=grid, steps=s.steps, noise=s.noise, seed=s.seed,
+            bmap = basin_map(s.surface_obj, s.racers[i], grid=grid, steps=steps, noise=s.noise, seed=s.seed,
                              surface_params=s.surface_params())  # fmt: skip
         except ValueError as e:
             self.status.object = f"<span class='error'>{as_html(e)}</span>"
@@ -121,8 +193,11 @@ class BasinsPanel(pn.viewable.Viewer):
             for n, p in sorted(zip(bmap.names, shares, strict=True), key=lambda t: -t[1])
             if p > 0
         ]
-        self.status.object = "; ".join(parts)
-        log.info("basins: %dx%d starts x %d steps", grid, grid, s.steps)
+        note = why(s.surface_obj, s.steps)
+        self.status.object = "; ".join(parts) + (
+            f"<br><span class='hint'>{as_html(note)}</span>" if note else ""
+        )
+        log.info("basins: %dx%d starts x %d steps", grid, grid, steps)
 
     def _draw(self, bmap) -> None:
         import holoviews as hv

@@ -26,6 +26,7 @@ from optimizers.maps import DEFAULT_SIDE, beta_name, lr_beta_map, with_lr_beta
 from optirace.figures.heatmap import TAG, beta_label, heatmap_data, heatmap_figure
 from optirace.text import as_html
 
+from .basins_panel import MAX_WORK
 from .busy import Busy
 from .state import RaceState
 from .styles import html_pane
@@ -33,9 +34,20 @@ from .tune_panel import legend_names
 
 log = logging.getLogger("optirace.app")
 
-__all__ = ["HeatmapPanel", "mappable"]
+__all__ = ["HeatmapPanel", "mappable", "fitted_side"]
 
 _HEIGHT = 380
+MIN_SIDE = 4  # fewer values per axis than this is no map
+
+
+def fitted_side(side: int, steps: int, cost: float) -> int:
+    """Values per axis for the map on a surface of this cost: `side` on a closed-form surface; on a
+    costlier one (the network's landscape) as many as fit the basins card's bound on one map's work
+    at the race's steps (0 if not even MIN_SIDE do)."""
+    if cost <= 1:
+        return side
+    fits = min(side, math.isqrt(int(MAX_WORK // (steps * cost))))
+    return fits if fits >= MIN_SIDE else 0
 
 
 def mappable(spec) -> bool:
@@ -124,16 +136,30 @@ class HeatmapPanel(pn.viewable.Viewer):
         if s.result is None or index is None or not 0 <= index < len(s.racers):
             return
         spec = s.racers[index]
+        surface = s.result.surface
+        side = fitted_side(self.side, s.steps, surface.cost)
         try:
-            m = lr_beta_map(s.result.surface, spec, steps=s.steps, start=s.start, lrs=self.side,
-                            betas=self.side, noise=s.noise, seed=s.seed, batch_size=s.batch_size,
-                            surface_params=s.surface_params())  # fmt: skip
+            if not side:
+                raise ValueError(f"lr x β map: one step on this surface costs as much as {surface.cost:g} steps of a "
+                                 f"closed-form surface, and not even {MIN_SIDE} × {MIN_SIDE} cells of {s.steps} "
+                                 "steps fit one map's work; race fewer steps to map it")  # fmt: skip
+            m = lr_beta_map(surface, spec, steps=s.steps, start=s.start, lrs=side, betas=side, noise=s.noise,
+                            seed=s.seed, batch_size=s.batch_size, surface_params=s.surface_params())  # fmt: skip
         except ValueError as e:
             self.status.object = f"<span class='error'>{as_html(e)}</span>"
             return
         self.map, self._made_of = m, (_key(spec), self._scene())
         log.info("lr x beta map of %d x %d cells", len(m.lrs), len(m.betas))
         self.status.object = self._summary(m)
+        if side < self.side:
+            self.status.object += (
+                "<br><span class='hint'>"
+                + as_html(
+                    f"{side} × {side} cells on this surface: one step here costs as much as {surface.cost:g} steps "
+                    "of a closed-form surface, and one map's work is bounded."
+                )
+                + "</span>"
+            )
         self._draw()
 
     def _summary(self, m) -> str:

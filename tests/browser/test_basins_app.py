@@ -9,7 +9,9 @@ import pytest
 from conftest import RACE_ROWS_JS
 from PIL import Image
 
+from optirace.app.state import RaceState
 from optirace.figures.basins import basin_map, category_colors
+from surfaces import SURFACES
 
 pytestmark = pytest.mark.browser
 
@@ -116,4 +118,40 @@ def test_the_map_is_computed_drawn_and_a_click_races_from_there(app):
     )
     assert start == pytest.approx(target, abs=tol)
     ui.screenshot("basins")
+    assert ui.errors == []
+
+
+def test_on_the_networks_landscape_the_card_maps_what_fits_and_says_why(app):
+    """mlp_landscape at 300 steps: one step of the network costs 2000 closed-form steps, so not even
+    16 x 16 starts of 300 steps fit the card's bound. The card offers 16, says why before anything is
+    computed, and draws the 16 x 16 map of the first 128 steps (it used to refuse)."""
+    ui, url = app
+    ui.open(f"{url}/app")
+    page = ui.page
+    ui.choose(page.locator("select").first, SURFACES["mlp_landscape"].title)
+    # The first visit trains theta* and compiles the race: give the loaded server time.
+    page.wait_for_function(
+        f"s => {{ {RACE_ROWS_JS} const r = rows(); return !!r && Math.abs(r.x0[0] - s[0]) < 1e-12 && Math.abs(r.y0[0] - s[1]) < 1e-12; }}",
+        arg=list(SURFACES["mlp_landscape"].start),
+        timeout=300_000,
+    )
+    page.locator(".card-header", has_text="Basins of attraction").click()
+    page.wait_for_function(
+        f'() => ({DEEP_TEXT_JS})().includes("At most 16×16 starts and the first 128 of the race\'s 300 steps")',
+        timeout=300_000,
+    )
+    page.get_by_role("button", name="Compute map").click()
+    page.wait_for_function(
+        f"() => {{ const m = ({MAP_JS})(); return !!m && m.shape[0] === 16; }}", timeout=300_000
+    )
+    assert _map(page)["shape"] == [16, 16]
+    state = RaceState()  # the page's racers: the default race, retuned for the surface as the app does
+    state.surface = "mlp_landscape"
+    want = basin_map("mlp_landscape", state.racers[0], grid=16, steps=128)
+    assert _map(page)["values"] == sorted(set(want.labels.ravel().tolist()))
+    page.wait_for_function(
+        f"() => ({DEEP_TEXT_JS})().includes('1: trained minimum (0, 0): ')", timeout=120_000
+    )
+    assert "more than this page maps" not in page.evaluate(DEEP_TEXT_JS)  # the old card's refusal
+    ui.screenshot("basins-mlp")
     assert ui.errors == []
