@@ -13,6 +13,7 @@ from optirace.figures import paintfix
 from optirace.scene import FORMULA
 from surfaces import SURFACES
 
+from . import heap
 from .basins_panel import BasinsPanel
 from .busy import Busy
 from .cloud_panel import CloudPanel
@@ -156,6 +157,7 @@ def _sync_url(state: RaceState, picker: LessonPicker | None = None):
 
 def _closed(ctx) -> None:
     log.info("session %s destroyed; nothing of it runs any more", getattr(ctx, "id", "?"))
+    heap.release()  # its memory back to the system, once the class has gone quiet
 
 
 def _built_when_opened(title: str, make, **params) -> pn.Card:
