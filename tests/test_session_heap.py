@@ -130,6 +130,8 @@ def test_closed_sessions_give_their_memory_back(tmp_path):
             f"resident memory {baseline:.0f} MB before {SESSIONS} sessions, {opened:.0f} MB with them, "
             f"{after:.0f} MB once they closed"
         )
+        trims = [line for line in log.read_text().splitlines() if "heap trimmed" in line]
+        print("\n".join(trims))  # the collection's and the trim's times, for the record (pytest -s)
     finally:
         proc.terminate()
         try:

@@ -19,7 +19,7 @@ import logging
 import time
 from pathlib import Path
 
-__all__ = ["release", "resident_mb", "trim"]
+__all__ = ["release", "resident_mb", "settle", "trim"]
 
 log = logging.getLogger("optirace.app")
 
@@ -35,6 +35,21 @@ def _libc():
 _MALLOC_TRIM = getattr(_libc(), "malloc_trim", None)
 _pending: asyncio.TimerHandle | None = None
 _last_close = 0.0
+_settled = False
+
+
+def settle() -> None:
+    """Once per process, at its first page: set the objects alive then (Panel, Bokeh, JAX, the
+    compiled racers, and that first page) aside from the cyclic collector, so the collection after
+    sessions close scans only what came after. With all of them it held the event loop for 9.7 s
+    on a loaded machine after 30 sessions closed. Frozen objects are still freed by reference
+    counting; the first page's cycles are kept, once per process."""
+    global _settled
+    if _settled:
+        return
+    _settled = True
+    gc.collect()
+    gc.freeze()
 
 
 def resident_mb() -> float | None:

@@ -185,6 +185,7 @@ def build() -> pn.viewable.Viewable:
     programs it uses are compiled once per process in `optimizers`."""
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         serve_panel_css_here(pn.state.curdoc)  # before any model is made
+        heap.settle()  # the process's start-up objects aside from the cyclic collector, once
     pn.extension("katex", notifications=False)
     state = RaceState()
     query = link_query()
