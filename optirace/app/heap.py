@@ -83,9 +83,9 @@ def _when_quiet(delay: float) -> None:
         _pending = loop.call_later(wait, _when_quiet, delay)
         return
     _pending = None
-    # The trim itself runs on a worker thread: ctypes lets go of the GIL during the call, and on a
-    # busy machine it took seconds (7 s once for 250 MB, measured with the collection before it),
-    # which on the event loop every session waits for.
+    # The collection needs the GIL, so it runs here (the start-up heap is set aside: `settle`);
+    # the trim runs on a worker thread, since ctypes lets go of the GIL during the call (0.1 s to
+    # return 250 MB on a loaded machine, time every session would otherwise wait).
     collected = _collect()
     loop.run_in_executor(None, trim, collected)
 
