@@ -161,6 +161,21 @@ class Server:
         text = self.log_path.read_text(errors="replace")
         return [line for line in text.splitlines() if "ERROR" in line or "Traceback" in line]
 
+    def tracebacks(self) -> list[str]:
+        """Every traceback in the log, whole: the line before it (what Bokeh or Tornado was doing)
+        down to the exception's own line, the first line after the frames."""
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        out = []
+        for i, line in enumerate(lines):
+            if line.startswith("Traceback"):
+                j = i + 1
+                while j < len(lines) and (lines[j].startswith(" ") or lines[j].startswith("Traceback")
+                                          or lines[j].startswith("During handling")
+                                          or lines[j].startswith("The above") or not lines[j]):  # fmt: skip
+                    j += 1
+                out.append("\n".join(lines[max(0, i - 1) : j + 1]))
+        return out
+
     def stop(self) -> None:
         """Stop the server and its --num-procs workers: they share the process group it leads."""
         with contextlib.suppress(ProcessLookupError):
@@ -178,11 +193,14 @@ class Fleet:
     """One or more servers on their own ports: the replicas behind the proxy, which keeps each
     session on one replica (sessions are dealt out round-robin here, as cookie affinity does)."""
 
-    def __init__(self, servers: int, procs: int, tmp: Path, root: Path = ROOT) -> None:
+    def __init__(
+        self, servers: int, procs: int, tmp: Path, root: Path = ROOT, logs: Path | None = None
+    ) -> None:
         self.servers: list[Server] = []
+        logs = logs or tmp
         try:
             for i in range(servers):
-                self.servers.append(Server(procs, tmp / f"server-{i}.log", tmp / "jax-cache", root))
+                self.servers.append(Server(procs, logs / f"server-{i}.log", tmp / "jax-cache", root))
         except Exception:
             self.stop()
             raise
@@ -200,6 +218,9 @@ class Fleet:
 
     def log_errors(self) -> list[str]:
         return [line for s in self.servers for line in s.log_errors()]
+
+    def tracebacks(self) -> list[str]:
+        return [t for s in self.servers for t in s.tracebacks()]
 
     def destroyed(self) -> int:
         return sum(s.destroyed() for s in self.servers)
@@ -478,8 +499,14 @@ async def measure(args, root: Path = ROOT, light: bool = False) -> dict:
     out: dict = {"sessions": args.sessions if not light else args.against_sessions, "servers": args.servers,
                  "procs": args.procs, "seconds": args.seconds, "query": args.query}  # fmt: skip
     n = out["sessions"]
+    # The servers' logs outlive the run (its temporary folder does not): a traceback is read, not
+    # only counted.
+    logs = Path(args.logs or tempfile.mkdtemp(prefix="optirace-load-logs-")) / ("peer" if light else "run")
+    logs.mkdir(parents=True, exist_ok=True)
+    out["logs"] = str(logs)
+    print(f"server logs: {logs}", flush=True)
     with tempfile.TemporaryDirectory(prefix="optirace-load-") as tmp:
-        server = Fleet(args.servers, args.procs, Path(tmp), root)
+        server = Fleet(args.servers, args.procs, Path(tmp), root, logs)
         try:
             out["memory_fresh_mb"] = server.memory_mb()
             # 1. warm-up: imports and compiles happen once per process, not per session.
@@ -561,6 +588,7 @@ async def measure(args, root: Path = ROOT, light: bool = False) -> dict:
                 }
                 out["sessions_destroyed"] = server.destroyed()
             out["server_log_errors"] = server.log_errors()[:20]
+            out["server_tracebacks"] = server.tracebacks()
         finally:
             server.stop()
     out["errors"] = len(out["session_errors"]) + len(out["server_log_errors"]) + out.get("moves_lost", 0)
@@ -627,6 +655,14 @@ def report(r: dict, peer: dict | None = None) -> str:
         ]
     lines.append("targets: " + ", ".join(f"{k} {'PASS' if v else 'MISS'}" for k, v in r["targets"].items()))
     lines += [f"  {e}" for e in r["session_errors"][:5] + r["server_log_errors"][:5]]
+    # The distinct tracebacks, each with how often it came (the same one often repeats per session).
+    seen: dict[str, int] = {}
+    for t in r.get("server_tracebacks", []):
+        key = re.sub(r"\b[0-9a-f]{8,}\b|\d{4}-\d\d-\d\d [\d:,.]+", "", t)
+        seen[key] = seen.get(key, 0) + 1
+    for t, count in seen.items():
+        lines += [f"server traceback, {count} time(s):", *("  " + line for line in t.splitlines())]
+    lines.append(f"server logs: {r['logs']}")
     return "\n".join(lines)
 
 
@@ -652,6 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--against", type=Path, help="a checkout of the tree before the player: its playing cost")
     p.add_argument("--against-sessions", type=int, default=10, help="sessions for the peer (it streams)")
     p.add_argument("--json", help="write the figures here as JSON")
+    p.add_argument("--logs", help="folder for the servers' logs (default: a new temporary folder, printed)")
     args = p.parse_args(argv)
     # A terminated run still stops the servers it started (measure's finally blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

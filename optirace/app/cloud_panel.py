@@ -65,7 +65,11 @@ class CloudPanel(pn.viewable.Viewer):
         return self._layout
 
     def _clear(self) -> None:
-        self.plot.objects = [self._nothing]
+        # Only when something is drawn: every race change of a race that is not random comes here,
+        # and setting a layout's children, even to the same ones, makes Bokeh walk every model of
+        # the session's document (some 600), most of a slider move's time on the server.
+        if self.plot.objects != [self._nothing]:
+            self.plot.objects = [self._nothing]
         self._fig = self._key = None
 
     def _show(self) -> bool:

@@ -13,6 +13,7 @@ from optirace.figures import paintfix
 from optirace.scene import FORMULA
 from surfaces import SURFACES
 
+from . import heap
 from .basins_panel import BasinsPanel
 from .busy import Busy
 from .cloud_panel import CloudPanel
@@ -156,6 +157,7 @@ def _sync_url(state: RaceState, picker: LessonPicker | None = None):
 
 def _closed(ctx) -> None:
     log.info("session %s destroyed; nothing of it runs any more", getattr(ctx, "id", "?"))
+    heap.release()  # its memory back to the system, once the class has gone quiet
 
 
 def _built_when_opened(title: str, make, **params) -> pn.Card:
@@ -183,6 +185,7 @@ def build() -> pn.viewable.Viewable:
     programs it uses are compiled once per process in `optimizers`."""
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         serve_panel_css_here(pn.state.curdoc)  # before any model is made
+        heap.settle()  # the process's start-up objects aside from the cyclic collector, once
     pn.extension("katex", notifications=False)
     state = RaceState()
     query = link_query()
