@@ -263,6 +263,7 @@ def painting_rows(browser, root: Path, name: str) -> list[tuple[str, float, str,
     rows: list[tuple[str, float, str, bool | None]] = []
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.set_default_navigation_timeout(180_000)  # the first page compiles the racers' programs
         _open(page, f"{base}?{EIGHT}&steps=5000")
         for label, speed, skip, target in PAINTING:
             _retire(page)
@@ -272,7 +273,7 @@ def painting_rows(browser, root: Path, name: str) -> list[tuple[str, float, str,
         page.close()
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.wait(60)
     return rows
 
 

@@ -19,7 +19,7 @@ from . import tags
 from .curves import curve_values
 from .line import line_limits
 from .race import PANELS, panel_names, race_figure
-from .split import done_layers
+from .split import done_layers, still_layers
 
 __all__ = ["bokeh_panels", "fit", "limits", "relabel", "slot_count", "slotted"]
 
@@ -216,6 +216,7 @@ def _render(result, labels, theme, present, panels, legend, kappa, sizes, slots)
                 r.selection_glyph = r.nonselection_glyph = r.muted_glyph = None
         # Paths and loss curves: a done part on the main canvas and a growing tail (figures/split.py).
         done = done_layers(fig)
+        still_layers(fig)
         for lg in fig.legend:
             for item in lg.items:
                 _stand_in(fig, item, done)

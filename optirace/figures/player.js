@@ -25,6 +25,8 @@ const keep = (src, obj) => {  // obj, plus the source's other columns as they ar
 };
 
 function parseTargets() {
+  // Parsed once per set of targets (a new figure brings new ones), not on every frame.
+  if (P.parsedFor === targets) return P.parsed;
   const out = [];
   for (const m of targets) {
     for (const t of m.tags ?? []) {
@@ -34,6 +36,8 @@ function parseTargets() {
       if (role !== 'panel' && role !== 'key' && !role.startsWith('ghost')) out.push({m, role, i: +racer, fx, fy});
     }
   }
+  P.parsedFor = targets;
+  P.parsed = out;
   return out;
 }
 

@@ -8,6 +8,10 @@ was most of a frame. So each of these layers gets a twin, the done layer, on the
 to a checkpoint there, and only the rows from the checkpoint to the step shown in the tail (the
 original layer, on the overlay level). The checkpoint moves by a fixed number of rows, so the main
 canvas is repainted once per that many rows, and a frame's work no longer grows with the step.
+
+The layers the player fills only when a race arrives (each racer's learning-rate and momentum
+schedule, the theory's predicted loss: whole curves, known before the race runs) go to the main
+canvas too: on the overlay level they were repainted with every frame though they never change.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from bokeh.models import ColumnDataSource, GlyphRenderer, HoverTool
 
 from . import tags
 
-__all__ = ["DONE", "ROLES", "done_layers"]
+__all__ = ["DONE", "ROLES", "STILL", "done_layers", "still_layers"]
 
 ROLES = ("path", "loss")  # the split layers' roles (figures/tags.py)
 DONE = "done"  # a done layer's role is its tail's role with this suffix: "pathdone", "lossdone"
+STILL = ("lr", "momentum", "predicted")  # roles the player fills only with a new race
 LEVEL = "annotation"  # the highest level of the main canvas: over the image, contours and grid
 
 
@@ -52,3 +57,14 @@ def done_layers(fig) -> dict[str, str]:
                     tool.renderers = [*tool.renderers, done]
             out[t] = mark
     return out
+
+
+def still_layers(fig) -> int:
+    """Move the layers of `fig` that change only with a new race (`STILL`) to the main canvas;
+    return how many."""
+    moved = 0
+    for r in fig.renderers:
+        if any((p := tags.parse(t)) is not None and p[0] in STILL for t in r.tags):
+            r.level = LEVEL
+            moved += 1
+    return moved
