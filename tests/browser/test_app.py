@@ -244,21 +244,25 @@ def test_diverging_racer_is_marked(app):
 
 
 def test_loss_legend_hides_and_shows_a_racers_curve(app):
-    """A click on a racer's entry in the loss legend hides its curve, a second click shows it."""
+    """A click on a racer's entry in the loss legend hides its curve (its tail and its done part,
+    figures/split.py), a second click shows it."""
     ui, url = app
     ui.open(f"{url}/app?r0=gd:lr=0.001&r1=adam:lr=0.02&steps=600&play=1&speed=500")
     page = ui.page
     ui.wait_step(600, timeout=30_000)
-    # {racer: loss curve visible}, compared with `want`.
+    # {layer and racer: loss curve's layer visible}, compared with `want`.
     shows = """want => { const v = {}; for (const m of window.__optirace.player.args.targets)
-        for (const t of m.tags) if (t.startsWith('optirace:loss:') && +t.split(':')[2] < 2) v[t.split(':')[2]] = m.visible;
-        return JSON.stringify(v) === JSON.stringify(want); }"""
-    assert page.evaluate(shows, {"0": True, "1": True})
+        for (const t of m.tags) { const [, role, i] = t.split(':');
+          if ((role === 'loss' || role === 'lossdone') && +i < 2) v[role + i] = m.visible; }
+        return JSON.stringify(Object.keys(v).sort().map((k) => [k, v[k]])) ===
+          JSON.stringify(Object.keys(want).sort().map((k) => [k, want[k]])); }"""
+    both = {"loss0": True, "lossdone0": True, "loss1": True, "lossdone1": True}
+    assert page.evaluate(shows, both)
     entry = page.locator(".bk-Legend.bk-interactive .bk-item").filter(has_text="adam:lr=0.02")  # loss legend
     entry.click()
-    page.wait_for_function(shows, arg={"0": True, "1": False})
+    page.wait_for_function(shows, arg={**both, "loss1": False, "lossdone1": False})
     entry.click()
-    page.wait_for_function(shows, arg={"0": True, "1": True})
+    page.wait_for_function(shows, arg=both)
     assert ui.errors == []
 
 
