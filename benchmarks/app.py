@@ -9,7 +9,9 @@ a race plays (websocket frames the page receives) and the server's CPU per anima
 against the checkout given with --against (the design that streamed a frame 20 times a second)
 measured in the same run; the warm first race drawn; slider -> redrawn race (median, p95); frames
 per second the browser paints with a new step, 8 racers x 5000 steps, early and late in the race;
-and Add racer -> the new racer drawn. `--canvas` repeats the painting windows with the figures on a
+and Add racer -> the new racer drawn. `--painting` measures only the painting windows, of this
+tree and of each checkout given with `--painting-against`, one after the other in the same run.
+`--canvas` repeats the painting windows with the figures on a
 2D canvas instead of WebGL (a diagnostic: HoloViews draws Bokeh figures with WebGL by default).
 The player caps a frame's advance at 0.25 s of playback, so when the page paints slowly the "late"
 window starts earlier in the race than at full speed: the step reached is printed.
@@ -249,6 +251,32 @@ def painted(page, base: str, speed: int, skip: float, window: float = 5.5) -> tu
     return (s1[0] - s0[0]) / dt, (s1[1] - s0[1]) / dt, int(s1[2])
 
 
+PAINTING = (("early", 120, 1.0, 50), ("late", 300, 10.0, 40))  # window, speed (steps/s), skip (s), target
+
+
+def painting_rows(browser, root: Path, name: str) -> list[tuple[str, float, str, bool | None]]:
+    """The two painting windows on a server of tree `root` (its first page, compiles and imports,
+    is not timed)."""
+    port = _port()
+    proc = _serve(root, port)
+    base = f"http://127.0.0.1:{port}/app"
+    rows: list[tuple[str, float, str, bool | None]] = []
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.set_default_navigation_timeout(180_000)  # the first page compiles the racers' programs
+        _open(page, f"{base}?{EIGHT}&steps=5000")
+        for label, speed, skip, target in PAINTING:
+            _retire(page)
+            fps, frames, step = painted(page, base, speed, skip)
+            rows += [(f"{name}: frames/s painted with a new step, {label}", fps, f">= {target}", fps >= target),
+                     (f"  animation frames/s, {label} (step {step} at the end)", frames, "", None)]  # fmt: skip
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    return rows
+
+
 def add_racer(page, base: str, repeat: int) -> list[float]:
     """Click Add racer: seconds until the new racer's path layer holds its points."""
     out = []
@@ -280,7 +308,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--moves", type=int, default=30, help="slider moves timed")
     p.add_argument("--canvas", action="store_true",
                    help="also measure painting with the figures on a 2D canvas instead of WebGL (diagnostic)")  # fmt: skip
+    p.add_argument("--painting", action="store_true", help="measure only the painting windows")
+    p.add_argument("--painting-against", type=Path, action="append", default=[],
+                   help="a checkout whose painting windows are measured too, in the same run (repeatable)")  # fmt: skip
     args = p.parse_args(argv)
+
+    if args.painting:
+        from playwright.sync_api import sync_playwright as run
+
+        with run() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            rows = painting_rows(browser, ROOT, "this tree")
+            for other in args.painting_against:
+                rows += painting_rows(browser, other.resolve(), other.resolve().name)
+            browser.close()
+        print(f"{'figure':64s} {'value':>10s}  {'target':>8s}  result")
+        for name, value, target, ok in rows:
+            verdict = "" if ok is None else ("PASS" if ok else "MISS")
+            print(f"{name:64s} {value:10.2f}  {target:>8s}  {verdict}")
+        return
 
     rows: list[tuple[str, float, str, bool | None]] = []
     with sync_playwright() as pw:
@@ -325,7 +371,7 @@ def main(argv: list[str] | None = None) -> None:
                      ("slider -> next frame after the new race, median (ms)", statistics.median(shown), "", None),
                      ("slider -> next frame after the new race, p95 (ms)", _p95(shown), "", None)]  # fmt: skip
 
-            for label, speed, skip, target in (("early", 120, 1.0, 50), ("late", 300, 10.0, 40)):
+            for label, speed, skip, target in PAINTING:
                 _retire(page)
                 fps, frames, step = painted(page, base, speed, skip)
                 rows += [(f"frames/s painted with a new step, {label}", fps, f">= {target}", fps >= target),

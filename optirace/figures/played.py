@@ -19,6 +19,7 @@ from . import tags
 from .curves import curve_values
 from .line import line_limits
 from .race import PANELS, panel_names, race_figure
+from .split import done_layers, still_layers
 
 __all__ = ["bokeh_panels", "fit", "limits", "relabel", "slot_count", "slotted"]
 
@@ -213,9 +214,12 @@ def _render(result, labels, theme, present, panels, legend, kappa, sizes, slots)
                 # points; nothing here selects or mutes, and each is a model more for every session
                 # to build and send (a third of the figures' 700). BokehJS draws the layer's glyph.
                 r.selection_glyph = r.nonselection_glyph = r.muted_glyph = None
+        # Paths and loss curves: a done part on the main canvas and a growing tail (figures/split.py).
+        done = done_layers(fig)
+        still_layers(fig)
         for lg in fig.legend:
             for item in lg.items:
-                _stand_in(fig, item)
+                _stand_in(fig, item, done)
     return out
 
 
@@ -227,11 +231,12 @@ for (const m of cb_obj.document.all_models)
 )
 
 
-def _stand_in(fig, item) -> None:
+def _stand_in(fig, item, done: dict) -> None:
     """Let the legend entry draw a still copy of its layers' glyphs. BokehJS re-renders a legend
     (new elements and a canvas per entry) whenever any model its entries reach changes, and the
     player changes the racers' layers every frame: that re-rendering was a third of the page's
-    work while a race played. A click on the entry hides the copy, and with it the racer's layers."""
+    work while a race played. A click on the entry hides the copy, and with it the racer's layers
+    (with the done layers of its path and curve, `done`: {a layer's tag: its done layer's tag})."""
     drawn = [r for r in item.renderers if any(tags.parse(t) for t in r.tags)]
     if not drawn:
         return
@@ -246,5 +251,6 @@ def _stand_in(fig, item) -> None:
     fig.renderers.extend(copies)
     for copy in copies:
         marks = [t for r in item.renderers for t in r.tags if tags.parse(t)]
+        marks += [done[t] for t in marks if t in done]
         copy.js_on_change("visible", _FOLLOW.clone(args={"marks": marks}))
     item.renderers = copies

@@ -25,6 +25,8 @@ const keep = (src, obj) => {  // obj, plus the source's other columns as they ar
 };
 
 function parseTargets() {
+  // Parsed once per set of targets (a new figure brings new ones), not on every frame.
+  if (P.parsedFor === targets) return P.parsed;
   const out = [];
   for (const m of targets) {
     for (const t of m.tags ?? []) {
@@ -34,6 +36,8 @@ function parseTargets() {
       if (role !== 'panel' && role !== 'key' && !role.startsWith('ghost')) out.push({m, role, i: +racer, fx, fy});
     }
   }
+  P.parsedFor = targets;
+  P.parsed = out;
   return out;
 }
 
@@ -100,6 +104,32 @@ function iterateTable(r, n) {
   return `<table class='iterates'><caption>Iterates</caption><tr><th>t</th>${head}</tr>${body}</table>`;
 }
 
+// ----- paths and loss curves: a done part and a growing tail ------------------------------------------
+// Each racer's path and loss curve is two layers (figures/split.py): the done layer, on the panel's
+// main canvas, holds rows 0..c, and the tail, on the overlay canvas that every frame repaints, rows
+// c..r of the shown row r (both hold row c, so the line is unbroken). The checkpoint c is the last
+// multiple of CHUNK at or before r: the done layer, and with it the main canvas, is redrawn once
+// per CHUNK rows (or when a scrub, loop or reset takes r below c), and a frame draws at most CHUNK
+// points per layer however far the race has gone.
+const CHUNK = 256;
+const TRAILS = ['path', 'loss', 'pathdone', 'lossdone'];
+
+function trail(m, role, i, fx, fy, upto, full) {
+  const done = role.endsWith('done'), kind = done ? role.slice(0, -4) : role;
+  const c = Math.floor((upto - 1) / CHUNK) * CHUNK;
+  const from = done ? 0 : c, to = done ? c + 1 : upto;
+  const key = from + ':' + to;
+  if (!full && P.shown.get(m.id) === key) return;
+  P.shown.set(m.id, key);
+  const xs = kind === 'loss' ? col(race, 'step') : col(race, 'x' + i), ys = col(race, (kind === 'loss' ? 'gap' : 'y') + i);
+  // Copies, not views: BokehJS measures a column by its own buffer.
+  const x = xs.slice(from, to), y = ys.slice(from, to);
+  const src = m.data_source;
+  // A path's other columns (its racer's name, for the hover) follow its racer.
+  const named = kind === 'path' && fx === 'xs' && col(src, 'racer') ? {racer: [meta(i, 'text')]} : {};
+  setData(src, fx === 'xs' ? keep(src, {[fx]: [x], [fy]: [y], ...named}) : {[fx]: x, [fy]: y});
+}
+
 // ----- drawing one step ------------------------------------------------------------------------------
 function draw(step, full) {
   const s = col(race, 'step');
@@ -129,15 +159,8 @@ function draw(step, full) {
     const last = i >= 0 ? meta(i, 'lastrow') : 0, rr = Math.min(r, last), upto = rr + 1;
     const dead = i >= 0 ? meta(i, 'dead') : -1, isDead = dead >= 0 && dead <= step;
     const src = m.data_source;
-    if (role === 'path' || role === 'loss') {
-      if (!full && P.shown.get(m.id) === upto) continue;
-      P.shown.set(m.id, upto);
-      const xs = role === 'loss' ? s : col(race, 'x' + i), ys = col(race, (role === 'loss' ? 'gap' : 'y') + i);
-      // Copies, not views: BokehJS measures a column by its own buffer.
-      const x = xs.slice(0, upto), y = ys.slice(0, upto);
-      // A path's other columns (its racer's name, for the hover) follow its racer.
-      const named = role === 'path' && fx === 'xs' && col(src, 'racer') ? {racer: [meta(i, 'text')]} : {};
-      setData(src, fx === 'xs' ? keep(src, {[fx]: [x], [fy]: [y], ...named}) : {[fx]: x, [fy]: y});
+    if (TRAILS.includes(role)) {
+      trail(m, role, i, fx, fy, upto, full);
     } else if (role === 'predicted') {
       // Theory's loss for this racer (figures/theory.py), whole: it is known before the race runs.
       const p = col(race, 'pred' + i);

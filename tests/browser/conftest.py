@@ -121,10 +121,12 @@ def wait_live(url: str, proc: subprocess.Popen, log_path: Path, timeout: float =
 
 # JS: `rows()` gives what the page draws, read from the figure's layers (optirace/figures/tags.py):
 # x{i}, y{i} of racer i's path, gap{i} of its loss curve and `step`, the steps shown up to the
-# player's; null before the race is drawn.
+# player's; null before the race is drawn. A path or curve is drawn in two layers (figures/split.py):
+# its done part (role `pathdone`, `lossdone`) and its tail, which begins at the done part's last
+# row: the rows drawn are the done part's, then the tail's after its first.
 RACE_ROWS_JS = """
 const rows = () => {
-  const out = {};
+  const out = {}, done = {};
   let any = false;
   // The figure on show: a replaced figure's models may linger in the document for a while.
   const P0 = window.__optirace && window.__optirace.player;
@@ -135,20 +137,23 @@ const rows = () => {
   for (const m of shown) for (const t of (m.tags || [])) {
     if (typeof t !== 'string' || !t.startsWith('optirace:')) continue;
     const [, role, slot, fx, fy] = t.split(':');
-    if (role !== 'path' && role !== 'loss') continue;
+    if (!['path', 'loss', 'pathdone', 'lossdone'].includes(role)) continue;
     const i = slots.indexOf(+slot);
     if (i < 0) continue;
     const d = m.data_source.data, get = (k) => (d instanceof Map ? d.get(k) : d[k]);
-    if (role === 'path') {
+    const into = role.endsWith('done') ? done : out;
+    if (role.startsWith('path')) {
       const x = get(fx), y = get(fy);
-      out['x' + i] = Array.from(fx === 'xs' ? x[0] : x);
-      out['y' + i] = Array.from(fy === 'ys' ? y[0] : y);
-      any = true;
+      into['x' + i] = Array.from(fx === 'xs' ? (x.length ? x[0] : []) : x);
+      into['y' + i] = Array.from(fy === 'ys' ? (y.length ? y[0] : []) : y);
+      if (into === out) any = true;
     } else {
-      out['gap' + i] = Array.from(get(fy));
+      into['gap' + i] = Array.from(get(fy));
     }
   }
   if (!any) return null;
+  for (const [k, rows] of Object.entries(done))
+    if (rows.length) out[k] = rows.concat(out[k] === undefined ? [] : out[k].slice(1));
   // The steps shown: those the page holds up to the player's (a diverged racer's curves stop early).
   const P = window.__optirace.player, race = P.args.race;
   const all = Array.from(race.data instanceof Map ? race.data.get('step') : race.data.step);
