@@ -444,6 +444,6 @@ def test_the_editor_and_explain_panel_show_each_forms_sentence():
     for c in h.choices:
         assert h.choice_doc(c) in widget.description
     spec = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "momentum_form": "averaged"}
-    table = racer_explanation(0, spec)[2].object
+    table = racer_explanation(0, spec)[2].object.text  # a Bokeh Div, its text set in place
     assert h.choice_doc("averaged").replace("'", "&#x27;") in table
     assert h.choice_doc("torch").replace("'", "&#x27;") not in table  # only the chosen one's

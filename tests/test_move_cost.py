@@ -49,3 +49,25 @@ def test_a_slider_move_changes_the_race_and_re_lays_out_nothing():
     race = [e for e in events if isinstance(e, ColumnDataChangedEvent) and e.model.name == "optirace-race"]
     assert race, "the move must send the new race"
     assert not relaid, f"a slider move re-laid out {relaid}"
+
+
+def test_a_sessions_first_slider_move_brings_no_new_models():
+    """The texts a move changes (a racer card's header, the explain panel's table) are set in place.
+    A Panel HTML pane sent its design's stylesheets again with its first new text, a longer list
+    than the page was built with, and the new models made Bokeh walk the whole document: twice on
+    every session's first move."""
+    doc = Document()
+    with set_curdoc(doc):
+        template = page.build()
+        template.server_doc(doc)
+    before = {m.id for m in doc.models}
+    events: list = []
+    doc.on_change(events.append)
+    slider = _first_lr_slider(doc)
+    with set_curdoc(doc):
+        slider.value = slider.value + slider.step
+    texts = [e.model for e in events if getattr(e, "attr", None) == "text"]
+    assert any("racer-head" in m.text for m in texts), "the card's header must follow the move"
+    resent = [type(e.model).__name__ for e in events if getattr(e, "attr", None) == "stylesheets"]
+    assert not resent, f"the move re-sent stylesheets of {resent}"
+    assert {m.id for m in doc.models} <= before, "the move added models to the document"

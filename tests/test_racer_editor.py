@@ -111,12 +111,12 @@ def test_a_card_header_follows_its_settings_and_quotes_a_label_as_text():
     state = RaceState()
     state.apply_query({"r0": "sgd:lr=0.01", "r1": "adam:lr=0.02,label=<b>mine</b>"})
     editor = RacerEditor(state)
-    header = editor.cards.objects[0].header
-    assert "sgd · lr 0.01</span>" in header.object
+    header = editor.cards.objects[0].header.object  # a Bokeh Div, its text set in place
+    assert "sgd · lr 0.01</span>" in header.text
     slider = _lr_slider(editor)
     with param.edit_constant(slider):  # as Panel applies a browser's change
         slider.param.update(value_throttled=-1.5)  # log10 of the lr
-    assert "sgd · lr 0.0316</span>" in header.object  # the same pane, not a rebuilt card
-    labelled = editor.cards.objects[1].header.object
+    assert "sgd · lr 0.0316</span>" in header.text  # the same Div, not a rebuilt card
+    labelled = editor.cards.objects[1].header.object.text
     assert "&lt;b&gt;mine&lt;/b&gt;" in labelled and "<b>" not in labelled
     assert "adam · lr 0.02" in labelled

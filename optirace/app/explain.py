@@ -9,7 +9,7 @@ from optirace.text import as_html
 
 from .latex import latex_pane
 from .state import PALETTE, RaceState
-from .styles import html_pane
+from .styles import html_pane, live_html
 
 
 def _fmt(v) -> str:
@@ -41,14 +41,14 @@ def racer_explanation(index: int, spec: dict, color: str | None = None) -> pn.Co
     parts = [
         html_pane(f"<h3><span class='swatch' style='background:{color}'></span>{as_html(opt.title)}</h3>"),
         latex_pane(opt.latex, sizing_mode="stretch_width"),
-        html_pane(_table(opt, spec), sizing_mode="stretch_width"),
+        live_html(_table(opt, spec), sizing_mode="stretch_width"),
     ]
     if opt.wrapper and spec.get("inner"):
         inner = OPTIMIZERS[spec["inner"]["optimizer"]]
         parts += [
             html_pane(f"<p><b>Inner optimizer:</b> {as_html(inner.title)}</p>"),
             latex_pane(inner.latex, sizing_mode="stretch_width"),
-            html_pane(_table(inner, spec["inner"]), sizing_mode="stretch_width"),
+            live_html(_table(inner, spec["inner"]), sizing_mode="stretch_width"),
         ]
     sched = spec.get("schedule")
     if sched:
@@ -88,9 +88,9 @@ class Explain:
             # Same optimizers and schedules: only the values changed, so only the tables change
             # (rebuilding would re-render every formula in the browser on every slider move).
             for column, spec in zip(self.tabs.objects, self.state.racers, strict=True):
-                column[2].object = _table(OPTIMIZERS[spec["optimizer"]], spec)
+                column[2].object.text = _table(OPTIMIZERS[spec["optimizer"]], spec)
                 if OPTIMIZERS[spec["optimizer"]].wrapper and spec.get("inner"):
-                    column[5].object = _table(OPTIMIZERS[spec["inner"]["optimizer"]], spec["inner"])
+                    column[5].object.text = _table(OPTIMIZERS[spec["inner"]["optimizer"]], spec["inner"])
             return
         self._built = shape
         active = self.tabs.active

@@ -13,7 +13,7 @@ from optimizers.racer import CLIP_NORM
 from optirace.text import as_html
 
 from .state import LIMITS, RaceState
-from .styles import CARD_SHEET, html_pane
+from .styles import CARD_SHEET, live_html
 from .urlstate import racer_to_string
 from .widgets import hparam_widget
 
@@ -84,7 +84,7 @@ class RacerEditor:
         self.add = pn.widgets.Button(label="Add racer", color="primary", width=110, align="end")
         self.add.on_click(lambda e: self.busy(self._add_new))
         self._editing = False
-        self._headers: dict[int, pn.pane.HTML] = {}
+        self._headers: dict[int, pn.pane.Bokeh] = {}
         # Per card, the widgets that outlive a change of its controls (see `_refill`).
         self._kept: dict[int, dict[str, pn.widgets.Widget]] = {}
         state.param.watch(self._on_racers, ["racers"])
@@ -144,7 +144,7 @@ class RacerEditor:
         finally:
             self._editing = False
         if ok and index in self._headers:
-            self._headers[index].object = self._header(index)
+            self._headers[index].object.text = self._header(index)
         if not ok and widget is not None:
             self._rebuild()  # a refused value: the field shows the old one again
         elif key in ("optimizer", "schedule", "inner.optimizer"):
@@ -294,7 +294,7 @@ class RacerEditor:
     def _card(self, index: int, spec: dict) -> pn.Card:
         widgets = self._widgets(index, spec)
         color = self.state.color(index)
-        header = html_pane(self._header(index), margin=(2, 5), sizing_mode="stretch_width", min_width=0)
+        header = live_html(self._header(index), margin=(2, 5), sizing_mode="stretch_width", min_width=0)
         self._headers[index] = header
         return pn.Card(*widgets, header=header, collapsed=index > 1, sizing_mode="stretch_width",
                        styles={"border-left": f"5px solid {color}"}, css_classes=["racer-card"],

@@ -22,3 +22,23 @@ def html_pane(obj: str = "", **kwargs):
     import panel as pn
 
     return pn.pane.HTML(obj, stylesheets=[SHEET], **kwargs)
+
+
+def live_html(text: str = "", **kwargs):
+    """HTML whose text changes while the page is open (a racer card's header, the explain panel's
+    table): a Bokeh `Div` in a Panel pane, its `text` set in place (`pane.object.text = ...`).
+
+    A Panel HTML pane sends its design's stylesheets again with its first new text, a longer list
+    than the page was built with; those new models made Bokeh walk the session's whole document,
+    twice on a session's first slider move (two thirds of its server time under load)."""
+    import panel as pn
+    from bokeh.models import Div
+
+    div = Div(text=text, **kwargs)
+    # Laid out as an HTML pane's text is: a Div's text box is inline-block, which a card's header
+    # (a button) centres.
+    return pn.pane.Bokeh(div, sizing_mode=kwargs.get("sizing_mode"), min_width=0, margin=0,
+                         stylesheets=[SHEET, _DIV_SHEET])  # fmt: skip
+
+
+_DIV_SHEET = ":host { text-align: left; } .bk-clearfix { display: block !important; }"
