@@ -6,6 +6,7 @@ reason; the sweeps to compute run under the page's busy indicator."""
 from __future__ import annotations
 
 import html
+import json
 
 import numpy as np
 import pytest
@@ -79,3 +80,19 @@ def test_sweeps_to_compute_run_under_the_busy_indicator():
     assert panel._missing()
     panel._draw()
     assert not panel._missing() and [len(w.values) for w in panel.sweeps()] == [16]
+
+
+def test_the_tune_command_says_what_a_costly_surface_costs_before_the_work(capsys):
+    from optirace.cli import main
+
+    argv = ["tune", "--surface", "mlp_landscape", "--racer", "adam:lr=0.01", "--steps", "20", "--grid", "8"]
+    assert main([*argv, "--json"]) == 0
+    out = capsys.readouterr()
+    assert len(json.loads(out.out)["racers"][0]["final_loss"]) == 8  # stdout holds the JSON alone
+    assert "one step on this surface costs as much as 2000 steps of a closed-form surface" in out.err
+    assert "1 racers x 8 learning rates x 20 steps is 320,000 closed-form run-steps" in out.err
+    assert (
+        main(["tune", "--surface", "himmelblau", "--racer", "adam:lr=0.01", "--steps", "20", "--grid", "8"])
+        == 0
+    )
+    assert "costs as much" not in capsys.readouterr().err
