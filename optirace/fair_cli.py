@@ -57,6 +57,8 @@ def run_tune(args: argparse.Namespace) -> int:
 
         view_format(args.out)  # a wrong extension is refused before any work
     surface = scene.surface_object()  # a catalogue surface, or --formula over --domain
+    if surface.cost > 1:
+        _costly_note(surface.cost, len(specs), args.grid, scene.steps)
     result = optimizers.race(surface, specs, **common)
     tuned = optimizers.tune(surface, specs, grid=args.grid, **common)
     if args.json:
@@ -78,6 +80,17 @@ def run_tune(args: argparse.Namespace) -> int:
                                  result.surface.min_value, steps=result.steps)  # fmt: skip
         _write(fig, args.out, args.json)
     return 0
+
+
+def _costly_note(cost: float, racers: int, grid: int, steps: int) -> None:
+    """On a costly surface, before the work: what it costs and how to make it quicker. The command
+    runs on the user's own machine, so it does what was asked (the page fits its grid instead)."""
+    import sys
+
+    work = racers * grid * steps * cost
+    print(f"note: one step on this surface costs as much as {cost:g} steps of a closed-form surface: "
+          f"{racers} racers x {grid} learning rates x {steps} steps is {work:,.0f} closed-form run-steps, "
+          "which can take a while; a smaller --grid is quicker", file=sys.stderr)  # fmt: skip
 
 
 def _final(result, i: int) -> float:

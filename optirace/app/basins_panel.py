@@ -26,6 +26,7 @@ from .busy import Busy
 from .state import RaceState
 from .styles import html_pane
 from .tune_panel import legend_names
+from .work_bound import MAX_WORK  # starts x steps of one map (the bound every card shares)
 
 log = logging.getLogger("optirace.app")
 
@@ -35,9 +36,6 @@ GRIDS = (32, 64, 128, 256)  # starts per side the card offers; the CLI goes to 1
 # ... and on a costly surface, down to the smallest map optimizers.basins draws
 COSTLY_GRIDS = (16, *GRIDS)
 DEFAULT_GRID = 128
-# Starts x steps of one map in a session: 256^2 starts x 1000 steps, about 2 s on two CPU cores,
-# so one session's map cannot hold a shared server for long.
-MAX_WORK = 256 * 256 * 1000
 HEIGHT = 480
 
 

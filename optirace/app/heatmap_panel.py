@@ -26,11 +26,11 @@ from optimizers.maps import DEFAULT_SIDE, beta_name, lr_beta_map, with_lr_beta
 from optirace.figures.heatmap import TAG, beta_label, heatmap_data, heatmap_figure
 from optirace.text import as_html
 
-from .basins_panel import MAX_WORK
 from .busy import Busy
 from .state import RaceState
 from .styles import html_pane
 from .tune_panel import legend_names
+from .work_bound import MAX_WORK
 
 log = logging.getLogger("optirace.app")
 

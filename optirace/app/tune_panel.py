@@ -5,6 +5,11 @@ vmapped call per racer, optimizers.tune.lr_sweeps) do not depend on a racer's ow
 they are kept by everything else the racer and the race are made of: moving a learning-rate
 slider only moves the racer's mark. A new race of the same racers and look moves the drawn plot's
 curves and marks in place; only a new set of racers (or look) draws a new figure.
+
+On a costly surface (`Surface.cost`: the network's landscape, where a step is the network's loss
+and gradient on its data) the sweeps of all the racers together keep to the bound every card
+shares (work_bound.MAX_WORK): each racer gets the largest of TUNE_GRIDS learning rates that fits,
+and the card says so. Sweeps not yet computed run under the page's busy indicator.
 """
 
 from __future__ import annotations
@@ -23,14 +28,39 @@ from optirace.fairness import changes, racer_name
 from optirace.figures.sensitivity import TAG, sensitivity_data, sensitivity_figure
 from optirace.text import as_html
 
+from .busy import Busy
 from .state import RaceState
 from .styles import html_pane
+from .work_bound import MAX_WORK
 
 log = logging.getLogger("optirace.app")
 
-__all__ = ["TunePanel", "legend_names"]
+__all__ = ["TunePanel", "legend_names", "fitted_grid", "TUNE_GRIDS"]
 
 _KEPT = 64  # sweeps kept per session (one per racer and race inputs)
+# Learning rates per racer on a costly surface, largest first. A few fixed sizes rather than any
+# integer: each size is a compiled program of its own, and these stay in the compilation cache.
+TUNE_GRIDS = (64, 32, 16, 8)
+
+
+def fitted_grid(grid: int, racers: int, steps: int, cost: float) -> int:
+    """Learning rates per racer: `grid` on a closed-form surface; on a costlier one the largest of
+    `grid` and the smaller TUNE_GRIDS whose sweeps, for all the racers, fit MAX_WORK (0 if none does)."""
+    if cost <= 1:
+        return grid
+    for g in (grid, *(g for g in TUNE_GRIDS if g < grid)):
+        if racers * g * steps * cost <= MAX_WORK:
+            return g
+    return 0
+
+
+def why(grid: int, fitted: int, cost: float) -> str:
+    """The card's plain words for fewer learning rates on a costly surface ("" when there are as many)."""
+    if fitted >= grid:
+        return ""
+    return (f"{fitted} learning rates per racer on this surface ({grid} on a closed-form one): one step here "
+            f"costs as much as {cost:g} steps of a closed-form surface, and one card's work is bounded "
+            f"({MAX_WORK:,} closed-form run-steps for all the racers).")  # fmt: skip
 
 
 def legend_names(specs) -> list[str]:
@@ -54,7 +84,9 @@ class TunePanel(pn.viewable.Viewer):
                 "range (log-log); the dot is the racer's own. <b>Tune lr</b> sets every racer to the "
                 "learning rate with the lowest final loss (diverged runs count as +inf).")  # fmt: skip
         self.status = html_pane("", css_classes=["tune-status"], sizing_mode="stretch_width")
+        self.note = html_pane("", css_classes=["tune-note"], sizing_mode="stretch_width")
         self.plot = pn.Column(sizing_mode="stretch_width", min_height=340, css_classes=["sensitivity"])
+        self.busy = Busy(self.plot)
         self.format = pn.widgets.Select(options=["png", "svg", "pdf"], value="png", width=70)
         self.download = pn.widgets.FileDownload(callback=self._still, filename="sensitivity.png", label="Download",
                                                 width=110, css_classes=["sensitivity-download"])  # fmt: skip
@@ -62,7 +94,7 @@ class TunePanel(pn.viewable.Viewer):
         self._layout = pn.Column(
             html_pane(f"<span class='hint'>{hint}</span>", sizing_mode="stretch_width"),
             pn.Row(self.tune_button, self.undo_button, pn.Spacer(width=20), self.format, self.download),
-            self.status, self.plot, sizing_mode="stretch_width",
+            self.note, self.status, self.plot, sizing_mode="stretch_width",
         )  # fmt: skip
         self._cache: dict[str, object] = {}
         self._before: list[dict] | None = None  # the racers before the last tuning, for Undo
@@ -82,16 +114,47 @@ class TunePanel(pn.viewable.Viewer):
         return dict(steps=s.steps, start=s.start, noise=s.noise, seed=s.seed, batch_size=s.batch_size,
                     surface_params=s.surface_params())  # fmt: skip
 
+    def fitted(self) -> int:
+        """Learning rates per racer for the current race (fitted_grid); refuses a race whose sweeps
+        would pass the bound even at the smallest grid."""
+        s = self.state
+        cost = s.surface_obj.cost
+        grid = fitted_grid(self.grid, len(s.racers), s.steps, cost)
+        if not grid:
+            raise ValueError(f"learning-rate sweeps: one step on this surface costs as much as {cost:g} steps of a "
+                             f"closed-form surface, and not even {min(TUNE_GRIDS)} learning rates for each of "
+                             f"{len(s.racers)} racers over {s.steps} steps fit one card's work; race fewer steps "
+                             "or fewer racers to sweep them")  # fmt: skip
+        return grid
+
+    def _keys(self, grid: int) -> list[str]:
+        s, scene = self.state, self._scene()
+        # Keyed by everything but the learning rate, which the sweep sets itself.
+        return [json.dumps([s.surface, with_lr(spec, 1.0), scene, grid], sort_keys=True, default=str)
+                for spec in s.racers]  # fmt: skip
+
+    def _missing(self) -> bool:
+        """Whether drawing now computes a sweep (then it runs under the busy indicator)."""
+        try:
+            return any(k not in self._cache for k in self._keys(self.fitted()))
+        except ValueError:
+            return False
+
     def sweeps(self) -> list:
         """Each racer's sweep for the current race, computed for the racers not seen before."""
         s, scene = self.state, self._scene()
+        grid = self.fitted()
+        cost = s.surface_obj.cost
+        # Checked again here, whatever fitted_grid did: no sweeps beyond the bound on a costly surface.
+        if cost > 1 and len(s.racers) * grid * s.steps * cost > MAX_WORK:
+            raise ValueError(f"learning-rate sweeps: {len(s.racers)} racers x {grid} learning rates x {s.steps} "
+                             f"steps is more than this page sweeps on this surface")  # fmt: skip
+        self.note.object = as_html(why(self.grid, grid, cost))
         out = []
-        for spec in s.racers:
-            # Keyed by everything but the learning rate, which the sweep sets itself.
-            key = json.dumps([s.surface, with_lr(spec, 1.0), scene], sort_keys=True, default=str)
+        for spec, key in zip(s.racers, self._keys(grid), strict=True):
             sweep = self._cache.get(key)
             if sweep is None:
-                (sweep,) = lr_sweeps(s.surface, [spec], grid=self.grid, **scene)
+                (sweep,) = lr_sweeps(s.surface, [spec], grid=grid, **scene)
                 while len(self._cache) >= _KEPT:
                     self._cache.pop(next(iter(self._cache)))
                 self._cache[key] = sweep
@@ -114,9 +177,21 @@ class TunePanel(pn.viewable.Viewer):
         s = self.state
         if s.result is None or len(s.result.racers) != len(s.racers):
             return
+        # Sweeps to compute (opening the card, a new race) take a while: under the busy indicator.
+        # Moving a mark only is at once, and without it.
+        if self._missing():
+            self.busy(self._draw_now)
+        else:
+            self._draw_now()
+
+    def _draw_now(self) -> None:
+        s = self.state
+        if s.result is None or len(s.result.racers) != len(s.racers):
+            return
         try:
             sweeps = self.sweeps()
-        except ValueError as e:  # a race the engine refuses to sweep (it raced, so this is rare)
+        except ValueError as e:  # a race too costly to sweep here, or one the engine refuses (rare: it raced)
+            self.note.object = ""
             self.status.object = f"<span class='error'>{as_html(e)}</span>"
             return
         current = self._current()
