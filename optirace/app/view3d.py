@@ -71,9 +71,6 @@ class View3D:
             pn.Spacer(), sizing_mode="stretch_both", visible=False, css_classes=["surface3d"]
         )
         self.plot = None
-        self._empty = None  # the pane's first figure: the look, no trace
-        self._pending = None  # the figure waiting for the page's size
-        self._size = None  # the pane's width and height in the page
         self._drawn = None
         self.switch.param.watch(self._switched, "value")
         state.param.watch(self._changed, ["result", "step", "playing", "theme", "kappa", "ghost"])
@@ -92,46 +89,12 @@ class View3D:
         return CustomJS(args={"url": PlotlyPlot.__javascript__[0]}, code=PRELOAD_JS)
 
     def _plot(self, fig: dict) -> None:
-        if self.plot is not None:
-            if self.plot.object is not self._empty:
-                self.plot.object = self._sized(fig)
-            else:
-                self._pending = fig
-            return
-        # Panel's pane draws a new figure in an element not yet in the page, which plotly sizes at its
-        # default 700 x 450, then draws it again at the pane's size: two draws of the surface, 0.4-1.5
-        # s each on a CPU-only WebGL. The pane comes first with the figure's look and no trace (no
-        # 3-D scene: nothing costly to draw twice). Placed, it is resized to the pane's size, which
-        # the page reports (`relayout_data`); the figure follows at that size, and plotly draws it
-        # once, in place.
-        self._empty = {"data": [], "layout": fig["layout"]}
-        self._pending = fig
-        # Plotly's own logo links off the server.
-        self.plot = pn.pane.Plotly(self._empty, sizing_mode="stretch_both", config={"displaylogo": False})
-        self.plot.param.watch(self._resized, "relayout_data")
-        self.pane.objects = [self.plot]
-        doc = pn.state.curdoc
-        if doc is None or doc.session_context is None:  # no page (tests): nothing is drawn twice
-            self._resized()
-        else:  # a page that never reports its size still gets the figure
-            doc.add_timeout_callback(self._resized, 2000)
-
-    def _sized(self, fig: dict) -> dict:
-        """`fig` at the size the page last reported: plotly then neither resizes nor redraws it."""
-        if not self._size:
-            return fig
-        return {**fig, "layout": {**fig["layout"], **self._size}}
-
-    def _resized(self, event=None) -> None:
-        data = event.new if event is not None else None
-        size = {k: data.get(k) for k in ("width", "height")} if isinstance(data, dict) else {}
-        if size and all(
-            isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in size.values()
-        ):
-            self._size = size  # a turn of the camera reports no size: the last one stays
-        if self._pending is not None:
-            fig, self._pending = self._pending, None
-            self.plot.object = self._sized(fig)
+        if self.plot is None:
+            # Plotly's own logo links off the server.
+            self.plot = pn.pane.Plotly(fig, sizing_mode="stretch_both", config={"displaylogo": False})
+            self.pane.objects = [self.plot]
+        else:
+            self.plot.object = fig
 
     @property
     def shown(self) -> bool:
