@@ -10,6 +10,7 @@ were freed but the process kept their memory: +22% of the baseline after 12 sess
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import re
@@ -73,6 +74,13 @@ async def _session(base: str) -> None:
         ws.close()
 
 
+def _run(coroutine) -> None:
+    """Run the client on its own thread and event loop: in the whole suite an earlier test may leave
+    an event loop running on this thread, where asyncio.run refuses to start another."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
 async def _sessions(base: str, n: int) -> None:
     opening = asyncio.Semaphore(4)
 
@@ -116,10 +124,10 @@ def test_closed_sessions_give_their_memory_back(tmp_path):
                 assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
                 time.sleep(0.3)
         # Warm-up: imports and compiles happen once per process, not per session.
-        asyncio.run(_sessions(base, 2))
+        _run(_sessions(base, 2))
         _wait_destroyed(log, 2)
         baseline = _rss_mb(proc.pid)
-        asyncio.run(_sessions(base, SESSIONS))
+        _run(_sessions(base, SESSIONS))
         opened = _rss_mb(proc.pid)
         assert opened - baseline > 0.15 * baseline, (
             "the sessions must take memory for the test to mean anything"
