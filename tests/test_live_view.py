@@ -146,6 +146,40 @@ def test_the_figures_draw_on_a_2d_canvas():
     assert {fig.output_backend for fig in view._figs.values()} == {"canvas"}
 
 
+def test_the_divergence_marks_are_one_layer_each_with_a_row_per_slot():
+    """Every racer's cross, label and loss-panel cross share one layer per kind (a layer per racer
+    was 24 renderers for every page to build and draw), a row per palette slot, coloured by slot,
+    with the columns the page's player writes (figures/player.js)."""
+    from bokeh.core.property.vectorization import Field
+
+    from optirace.figures import PALETTE, tags
+
+    state = RaceState()
+    state.apply_query({"r0": "gd:lr=0.001", "r1": "adam:lr=0.02"})
+    view = RaceView(state)
+    slots = len(view._figs["loss"].legend[0].items)
+    found = {}
+    for fig in view._figs.values():
+        for r in fig.renderers:
+            for t in r.tags:
+                p = tags.parse(t)
+                if p and p[0] in ("deadx", "deadtext", "lossdead"):
+                    assert p[1] == -1
+                    found.setdefault(p[0], []).append(r)
+    assert {k: len(v) for k, v in found.items()} == {"deadx": 1, "deadtext": 1, "lossdead": 1}
+    (note,) = found["deadtext"]
+    assert note.glyph.text_align == Field("align") and note.glyph.text_baseline == Field("baseline")
+    assert {"x", "y", "text", "align", "baseline"} <= set(note.data_source.data)
+    for role in ("deadx", "lossdead"):
+        (cross,) = found[role]
+        assert cross.glyph.line_color == Field("line_color")
+        colours = list(cross.data_source.data["line_color"])
+        assert len(colours) == slots and colours[:2] == list(PALETTE[:2])
+        assert np.isnan(np.asarray(cross.data_source.data["y"], float)).all(), (
+            "empty until the page fills them"
+        )
+
+
 @pytest.mark.parametrize(
     "query", [{}, {"surface": "quadratic", "present": "1", "theme": "dark"}, {"surface": "parabola"}]
 )

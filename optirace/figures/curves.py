@@ -86,13 +86,21 @@ def curve_overlay(res, kind: str, colors, labels, lk: Look, k: int, scale: float
             for backend in ("bokeh", "matplotlib"):
                 curve = curve.opts(show_legend=False, backend=backend)
             layers.append(played(curve, "predicted", i) if player else curve)
-    if kind == "loss":
+    if kind == "loss" and player:
+        # One layer of crosses, a row per racer's slot, which the page's player fills once the racer
+        # has diverged (as the surface's: figures/surface.py, dead_layers).
+        nan = [np.nan] * len(colors)
+        cross = hv.Points(
+            {"step": nan, "y": nan, "color": list(colors)}, ["step", "y"], ["color"], group="Diverged"
+        )
+        cross = styled(cross, marker("x", lk.head_size, scale, None, "color", 3))
+        layers.append(played(cross, "lossdead"))
+    elif kind == "loss":
         for i, d in enumerate(res.diverged_at):
-            if 0 <= d <= k or player:
-                at = int(d) if d >= 0 else res.steps
-                cross = hv.Points([(at, Y[i, at])], ["step", "y"], group="Diverged")
+            if 0 <= d <= k:
+                cross = hv.Points([(int(d), Y[i, int(d)])], ["step", "y"], group="Diverged")
                 cross = styled(cross, marker("x", lk.head_size, scale, None, colors[i], 3))
-                layers.append(played(cross, "lossdead", i) if player else cross)
+                layers.append(cross)
     step = styled(hv.VLine(k, group="Step"), line(lk.text, 1.5, scale, dash=True))
     layers.append(played(step, "step") if player else step)
     title, ylabel = TITLES[kind]

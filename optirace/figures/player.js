@@ -157,7 +157,6 @@ function draw(step, full) {
     }
     if (full && m._optiraceEmpty) { m._optiraceEmpty = false; m.visible = true; }
     const last = i >= 0 ? meta(i, 'lastrow') : 0, rr = Math.min(r, last), upto = rr + 1;
-    const dead = i >= 0 ? meta(i, 'dead') : -1, isDead = dead >= 0 && dead <= step;
     const src = m.data_source;
     if (TRAILS.includes(role)) {
       trail(m, role, i, fx, fy, upto, full);
@@ -183,17 +182,30 @@ function draw(step, full) {
       const w = meta(i, 'tw');
       setData(src, {x0: [x - w], y0: [y - g * w], x1: [x + w], y1: [y + g * w]});
     } else if (role === 'deadx' || role === 'deadtext' || role === 'lossdead') {
-      const key = m.id + ':dead';
-      if (full || P.shown.get(key) !== isDead) {
-        P.shown.set(key, isDead);
-        if (role === 'deadx') setData(src, {[fx]: [meta(i, 'px')], [fy]: [meta(i, 'py')]});
-        else if (role === 'deadtext') {
-          m.glyph.text_align = meta(i, 'h');
-          m.glyph.text_baseline = meta(i, 'v');
-          setData(src, {[fx]: [meta(i, 'tx')], [fy]: [meta(i, 'ty')], text: [isDead ? 'diverged at step ' + dead : '']});
-        } else if (isDead) setData(src, {[fx]: [dead], [fy]: [col(race, 'gap' + i)[meta(i, 'deadrow')]]});
-        m.visible = isDead;
+      // Every racer's cross (or label) in one layer, a row per slot (figures/surface.py,
+      // dead_layers): a row is filled once its racer has diverged by the step shown.
+      const rows = col(src, fx).length, on = [];
+      for (let slot = 0; slot < rows; slot++) {
+        const j = racerAt.has(slot) ? racerAt.get(slot) : -1, d = j < 0 ? -1 : meta(j, 'dead');
+        on.push(d >= 0 && d <= step ? j : -1);
       }
+      const key = on.join(',');
+      if (!full && P.shown.get(m.id) === key) continue;
+      P.shown.set(m.id, key);
+      const xs = [], ys = [], text = [], align = [], base = [];
+      for (const j of on) {
+        if (role === 'deadx') { xs.push(j < 0 ? NaN : meta(j, 'px')); ys.push(j < 0 ? NaN : meta(j, 'py')); }
+        else if (role === 'lossdead') {
+          xs.push(j < 0 ? NaN : meta(j, 'dead')); ys.push(j < 0 ? NaN : col(race, 'gap' + j)[meta(j, 'deadrow')]);
+        } else {
+          xs.push(j < 0 ? NaN : meta(j, 'tx')); ys.push(j < 0 ? NaN : meta(j, 'ty'));
+          text.push(j < 0 ? '' : 'diverged at step ' + meta(j, 'dead'));
+          align.push(j < 0 ? 'left' : meta(j, 'h')); base.push(j < 0 ? 'bottom' : meta(j, 'v'));
+        }
+      }
+      const labels = role === 'deadtext' ? {text, align, baseline: base} : {};
+      setData(src, keep(src, {[fx]: xs, [fy]: ys, ...labels}));
+      m.visible = on.some((j) => j >= 0);
     } else if (role.startsWith('arrow.') || role === 'track') {
       // The internals (figures/internals.py), drawn only while the page's toggles ask for them
       // (window.__optirace.layers): arrows from each racer's point, one row per slot; tracks.

@@ -72,11 +72,13 @@ def diverged_layers(
 ) -> list:
     """A cross and a "diverged at step d" label for each racer diverged by step k, both inside the
     frame; one pair of elements per racer, so each label aligns towards the middle of the plot.
-    For the player, a pair for every racer, which the page shows once the racer has diverged."""
+    For the player, two layers, one row per racer: `dead_layers`."""
+    if player:
+        return dead_layers(len(colors), colors, lk, scale)
     layers = []
     for i, (px, py, tx, ty, h, v) in enumerate(diverged_marks(res, X, Y, xlim, ylim)):
         d = int(res.diverged_at[i])
-        if not player and not 0 <= d <= k:
+        if not 0 <= d <= k:
             continue
         cross = hv.Points([(px, py)], group="Diverged")
         cross = styled(cross, marker("x", lk.head_size + 8, scale, None, colors[i], 4))
@@ -85,10 +87,33 @@ def diverged_layers(
         note = styled(note, text(lk.text, lk.font, scale))  # the cross wears the racer's colour
         note = note.opts(text_align=h, text_baseline=v, backend="bokeh")
         note = note.opts(horizontalalignment=h, verticalalignment=v, backend="matplotlib")
-        if player:
-            cross, note = played(cross, "deadx", i), played(note, "deadtext", i)
         layers += [cross, note]
     return layers
+
+
+def dead_layers(n: int, colors, lk: Look, scale: float) -> list:
+    """The player's crosses and "diverged at step d" labels: one layer of each, with a row per
+    racer's slot, empty (NaN) until the page's player fills a row once its racer has diverged by
+    the step shown (figures/player.js). A pair of layers per racer was 16 renderers more for every
+    page to build, send and draw: with the loss panel's crosses, a quarter of the first race's time
+    to show. Each label's alignment (towards the middle of the plot) is a column, as its colour is."""
+    nan = [np.nan] * n
+    cross = hv.Points({"x": nan, "y": nan, "color": list(colors)}, ["x", "y"], ["color"], group="Diverged")
+    cross = styled(cross, marker("x", lk.head_size + 8, scale, None, "color", 4))
+    note = hv.Labels({"x": nan, "y": nan, "text": [""] * n}, ["x", "y"], ["text"], group="DivergedLabel")
+    note = styled(note, text(lk.text, lk.font, scale))
+    return [played(cross, "deadx"), played(note, "deadtext", -1, _aligned_by_row)]
+
+
+def _aligned_by_row(plot, _element) -> None:
+    """The label's alignment read from its `align` and `baseline` columns, which the page's player
+    writes. Set here: HoloViews maps an option to a column only while the column's values differ."""
+    from bokeh.core.properties import field
+
+    source = plot.handles["source"]
+    rows = len(source.data["x"])
+    source.data = {**source.data, "align": ["left"] * rows, "baseline": ["bottom"] * rows}
+    plot.handles["glyph"].update(text_align=field("align"), text_baseline=field("baseline"))
 
 
 def surface_overlay(res, colors, labels, lk: Look, k: int, scale: float = 1.0, kappa=None, legend=True,

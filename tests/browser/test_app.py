@@ -474,6 +474,73 @@ def test_an_edited_race_is_drawn_as_a_fresh_one(app, edit):
     assert ui.errors == []
 
 
+# JS: the divergence marks the page draws (figures/surface.py, dead_layers), in slot order: per
+# layer role, the rows shown, as {x, y, text, align, baseline, color}.
+_DEAD_JS = """() => {
+  const out = {};
+  for (const m of window.__optirace.player.args.targets) for (const t of m.tags || []) {
+    const [, role] = t.split(':');
+    if (!['deadx', 'deadtext', 'lossdead'].includes(role)) continue;
+    const d = m.data_source.data, get = (k) => (d instanceof Map ? d.get(k) : d[k]);
+    const x = get(role === 'lossdead' ? 'step' : 'x'), y = get('y'), rows = [];
+    for (let k = 0; k < x.length; k++) if (Number.isFinite(x[k]) && Number.isFinite(y[k]))
+      rows.push({x: x[k], y: y[k], text: get('text') ? get('text')[k] : null,
+                 align: get('align') ? get('align')[k] : null,
+                 baseline: get('baseline') ? get('baseline')[k] : null,
+                 color: get('line_color') ? get('line_color')[k] : null});
+    out[role] = m.visible ? rows : [];
+  }
+  return out;
+}"""
+
+
+def _colours(page) -> list[str]:
+    return page.evaluate("() => { const r = window.__optirace.player.args.racers.data;"
+                         " return Array.from(r instanceof Map ? r.get('color') : r.color); }")  # fmt: skip
+
+
+def test_a_divergence_is_marked_once_reached_and_the_same_after_an_edit(app):
+    """A diverged racer's cross and "diverged at step d" label (surface) and its cross on the loss
+    panel appear once the player reaches step d, inside the frame, in its colour; after Remove of
+    the other racer, the marks are drawn as before, and as a fresh page draws them, to the number
+    (its colour is the fresh page's first, as a link does not keep palette slots)."""
+    ui, url = app
+    racers = "r0=adam:lr=0.02&r1=sgd:lr=0.01"  # plain SGD at lr 0.01 diverges on Rosenbrock
+    ui.open(f"{url}/app?surface=rosenbrock&{racers}&steps=300&speed=500")
+    page = ui.page
+    d = page.evaluate("() => { const r = window.__optirace.player.args.racers.data;"
+                      " return Array.from(r instanceof Map ? r.get('dead') : r.dead); }")  # fmt: skip
+    assert d[0] < 0 and 0 < d[1] < 300, d
+    before = page.evaluate(_DEAD_JS)
+    assert before == {"deadx": [], "deadtext": [], "lossdead": []}, "nothing is marked at step 0"
+    edited = _play_to_the_end(ui, 300)
+    marks = page.evaluate(_DEAD_JS)
+    (cross,), (label,), (loss,) = marks["deadx"], marks["deadtext"], marks["lossdead"]
+    assert label["text"] == f"diverged at step {d[1]}"
+    assert label["align"] in ("left", "right") and label["baseline"] in ("top", "bottom")
+    assert -2 < cross["x"] < 2 and -1 < cross["y"] < 3, "the cross is pinned inside Rosenbrock's frame"
+    assert loss["x"] == d[1]
+    assert cross["color"].lower() == loss["color"].lower() == _colours(page)[1].lower()
+    # Remove adam: the diverged racer is the only one, still in its slot and colour.
+    page.locator(".racer-card").nth(0).get_by_role("button", name="Remove").click()
+    page.wait_for_function(
+        f"() => {{ {RACE_ROWS_JS} const r = rows(); return !!r && Object.keys(r).filter(k => /^x\\d+$/.test(k)).length === 1; }}",
+        timeout=20_000)  # fmt: skip
+    edited = _play_to_the_end(ui, 300)
+    link = page.evaluate("() => window.location.search")
+    fresh = type(ui)(page.context.new_page(), [], []).open(f"{url}/app{link}&speed=500")
+    drawn = _play_to_the_end(fresh, 300)
+    assert edited["x0"] == drawn["x0"]
+    after, again = page.evaluate(_DEAD_JS), fresh.page.evaluate(_DEAD_JS)
+    assert after == marks, "Remove of another racer leaves the marks as they were"
+    assert again["deadx"][0]["color"].lower() == _colours(fresh.page)[0].lower()
+    for role in again:
+        for row in (*after[role], *again[role]):
+            row.pop("color")
+    assert after == again
+    assert ui.errors == [] and fresh.errors == []
+
+
 def test_the_export_menu_is_built_when_first_opened(app):
     """The export card's content is built on its first opening, not with every page; opened, it
     offers the formats and the link to the figure shown."""
