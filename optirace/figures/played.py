@@ -215,28 +215,32 @@ def _render(result, labels, theme, present, panels, legend, kappa, sizes, slots)
                 # to build and send (a third of the figures' 700). BokehJS draws the layer's glyph.
                 r.selection_glyph = r.nonselection_glyph = r.muted_glyph = None
         # Paths and loss curves: a done part on the main canvas and a growing tail (figures/split.py).
-        done = done_layers(fig)
+        done_layers(fig)
         still_layers(fig)
         for lg in fig.legend:
             for item in lg.items:
-                _stand_in(fig, item, done)
+                _stand_in(fig, item)
     return out
 
 
+# The racer's layers follow its legend entry; the done layers, which hold every racer, are the
+# player's to redraw without it (figures/player.js).
 _FOLLOW = CustomJS(
     code="""
 for (const m of cb_obj.document.all_models)
   if ((m.tags ?? []).some((t) => marks.includes(t))) m.visible = cb_obj.visible;
+const p = window.__optirace && window.__optirace.player;
+if (p && p.draw) p.draw(p.step, true);
 """
 )
 
 
-def _stand_in(fig, item, done: dict) -> None:
+def _stand_in(fig, item) -> None:
     """Let the legend entry draw a still copy of its layers' glyphs. BokehJS re-renders a legend
     (new elements and a canvas per entry) whenever any model its entries reach changes, and the
     player changes the racers' layers every frame: that re-rendering was a third of the page's
     work while a race played. A click on the entry hides the copy, and with it the racer's layers
-    (with the done layers of its path and curve, `done`: {a layer's tag: its done layer's tag})."""
+    (and its lines in the done layers, which the player then redraws)."""
     drawn = [r for r in item.renderers if any(tags.parse(t) for t in r.tags)]
     if not drawn:
         return
@@ -251,6 +255,5 @@ def _stand_in(fig, item, done: dict) -> None:
     fig.renderers.extend(copies)
     for copy in copies:
         marks = [t for r in item.renderers for t in r.tags if tags.parse(t)]
-        marks += [done[t] for t in marks if t in done]
         copy.js_on_change("visible", _FOLLOW.clone(args={"marks": marks}))
     item.renderers = copies

@@ -114,20 +114,43 @@ function iterateTable(r, n) {
 const CHUNK = 256;
 const TRAILS = ['path', 'loss', 'pathdone', 'lossdone'];
 
-function trail(m, role, i, fx, fy, upto, full) {
-  const done = role.endsWith('done'), kind = done ? role.slice(0, -4) : role;
-  const c = Math.floor((upto - 1) / CHUNK) * CHUNK;
-  const from = done ? 0 : c, to = done ? c + 1 : upto;
-  const key = from + ':' + to;
+function trail(m, role, i, fx, fy, upto, full) {  // a racer's tail: rows c..upto-1
+  const c = Math.floor((upto - 1) / CHUNK) * CHUNK, key = c + ':' + upto;
   if (!full && P.shown.get(m.id) === key) return;
   P.shown.set(m.id, key);
-  const xs = kind === 'loss' ? col(race, 'step') : col(race, 'x' + i), ys = col(race, (kind === 'loss' ? 'gap' : 'y') + i);
+  const xs = role === 'loss' ? col(race, 'step') : col(race, 'x' + i), ys = col(race, (role === 'loss' ? 'gap' : 'y') + i);
   // Copies, not views: BokehJS measures a column by its own buffer.
-  const x = xs.slice(from, to), y = ys.slice(from, to);
+  const x = xs.slice(c, upto), y = ys.slice(c, upto);
   const src = m.data_source;
   // A path's other columns (its racer's name, for the hover) follow its racer.
-  const named = kind === 'path' && fx === 'xs' && col(src, 'racer') ? {racer: [meta(i, 'text')]} : {};
+  const named = role === 'path' && fx === 'xs' && col(src, 'racer') ? {racer: [meta(i, 'text')]} : {};
   setData(src, fx === 'xs' ? keep(src, {[fx]: [x], [fy]: [y], ...named}) : {[fx]: x, [fy]: y});
+}
+
+// The done layers hold every racer: a line per palette slot (figures/split.py). A slot's line is
+// empty where no racer holds the slot, or where its racer's tail is hidden (a click on its legend
+// entry; figures/played.py redraws the player then).
+function doneAll(m, role, r, racerAt, full) {
+  const kind = role.slice(0, -4), src = m.data_source, rows = col(src, 'xs').length;
+  const tails = new Map();
+  for (const t of parseTargets()) if (t.role === kind && t.i >= 0) tails.set(t.i, t.m);
+  const upto = [];
+  for (let slot = 0; slot < rows; slot++) {
+    const j = racerAt.has(slot) ? racerAt.get(slot) : -1, tail = tails.get(slot);
+    upto.push(j < 0 || (tail && !tail.visible) ? -1 : Math.floor(Math.min(r, meta(j, 'lastrow')) / CHUNK) * CHUNK + 1);
+  }
+  const key = upto.join(',');
+  if (!full && P.shown.get(m.id) === key) return;
+  P.shown.set(m.id, key);
+  const xs = [], ys = [], names = [];
+  upto.forEach((to, slot) => {
+    const j = to < 0 ? -1 : racerAt.get(slot);
+    // Copies, not views: BokehJS measures a column by its own buffer.
+    xs.push(j < 0 ? [] : (kind === 'loss' ? col(race, 'step') : col(race, 'x' + j)).slice(0, to));
+    ys.push(j < 0 ? [] : col(race, (kind === 'loss' ? 'gap' : 'y') + j).slice(0, to));
+    names.push(j < 0 ? '' : meta(j, 'text'));
+  });
+  setData(src, keep(src, {xs, ys, ...(col(src, 'racer') ? {racer: names} : {})}));
 }
 
 // ----- drawing one step ------------------------------------------------------------------------------
@@ -158,7 +181,9 @@ function draw(step, full) {
     if (full && m._optiraceEmpty) { m._optiraceEmpty = false; m.visible = true; }
     const last = i >= 0 ? meta(i, 'lastrow') : 0, rr = Math.min(r, last), upto = rr + 1;
     const src = m.data_source;
-    if (TRAILS.includes(role)) {
+    if (TRAILS.includes(role) && slot < 0) {
+      doneAll(m, role, r, racerAt, full);
+    } else if (TRAILS.includes(role)) {
       trail(m, role, i, fx, fy, upto, full);
     } else if (role === 'predicted') {
       // Theory's loss for this racer (figures/theory.py), whole: it is known before the race runs.

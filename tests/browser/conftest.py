@@ -122,8 +122,8 @@ def wait_live(url: str, proc: subprocess.Popen, log_path: Path, timeout: float =
 # JS: `rows()` gives what the page draws, read from the figure's layers (optirace/figures/tags.py):
 # x{i}, y{i} of racer i's path, gap{i} of its loss curve and `step`, the steps shown up to the
 # player's; null before the race is drawn. A path or curve is drawn in two layers (figures/split.py):
-# its done part (role `pathdone`, `lossdone`) and its tail, which begins at the done part's last
-# row: the rows drawn are the done part's, then the tail's after its first.
+# its done part (its slot's line in the layer of role `pathdone`, `lossdone`) and its tail, which
+# begins at the done part's last row: the rows drawn are the done part's, then the tail's after its first.
 RACE_ROWS_JS = """
 const rows = () => {
   const out = {}, done = {};
@@ -138,10 +138,20 @@ const rows = () => {
     if (typeof t !== 'string' || !t.startsWith('optirace:')) continue;
     const [, role, slot, fx, fy] = t.split(':');
     if (!['path', 'loss', 'pathdone', 'lossdone'].includes(role)) continue;
+    const d = m.data_source.data, get = (k) => (d instanceof Map ? d.get(k) : d[k]);
+    if (role.endsWith('done')) {  // every racer's done part, a line per slot
+      const xs = get('xs'), ys = get('ys');
+      for (let k = 0; k < xs.length; k++) {
+        const i = slots.indexOf(k);
+        if (i < 0) continue;
+        if (role === 'pathdone') { done['x' + i] = Array.from(xs[k]); done['y' + i] = Array.from(ys[k]); }
+        else done['gap' + i] = Array.from(ys[k]);
+      }
+      continue;
+    }
     const i = slots.indexOf(+slot);
     if (i < 0) continue;
-    const d = m.data_source.data, get = (k) => (d instanceof Map ? d.get(k) : d[k]);
-    const into = role.endsWith('done') ? done : out;
+    const into = out;
     if (role.startsWith('path')) {
       const x = get(fx), y = get(fy);
       into['x' + i] = Array.from(fx === 'xs' ? (x.length ? x[0] : []) : x);

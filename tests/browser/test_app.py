@@ -244,25 +244,33 @@ def test_diverging_racer_is_marked(app):
 
 
 def test_loss_legend_hides_and_shows_a_racers_curve(app):
-    """A click on a racer's entry in the loss legend hides its curve (its tail and its done part,
-    figures/split.py), a second click shows it."""
+    """A click on a racer's entry in the loss legend hides its curve (its tail, and its line in the
+    done layer, figures/split.py), a second click shows it, drawn as before to the number."""
     ui, url = app
     ui.open(f"{url}/app?r0=gd:lr=0.001&r1=adam:lr=0.02&steps=600&play=1&speed=500")
     page = ui.page
     ui.wait_step(600, timeout=30_000)
-    # {layer and racer: loss curve's layer visible}, compared with `want`.
-    shows = """want => { const v = {}; for (const m of window.__optirace.player.args.targets)
+    # {racer: [its tail layer visible, points in its done line]} of the loss panel.
+    shows = """() => { const v = {}; for (const m of window.__optirace.player.args.targets)
         for (const t of m.tags) { const [, role, i] = t.split(':');
-          if ((role === 'loss' || role === 'lossdone') && +i < 2) v[role + i] = m.visible; }
-        return JSON.stringify(Object.keys(v).sort().map((k) => [k, v[k]])) ===
-          JSON.stringify(Object.keys(want).sort().map((k) => [k, want[k]])); }"""
-    both = {"loss0": True, "lossdone0": True, "loss1": True, "lossdone1": True}
-    assert page.evaluate(shows, both)
+          if (role === 'loss' && +i < 2) (v[i] = v[i] || [null, null])[0] = m.visible;
+          if (role !== 'lossdone') continue;
+          const d = m.data_source.data, ys = d instanceof Map ? d.get('ys') : d.ys;
+          for (const k of [0, 1]) (v[k] = v[k] || [null, null])[1] = ys[k].length; }
+        return v; }"""
+    both = page.evaluate(shows)
+    assert both == {"0": [True, 513], "1": [True, 513]}, both  # rows 0..512: the done part of 600 steps
+    drawn = ui.trajectory()
     entry = page.locator(".bk-Legend.bk-interactive .bk-item").filter(has_text="adam:lr=0.02")  # loss legend
     entry.click()
-    page.wait_for_function(shows, arg={**both, "loss1": False, "lossdone1": False})
+    page.wait_for_function(
+        f"() => JSON.stringify(({shows})()) === JSON.stringify({{'0': [true, 513], '1': [false, 0]}})"
+    )
     entry.click()
-    page.wait_for_function(shows, arg=both)
+    page.wait_for_function(
+        f"() => JSON.stringify(({shows})()) === JSON.stringify({{'0': [true, 513], '1': [true, 513]}})"
+    )
+    assert ui.trajectory() == drawn
     assert ui.errors == []
 
 
