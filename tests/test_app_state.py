@@ -109,6 +109,23 @@ def test_surface_change_resets_start_and_retunes_lr():
     assert gd["lr"] == default_spec("gd", "parabola")["lr"]
 
 
+def test_every_surface_change_races_on_the_new_surface():
+    """From any surface to any other, the race shown is the new surface's, and the page's settings
+    follow it. Two surfaces that suggest the same learning rates, from their default starts, left
+    nothing for a watcher to see: the page kept the last surface's race (double_well_1d, then the
+    network's landscape), and its settings raised IndexError reading a one-variable start."""
+    from optirace.app.page import _settings
+
+    state = RaceState()
+    _settings(state)
+    for a in SURFACES:
+        for b in SURFACES:
+            state.surface = a
+            state.surface = b
+            assert state.result.surface.name == b, (a, b)
+            assert state.result.params.shape[2] == SURFACES[b].dim
+
+
 def test_set_start_validates():
     s = RaceState()
     s.set_start(float("nan"), 1.0)

@@ -84,6 +84,11 @@ class RaceState(Scene):
                 if name not in self.surface_obj.params:
                     setattr(self, name, None)
             self.racers = [self._retune(r) for r in self.racers]
+        # Where nothing set above changed (two surfaces that suggest the same learning rates, both
+        # from their default start), no watcher ran the race: run it here, on the new surface. (The
+        # page kept the last surface's race, and its settings raised on a one-variable race.)
+        if self.surface != FORMULA and (self.result is None or self.result.surface.name != self.surface):
+            self.recompute()
 
     def _retune(self, spec: dict) -> dict:
         """Keep the racer's optimizer and options, take the surface's suggested learning rate."""
