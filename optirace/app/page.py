@@ -115,7 +115,9 @@ def _settings(state: RaceState, busy=None) -> tuple[pn.Column, pn.Column]:
             kappa.visible = "kappa" in s.params
             if state.kappa is not None:
                 kappa.value = state.kappa
-            x0 = state.result.params[0, 0] if state.result is not None else s.start
+            res = state.result  # the last surface's race, until the new one has run
+            fits = res is not None and res.params.shape[-1] == s.dim and res.surface.name == s.name
+            x0 = res.params[0, 0] if fits else s.start
             sx.value = float(x0[0])
             sy.visible = s.dim == 2
             if s.dim == 2:
@@ -211,11 +213,13 @@ def build() -> pn.viewable.Viewable:
     # A Bokeh Div set in place (styles.live_html): a Panel HTML pane's first new text made Bokeh walk
     # the whole document, 0.1 s of server time in every page's first second.
     ready = live_html("", css_classes=["ready-marker"], width=0, height=0, margin=0)
+    later: list = []  # what the page adds once it has been drawn (below)
 
     def loaded():
+        for add in later:
+            add()
         ready.object.text = "<span data-ready='1'></span>"
 
-    pn.state.onload(loaded)
     if state.embed:
         # An iframe in a slide can be 640x360: the plots take what the playback bar leaves, and the
         # figures (on a page at least 320x320, the curves 260x160 each) must be allowed to shrink into it.
@@ -250,6 +254,7 @@ def build() -> pn.viewable.Viewable:
         # (Panel gives a layout the sum of its children's minimum widths: `min-width` says otherwise.)
         shrink = {"min-width": "0"}
         bar = pn.Column(playback, sizing_mode="stretch_width", styles={**shrink, "overflow-x": "auto"})
+        pn.state.onload(loaded)
         return pn.Column(alerts, bar, plots, ready, sizing_mode="stretch_both", styles=shrink,
                          css_classes=["embed", "present" if state.present else "normal"])  # fmt: skip
     present = pn.widgets.Switch(label="presentation mode", value=state.present)
@@ -275,20 +280,32 @@ def build() -> pn.viewable.Viewable:
         pn.pane.Markdown("### View"), view3d.switch, ghost.switch,
         present,
     ])  # fmt: skip
+    # Below the plots, out of a 1280x720 window's sight: added once the page has drawn the race, so
+    # that building, sending and laying them out (a sixth of the time to the first race drawn) comes
+    # after it. The ready marker is set after them.
+    below = pn.Column(sizing_mode="stretch_width", margin=0)
+
+    def below_the_plots():
+        below.objects = [
+            CloudPanel(state),  # shown while the race is random (noise, mini-batches)
+            *fair_cards(state, lambda title, make: _built_when_opened(title, make, sizing_mode="stretch_width",
+                                                                      stylesheets=[CARD_SHEET])),
+            _built_when_opened("Basins of attraction", lambda: BasinsPanel(state), sizing_mode="stretch_width",
+                               stylesheets=[CARD_SHEET]),
+            pn.Card(Explain(state), title="Explain: each racer's update rule", collapsed=False,
+                    sizing_mode="stretch_width", stylesheets=[CARD_SHEET]),
+        ]  # fmt: skip
+
+    later.append(below_the_plots)
     template.main.extend([
         alerts, picker.caption, playback, plots, InternalsPanel(state).view,
         _built_when_opened("Real training: a 337-parameter network, trained by each racer",
                            lambda: _real_training(state), sizing_mode="stretch_width", stylesheets=[CARD_SHEET]),
         pn.Row(view.board, view.iterates, sizing_mode="stretch_width"),
-        CloudPanel(state),  # shown while the race is random (noise, mini-batches)
-        *fair_cards(state, lambda title, make: _built_when_opened(title, make, sizing_mode="stretch_width",
-                                                                  stylesheets=[CARD_SHEET])),
-        _built_when_opened("Basins of attraction", lambda: BasinsPanel(state), sizing_mode="stretch_width",
-                           stylesheets=[CARD_SHEET]),
-        pn.Card(Explain(state), title="Explain: each racer's update rule", collapsed=False,
-                sizing_mode="stretch_width", stylesheets=[CARD_SHEET]),
+        below,
         ready,
     ])  # fmt: skip
+    pn.state.onload(loaded)
     return template
 
 
