@@ -7,10 +7,12 @@ HEALTHCHECK, ENTRYPOINT, CMD); line continuations are joined, exec forms are JSO
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +77,18 @@ class Dockerfile:
             parts = [p for p in shlex.split(rest) if not p.startswith("--")]
             out.append((parts[:-1], parts[-1]))
         return out
+
+
+def image_env(dockerfile: Dockerfile, **overrides: str) -> dict[str, str]:
+    """The environment the image's ENTRYPOINT + CMD run with here: this machine's (without its
+    BOKEH_, OPTIRACE_ and JAX_ settings), the Dockerfile's ENV, `overrides`, and this interpreter's
+    directory first on PATH. In the image `python` and the `panel` its CMD names are one
+    installation's; here the interpreter may be a virtual environment no PATH names (a fresh CI
+    machine: the entrypoint found no `panel`), and the server must be that environment's, not
+    whatever else the PATH holds."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOKEH_", "OPTIRACE_", "JAX_"))}
+    path = os.pathsep.join(p for p in (str(Path(sys.executable).parent), clean.get("PATH", "")) if p)
+    return {**clean, **dockerfile.env(), "PATH": path, **overrides}
 
 
 def self_signed_cert(tmp: Path) -> Path:

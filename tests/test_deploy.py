@@ -23,7 +23,7 @@ import yaml
 from packaging.requirements import Requirement
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from deployfile import NGINX, ROOT, Dockerfile, nginx_config, nginx_globals  # noqa: E402
+from deployfile import NGINX, ROOT, Dockerfile, image_env, nginx_config, nginx_globals  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "docker"))
 import entrypoint  # noqa: E402
@@ -348,10 +348,9 @@ def proxied(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("proxy")
     app_port, http, https = _free_port(), _free_port(), _free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOKEH_", "OPTIRACE_", "JAX_"))}
-    env = {**clean, **DOCKERFILE.env(), "PORT": str(app_port), "OPTIRACE_ADDRESS": "127.0.0.1",
-           "BOKEH_ALLOW_WS_ORIGIN": f"127.0.0.1:{https}", "OPTIRACE_USE_XHEADERS": "1",
-           "JAX_COMPILATION_CACHE_DIR": str(tmp / "jax")}  # fmt: skip
+    env = image_env(DOCKERFILE, PORT=str(app_port), OPTIRACE_ADDRESS="127.0.0.1",
+                    BOKEH_ALLOW_WS_ORIGIN=f"127.0.0.1:{https}", OPTIRACE_USE_XHEADERS="1",
+                    JAX_COMPILATION_CACHE_DIR=str(tmp / "jax"))  # fmt: skip
     logs = ROOT / "test-artifacts"
     logs.mkdir(exist_ok=True)
     app = subprocess.Popen([sys.executable, "docker/entrypoint.py", *CMD], cwd=ROOT, env=env,

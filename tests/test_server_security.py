@@ -26,7 +26,7 @@ import tornado
 from bokeh.util.token import generate_jwt_token, generate_session_id
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from deployfile import ROOT, Dockerfile  # noqa: E402
+from deployfile import ROOT, Dockerfile, image_env  # noqa: E402
 
 from optirace import server_security  # noqa: E402
 
@@ -68,9 +68,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _env(port: int, tmp: Path) -> dict:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOKEH_", "OPTIRACE_", "JAX_"))}
-    return {**clean, **DOCKERFILE.env(), "PORT": str(port), "OPTIRACE_ADDRESS": "127.0.0.1",
-            "BOKEH_ALLOW_WS_ORIGIN": f"127.0.0.1:{port}", "JAX_COMPILATION_CACHE_DIR": str(tmp / "jax")}  # fmt: skip
+    return image_env(DOCKERFILE, PORT=str(port), OPTIRACE_ADDRESS="127.0.0.1",
+                     BOKEH_ALLOW_WS_ORIGIN=f"127.0.0.1:{port}", JAX_COMPILATION_CACHE_DIR=str(tmp / "jax"))  # fmt: skip
 
 
 @pytest.fixture(scope="module")
