@@ -38,6 +38,8 @@ function parseTargets() {
   }
   P.parsedFor = targets;
   P.parsed = out;
+  // Each racer's tail by role and slot, which the done layers read (doneAll).
+  P.tails = new Map(out.filter((t) => t.i >= 0).map((t) => [t.role + ':' + t.i, t.m]));
   return out;
 }
 
@@ -132,11 +134,9 @@ function trail(m, role, i, fx, fy, upto, full) {  // a racer's tail: rows c..upt
 // entry; figures/played.py redraws the player then).
 function doneAll(m, role, r, racerAt, full) {
   const kind = role.slice(0, -4), src = m.data_source, rows = col(src, 'xs').length;
-  const tails = new Map();
-  for (const t of parseTargets()) if (t.role === kind && t.i >= 0) tails.set(t.i, t.m);
   const upto = [];
   for (let slot = 0; slot < rows; slot++) {
-    const j = racerAt.has(slot) ? racerAt.get(slot) : -1, tail = tails.get(slot);
+    const j = racerAt.has(slot) ? racerAt.get(slot) : -1, tail = P.tails.get(kind + ':' + slot);
     upto.push(j < 0 || (tail && !tail.visible) ? -1 : Math.floor(Math.min(r, meta(j, 'lastrow')) / CHUNK) * CHUNK + 1);
   }
   const key = upto.join(',');

@@ -30,12 +30,11 @@ STILL = ("lr", "momentum", "predicted")  # roles the player fills only with a ne
 LEVEL = "annotation"  # the highest level of the main canvas: over the image, contours and grid
 
 
-def done_layers(fig) -> dict[str, str]:
+def done_layers(fig) -> None:
     """Add the done layer of `fig`'s racers' paths, or of its loss curves: one layer for all the
     racers, a line per palette slot in its racer's colour, beside their tails (tagged for the
     player, figures/tags.py). One done layer per racer was 16 renderers more for every page to
-    build, send and draw. Return {a tail's tag: its done layer's tag}."""
-    out = {}
+    build, send and draw."""
     for role in ROLES:
         tails = sorted(
             ((p[1], r, t) for r in fig.renderers if isinstance(r, GlyphRenderer) for t in r.tags
@@ -72,8 +71,6 @@ def done_layers(fig) -> dict[str, str]:
                 and tails_drawn & set(tool.renderers)
             ):
                 tool.renderers = [*tool.renderers, done]
-        out.update({t: mark for _, _, t in tails})
-    return out
 
 
 def still_layers(fig) -> int:

@@ -74,7 +74,7 @@ def diverged_layers(
     frame; one pair of elements per racer, so each label aligns towards the middle of the plot.
     For the player, two layers, one row per racer: `dead_layers`."""
     if player:
-        return dead_layers(len(colors), colors, lk, scale)
+        return dead_layers(colors, lk, scale)
     layers = []
     for i, (px, py, tx, ty, h, v) in enumerate(diverged_marks(res, X, Y, xlim, ylim)):
         d = int(res.diverged_at[i])
@@ -91,12 +91,13 @@ def diverged_layers(
     return layers
 
 
-def dead_layers(n: int, colors, lk: Look, scale: float) -> list:
+def dead_layers(colors, lk: Look, scale: float) -> list:
     """The player's crosses and "diverged at step d" labels: one layer of each, with a row per
     racer's slot, empty (NaN) until the page's player fills a row once its racer has diverged by
     the step shown (figures/player.js). A pair of layers per racer was 16 renderers more for every
     page to build, send and draw: with the loss panel's crosses, a quarter of the first race's time
     to show. Each label's alignment (towards the middle of the plot) is a column, as its colour is."""
+    n = len(colors)
     nan = [np.nan] * n
     cross = hv.Points({"x": nan, "y": nan, "color": list(colors)}, ["x", "y"], ["color"], group="Diverged")
     cross = styled(cross, marker("x", lk.head_size + 8, scale, None, "color", 4))
